@@ -1,0 +1,68 @@
+using IncidentBot.Core.Incidents;
+
+namespace IncidentBot.Core.Application;
+
+/// <summary>
+/// A change to one incident, applied atomically: the new incident state (checked against its
+/// <see cref="Incident.Version"/>), the timeline entries and outbox events that record it.
+/// </summary>
+public sealed record IncidentChange(Incident Incident, IReadOnlyList<NewTimelineEntry> Entries, IReadOnlyList<IncidentEvent> Events)
+{
+    /// <summary>A new role holder; the previous holding of that role is ended in the same change.</summary>
+    public RoleAssignment? RoleAssignment { get; init; }
+
+    public NewActionItem? ActionItem { get; init; }
+
+    /// <summary>A conversation to make a war room of this incident.</summary>
+    public ChatSpace? LinkWarRoom { get; init; }
+}
+
+public sealed record NewActionItem(string Text, Person? Owner, Person? CreatedBy, DateTimeOffset CreatedAt);
+
+public sealed record IncidentQuery(bool OpenOnly = false, int Limit = 100);
+
+/// <summary>Persistence port for incidents and their timelines.</summary>
+public interface IIncidentStore
+{
+    /// <summary>Allocates the next incident number and stores what <paramref name="build"/> makes of it.</summary>
+    Task<Incident> DeclareAsync(Func<IncidentNumber, IncidentChange> build, CancellationToken cancellationToken);
+
+    /// <summary>Stores a change; throws <see cref="ConcurrencyConflictException"/> when the incident moved on meanwhile.</summary>
+    Task<Incident> SaveAsync(IncidentChange change, CancellationToken cancellationToken);
+
+    Task<Incident?> GetAsync(IncidentNumber number, CancellationToken cancellationToken);
+
+    Task<Incident?> FindByWarRoomAsync(ChatSpace room, CancellationToken cancellationToken);
+
+    /// <summary>Newest first.</summary>
+    Task<IReadOnlyList<Incident>> ListAsync(IncidentQuery query, CancellationToken cancellationToken);
+
+    /// <summary>Oldest first, by original time.</summary>
+    Task<IReadOnlyList<TimelineEntry>> GetTimelineAsync(long incidentId, CancellationToken cancellationToken);
+
+    Task<IReadOnlyList<RoleAssignment>> GetRoleHistoryAsync(long incidentId, CancellationToken cancellationToken);
+
+    Task<IReadOnlyList<ActionItem>> GetActionItemsAsync(long incidentId, CancellationToken cancellationToken);
+
+    /// <summary>Stores a chat message once per <see cref="NewTimelineEntry.Source"/>; returns null when it was already stored.</summary>
+    Task<TimelineEntry?> CaptureMessageAsync(long incidentId, NewTimelineEntry entry, CancellationToken cancellationToken);
+
+    Task<TimelineEntry?> FindBySourceAsync(MessageRef source, CancellationToken cancellationToken);
+
+    /// <summary>Returns the edited entry, or null when no live entry has that source.</summary>
+    Task<TimelineEntry?> EditMessageAsync(MessageRef source, string text, DateTimeOffset editedAt, CancellationToken cancellationToken);
+
+    /// <summary>Removes the entry from the timeline; returns false when there was none.</summary>
+    Task<bool> DeleteMessageAsync(MessageRef source, CancellationToken cancellationToken);
+
+    /// <summary>Returns the entry with its new pinned flag, or null when no live entry has that source.</summary>
+    Task<TimelineEntry?> SetPinnedAsync(MessageRef source, bool pinned, CancellationToken cancellationToken);
+}
+
+/// <summary>The incident changed between load and save; the caller reloads and tries again.</summary>
+public sealed class ConcurrencyConflictException(IncidentNumber number)
+    : Exception($"{number} was changed concurrently.");
+
+/// <summary>The conversation is already the war room of another incident.</summary>
+public sealed class WarRoomTakenException(ChatSpace room)
+    : Exception($"{room.Channel} is already linked to an incident.");

@@ -1,0 +1,369 @@
+using IncidentBot.Core.Incidents;
+using Microsoft.Extensions.Logging;
+using Microsoft.Extensions.Options;
+
+namespace IncidentBot.Core.Application;
+
+/// <summary>
+/// The one place incident rules are applied. Every front-end (chat, API, scheduler) changes incidents
+/// through this service; broken rules surface as <see cref="IncidentRuleException"/> with a message for
+/// the user.
+/// </summary>
+public sealed partial class IncidentService(
+    IIncidentStore store,
+    TimeProvider time,
+    IOptions<UpdateCadence> cadence,
+    ILogger<IncidentService> logger)
+{
+    public const int MaxTitleLength = 200;
+    public const int MaxTextLength = 4000;
+    public const int MaxSnoozeMinutes = 24 * 60;
+    private const int MaxAttempts = 5;
+
+    private UpdateCadence Cadence => cadence.Value;
+
+    public async Task<IncidentResult> DeclareAsync(DeclareRequest request, Actor actor, CancellationToken cancellationToken)
+    {
+        var title = RequireText(request.Title, "a title", MaxTitleLength);
+        var now = time.GetUtcNow();
+        var incident = await store.DeclareAsync(number =>
+        {
+            var roles = new Dictionary<IncidentRole, Person>();
+            if (request.Commander is not null)
+            {
+                roles[IncidentRole.Commander] = request.Commander;
+            }
+
+            var warRooms = request.WarRoom is null ? null : new[] { request.WarRoom };
+            var declared = Incident.Declare(number, title, request.Description, request.Severity, actor.Person, now, Cadence)
+                .With(roles: roles, warRooms: warRooms);
+            var entries = new List<NewTimelineEntry>
+            {
+                new(now, TimelineKind.System, actor.Person, $"{actor.Person.DisplayName} declared {number} ({request.Severity.ToLabel()}): {title}"),
+            };
+            if (request.Commander is not null)
+            {
+                entries.Add(new(now, TimelineKind.Role, actor.Person, $"{request.Commander.DisplayName} is {IncidentRole.Commander.ToTitle()}"));
+            }
+
+            var events = new List<IncidentEvent>
+            {
+                Stamp(new IncidentDeclared(title, request.Severity, request.Responders), declared, now, actor),
+            };
+            if (request.Commander is not null)
+            {
+                events.Add(Stamp(new RoleAssigned(IncidentRole.Commander, request.Commander, null), declared, now, actor));
+            }
+
+            return new IncidentChange(declared, entries, events)
+            {
+                RoleAssignment = request.Commander is null
+                    ? null
+                    : new RoleAssignment(IncidentRole.Commander, request.Commander, actor.Person, now, null),
+                LinkWarRoom = request.WarRoom,
+            };
+        }, cancellationToken);
+
+        LogDeclared(logger, incident.Number, incident.Severity);
+        return new IncidentResult(incident, $"{incident.Number} declared ({incident.Severity.ToLabel()}): {incident.Title}");
+    }
+
+    public Task<IncidentResult> AssignRoleAsync(IncidentNumber number, IncidentRole role, Person holder, Actor actor, CancellationToken cancellationToken) =>
+        ChangeAsync(number, (incident, now) =>
+        {
+            var previous = incident.RoleHolder(role);
+            if (holder.IsSameAs(previous))
+            {
+                throw new IncidentRuleException($"{holder.DisplayName} is already {role.ToTitle()} of {incident.Number}.");
+            }
+
+            var roles = new Dictionary<IncidentRole, Person>(incident.Roles) { [role] = holder };
+            var changed = incident.With(roles: roles);
+            var text = previous is null
+                ? $"{holder.DisplayName} is {role.ToTitle()}"
+                : $"{previous.DisplayName} handed {role.ToTitle()} to {holder.DisplayName}";
+            return new Decision(
+                new IncidentChange(changed, [new(now, TimelineKind.Role, actor.Person, text)], [Stamp(new RoleAssigned(role, holder, previous), changed, now, actor)])
+                {
+                    RoleAssignment = new RoleAssignment(role, holder, actor.Person, now, null),
+                },
+                $"{incident.Number}: {text}.");
+        }, cancellationToken);
+
+    public Task<IncidentResult> ChangeSeverityAsync(IncidentNumber number, Severity severity, Actor actor, CancellationToken cancellationToken) =>
+        ChangeAsync(number, (incident, now) =>
+        {
+            incident.EnsureOpen();
+            if (incident.Severity == severity)
+            {
+                throw new IncidentRuleException($"{incident.Number} is already {severity.ToLabel()}.");
+            }
+
+            var changed = incident.With(severity: severity, nextUpdateDueAt: Cadence.NextDue(severity, incident.LastUpdateAt ?? incident.DeclaredAt));
+            var text = $"Severity changed from {incident.Severity.ToLabel()} to {severity.ToLabel()}";
+            return new Decision(
+                new IncidentChange(changed, [new(now, TimelineKind.Severity, actor.Person, text)], [Stamp(new SeverityChanged(incident.Severity, severity), changed, now, actor)]),
+                $"{incident.Number}: {text}.");
+        }, cancellationToken);
+
+    public Task<IncidentResult> ChangeStatusAsync(IncidentNumber number, IncidentStatus status, Actor actor, CancellationToken cancellationToken) =>
+        status == IncidentStatus.Resolved
+            ? ResolveAsync(number, null, actor, cancellationToken)
+            : ChangeAsync(number, (incident, now) =>
+            {
+                incident.EnsureOpen();
+                if (incident.Status == status)
+                {
+                    throw new IncidentRuleException($"{incident.Number} is already {status.ToToken()}.");
+                }
+
+                var changed = incident.With(
+                    status: status,
+                    mitigatedAt: status == IncidentStatus.Monitoring ? incident.MitigatedAt ?? now : incident.MitigatedAt);
+                var text = $"Status changed from {incident.Status.ToToken()} to {status.ToToken()}";
+                return new Decision(
+                    new IncidentChange(changed, [new(now, TimelineKind.Status, actor.Person, text)], [Stamp(new StatusChanged(incident.Status, status), changed, now, actor)]),
+                    $"{incident.Number}: {text}.");
+            }, cancellationToken);
+
+    public Task<IncidentResult> PostUpdateAsync(IncidentNumber number, string text, Actor actor, CancellationToken cancellationToken)
+    {
+        var update = RequireText(text, "the update text", MaxTextLength);
+        return ChangeAsync(number, (incident, now) =>
+        {
+            incident.EnsureOpen();
+            var changed = incident.With(lastUpdateAt: now, nextUpdateDueAt: Cadence.NextDue(incident.Severity, now));
+            return new Decision(
+                new IncidentChange(changed, [new(now, TimelineKind.Update, actor.Person, update)], [Stamp(new UpdatePosted(update), changed, now, actor)]),
+                $"{incident.Number}: status update posted.");
+        }, cancellationToken);
+    }
+
+    public Task<IncidentResult> AddNoteAsync(IncidentNumber number, string text, Actor actor, CancellationToken cancellationToken)
+    {
+        var note = RequireText(text, "the note text", MaxTextLength);
+        return ChangeAsync(number, (incident, now) => new Decision(
+            new IncidentChange(incident, [new(now, TimelineKind.Note, actor.Person, note)], [Stamp(new NoteAdded(note), incident, now, actor)]),
+            $"{incident.Number}: note added."), cancellationToken);
+    }
+
+    public Task<IncidentResult> AcknowledgeAsync(IncidentNumber number, Actor actor, CancellationToken cancellationToken) =>
+        ChangeAsync(number, (incident, now) =>
+        {
+            incident.EnsureOpen();
+            if (incident.AcknowledgedAt is { } at)
+            {
+                throw new IncidentRuleException($"{incident.Number} was already acknowledged at {at:yyyy-MM-dd HH:mm} UTC.");
+            }
+
+            var changed = incident.With(acknowledgedAt: now);
+            var text = $"{actor.Person.DisplayName} acknowledged the incident";
+            return new Decision(
+                new IncidentChange(changed, [new(now, TimelineKind.System, actor.Person, text)], [Stamp(new IncidentAcknowledged(), changed, now, actor)]),
+                $"{incident.Number} acknowledged; escalation stopped.");
+        }, cancellationToken);
+
+    public Task<IncidentResult> ResolveAsync(IncidentNumber number, string? summary, Actor actor, CancellationToken cancellationToken)
+    {
+        var cleanSummary = OptionalText(summary, MaxTextLength);
+        return ChangeAsync(number, (incident, now) =>
+        {
+            incident.EnsureOpen();
+            var changed = incident.With(
+                status: IncidentStatus.Resolved,
+                resolvedAt: now,
+                mitigatedAt: incident.MitigatedAt ?? now,
+                nextUpdateDueAt: null,
+                summary: cleanSummary ?? incident.Summary);
+            var text = cleanSummary is null ? "Incident resolved" : $"Incident resolved: {cleanSummary}";
+            return new Decision(
+                new IncidentChange(changed, [new(now, TimelineKind.Status, actor.Person, text)], [Stamp(new IncidentResolved(cleanSummary), changed, now, actor)]),
+                $"{incident.Number} resolved after {Durations.Describe(now - incident.DeclaredAt)}.");
+        }, cancellationToken);
+    }
+
+    public Task<IncidentResult> ReopenAsync(IncidentNumber number, Actor actor, CancellationToken cancellationToken) =>
+        ChangeAsync(number, (incident, now) =>
+        {
+            if (!incident.IsResolved)
+            {
+                throw new IncidentRuleException($"{incident.Number} is not resolved.");
+            }
+
+            var changed = incident.With(
+                status: IncidentStatus.Investigating,
+                resolvedAt: null,
+                nextUpdateDueAt: Cadence.NextDue(incident.Severity, now));
+            const string text = "Incident reopened";
+            return new Decision(
+                new IncidentChange(changed, [new(now, TimelineKind.Status, actor.Person, text)], [Stamp(new IncidentReopened(), changed, now, actor)]),
+                $"{incident.Number} reopened.");
+        }, cancellationToken);
+
+    public Task<IncidentResult> SnoozeAsync(IncidentNumber number, int minutes, Actor actor, CancellationToken cancellationToken)
+    {
+        if (minutes is < 1 or > MaxSnoozeMinutes)
+        {
+            throw new IncidentRuleException($"Snooze takes 1 to {MaxSnoozeMinutes} minutes.");
+        }
+
+        return ChangeAsync(number, (incident, now) =>
+        {
+            incident.EnsureOpen();
+            if (incident.NextUpdateDueAt is null)
+            {
+                throw new IncidentRuleException($"{incident.Number} has no update reminders at {incident.Severity.ToLabel()}.");
+            }
+
+            var until = now.AddMinutes(minutes);
+            var changed = incident.With(nextUpdateDueAt: until);
+            var text = $"{actor.Person.DisplayName} snoozed the update reminder for {minutes} min";
+            return new Decision(
+                new IncidentChange(changed, [new(now, TimelineKind.System, actor.Person, text)], [Stamp(new UpdateSnoozed(until), changed, now, actor)]),
+                $"{incident.Number}: next update due at {until:HH:mm} UTC.");
+        }, cancellationToken);
+    }
+
+    public Task<IncidentResult> RequestPageAsync(IncidentNumber number, int? level, Person? target, Actor actor, CancellationToken cancellationToken) =>
+        ChangeAsync(number, (incident, now) =>
+        {
+            incident.EnsureOpen();
+            var whom = target?.DisplayName ?? (level is { } l ? $"escalation level {l}" : "the escalation chain");
+            var text = $"{actor.Person.DisplayName} paged {whom}";
+            return new Decision(
+                new IncidentChange(incident, [new(now, TimelineKind.Page, actor.Person, text)], [Stamp(new PageRequested(level, target), incident, now, actor)]),
+                $"{incident.Number}: paging {whom}.");
+        }, cancellationToken);
+
+    public Task<IncidentResult> AddActionItemAsync(IncidentNumber number, string text, Person? owner, Actor actor, CancellationToken cancellationToken)
+    {
+        var item = RequireText(text, "the action item", MaxTextLength);
+        return ChangeAsync(number, (incident, now) =>
+        {
+            var line = owner is null ? $"Action item: {item}" : $"Action item for {owner.DisplayName}: {item}";
+            return new Decision(
+                new IncidentChange(incident, [new(now, TimelineKind.Note, actor.Person, line)], [Stamp(new ActionItemAdded(item, owner), incident, now, actor)])
+                {
+                    ActionItem = new NewActionItem(item, owner, actor.Person, now),
+                },
+                $"{incident.Number}: action item recorded.");
+        }, cancellationToken);
+    }
+
+    public async Task<IncidentResult> LinkWarRoomAsync(IncidentNumber number, ChatSpace room, Actor actor, CancellationToken cancellationToken)
+    {
+        var current = await store.FindByWarRoomAsync(room, cancellationToken);
+        if (current is not null)
+        {
+            throw new IncidentRuleException(current.Number == number
+                ? $"This conversation is already the war room of {number}."
+                : $"This conversation is already the war room of {current.Number}.");
+        }
+
+        try
+        {
+            return await ChangeAsync(number, (incident, now) =>
+            {
+                var changed = incident.With(warRooms: incident.WarRooms.Append(room));
+                const string text = "Conversation linked as a war room";
+                return new Decision(
+                    new IncidentChange(changed, [new(now, TimelineKind.System, actor.Person, text)], [Stamp(new WarRoomLinked(room), changed, now, actor)])
+                    {
+                        LinkWarRoom = room,
+                    },
+                    $"This conversation is now a war room of {incident.Number}.");
+            }, cancellationToken);
+        }
+        catch (WarRoomTakenException)
+        {
+            throw new IncidentRuleException("This conversation is already the war room of another incident.");
+        }
+    }
+
+    /// <summary>Records a war-room message; a second delivery of the same message changes nothing.</summary>
+    public async Task<TimelineEntry?> CaptureMessageAsync(CapturedMessage message, CancellationToken cancellationToken)
+    {
+        var incident = await store.FindByWarRoomAsync(message.Source.Space, cancellationToken);
+        if (incident is null || string.IsNullOrWhiteSpace(message.Text))
+        {
+            return null;
+        }
+
+        var entry = new NewTimelineEntry(message.PostedAt, TimelineKind.Message, message.Author, Truncate(message.Text, MaxTextLength), Source: message.Source);
+        return await store.CaptureMessageAsync(incident.Id, entry, cancellationToken);
+    }
+
+    public Task<TimelineEntry?> EditMessageAsync(MessageRef source, string text, CancellationToken cancellationToken) =>
+        store.EditMessageAsync(source, Truncate(text, MaxTextLength), time.GetUtcNow(), cancellationToken);
+
+    public Task<bool> DeleteMessageAsync(MessageRef source, CancellationToken cancellationToken) =>
+        store.DeleteMessageAsync(source, cancellationToken);
+
+    /// <summary>
+    /// Pins or unpins a war-room message, keeping its original time. When the message was never captured
+    /// (and <paramref name="content"/> is known), it is captured pinned.
+    /// </summary>
+    public async Task<TimelineEntry?> SetPinnedAsync(MessageRef source, bool pinned, CapturedMessage? content, CancellationToken cancellationToken)
+    {
+        var updated = await store.SetPinnedAsync(source, pinned, cancellationToken);
+        if (updated is not null || !pinned || content is null)
+        {
+            return updated;
+        }
+
+        await CaptureMessageAsync(content, cancellationToken);
+        return await store.SetPinnedAsync(source, pinned: true, cancellationToken);
+    }
+
+    public async Task<Incident> GetAsync(IncidentNumber number, CancellationToken cancellationToken) =>
+        await store.GetAsync(number, cancellationToken) ?? throw new IncidentRuleException($"{number} does not exist.");
+
+    private async Task<IncidentResult> ChangeAsync(IncidentNumber number, Func<Incident, DateTimeOffset, Decision> decide, CancellationToken cancellationToken)
+    {
+        for (var attempt = 1; ; attempt++)
+        {
+            var incident = await GetAsync(number, cancellationToken);
+            var decision = decide(incident, time.GetUtcNow());
+            try
+            {
+                var saved = await store.SaveAsync(decision.Change, cancellationToken);
+                return new IncidentResult(saved, decision.Message);
+            }
+            catch (ConcurrencyConflictException) when (attempt < MaxAttempts)
+            {
+                LogConflict(logger, number, attempt);
+            }
+        }
+    }
+
+    private static T Stamp<T>(T incidentEvent, Incident incident, DateTimeOffset now, Actor actor)
+        where T : IncidentEvent =>
+        incidentEvent with { IncidentId = incident.Id, Number = incident.Number, OccurredAt = now, Actor = actor.Person, Origin = actor.Origin };
+
+    private static string RequireText(string? text, string what, int maxLength) =>
+        OptionalText(text, maxLength) ?? throw new IncidentRuleException($"Please give {what}.");
+
+    private static string? OptionalText(string? text, int maxLength)
+    {
+        if (string.IsNullOrWhiteSpace(text))
+        {
+            return null;
+        }
+
+        var trimmed = text.Trim();
+        return trimmed.Length <= maxLength
+            ? trimmed
+            : throw new IncidentRuleException($"That text is {trimmed.Length} characters; the limit is {maxLength}.");
+    }
+
+    private static string Truncate(string text, int maxLength) =>
+        text.Length <= maxLength ? text : string.Concat(text.AsSpan(0, maxLength - 1), "…");
+
+    private sealed record Decision(IncidentChange Change, string Message);
+
+    [LoggerMessage(Level = LogLevel.Information, Message = "Incident {Number} declared at {Severity}")]
+    private static partial void LogDeclared(ILogger logger, IncidentNumber number, Severity severity);
+
+    [LoggerMessage(Level = LogLevel.Debug, Message = "Concurrent change on {Number}, attempt {Attempt}; retrying")]
+    private static partial void LogConflict(ILogger logger, IncidentNumber number, int attempt);
+}

@@ -1,0 +1,48 @@
+using System.Text.Json.Serialization;
+
+namespace IncidentBot.Core.Incidents;
+
+/// <summary>
+/// Something that happened to an incident. Stored in the outbox in the same transaction as the change,
+/// then delivered to the front-ends and the scheduler, so acknowledged work survives a crash.
+/// </summary>
+[JsonPolymorphic(TypeDiscriminatorPropertyName = "type")]
+[JsonDerivedType(typeof(IncidentDeclared), "declared")]
+[JsonDerivedType(typeof(RoleAssigned), "role_assigned")]
+[JsonDerivedType(typeof(SeverityChanged), "severity_changed")]
+[JsonDerivedType(typeof(StatusChanged), "status_changed")]
+[JsonDerivedType(typeof(UpdatePosted), "update_posted")]
+[JsonDerivedType(typeof(NoteAdded), "note_added")]
+[JsonDerivedType(typeof(IncidentAcknowledged), "acknowledged")]
+[JsonDerivedType(typeof(IncidentResolved), "resolved")]
+[JsonDerivedType(typeof(IncidentReopened), "reopened")]
+[JsonDerivedType(typeof(PageRequested), "page_requested")]
+[JsonDerivedType(typeof(UpdateSnoozed), "update_snoozed")]
+[JsonDerivedType(typeof(ActionItemAdded), "action_item_added")]
+[JsonDerivedType(typeof(WarRoomLinked), "war_room_linked")]
+[JsonDerivedType(typeof(MessagePinned), "message_pinned")]
+public abstract record IncidentEvent
+{
+    public long IncidentId { get; init; }
+    public IncidentNumber Number { get; init; }
+    public DateTimeOffset OccurredAt { get; init; }
+    public Person? Actor { get; init; }
+
+    /// <summary>The conversation the command came from, so replies can go back there.</summary>
+    public ChatSpace? Origin { get; init; }
+}
+
+public sealed record IncidentDeclared(string Title, Severity Severity, IReadOnlyList<Person> Responders) : IncidentEvent;
+public sealed record RoleAssigned(IncidentRole Role, Person Holder, Person? Previous) : IncidentEvent;
+public sealed record SeverityChanged(Severity From, Severity To) : IncidentEvent;
+public sealed record StatusChanged(IncidentStatus From, IncidentStatus To) : IncidentEvent;
+public sealed record UpdatePosted(string Text) : IncidentEvent;
+public sealed record NoteAdded(string Text) : IncidentEvent;
+public sealed record IncidentAcknowledged : IncidentEvent;
+public sealed record IncidentResolved(string? Summary) : IncidentEvent;
+public sealed record IncidentReopened : IncidentEvent;
+public sealed record PageRequested(int? Level, Person? Target) : IncidentEvent;
+public sealed record UpdateSnoozed(DateTimeOffset Until) : IncidentEvent;
+public sealed record ActionItemAdded(string Text, Person? Owner) : IncidentEvent;
+public sealed record WarRoomLinked(ChatSpace Room) : IncidentEvent;
+public sealed record MessagePinned(MessageRef Message, bool Pinned) : IncidentEvent;
