@@ -1,0 +1,143 @@
+using IncidentBot.Core.Application;
+using IncidentBot.Core.Incidents;
+
+namespace IncidentBot.Core.Commands;
+
+/// <summary>Where a command came from and how that front-end names users.</summary>
+/// <param name="Actor">Who typed it, and in which conversation.</param>
+/// <param name="Trigger">How users invoke the bot there, e.g. <c>/incident </c>; used in usage messages.</param>
+/// <param name="ResolveUser">Turns a user token (<c>me</c>, a mention) into a person; null when unknown.</param>
+public sealed record CommandContext(Actor Actor, string Trigger, Func<string, CancellationToken, Task<Person?>> ResolveUser);
+
+public enum ReplyKind
+{
+    /// <summary>A rule was broken or the input was malformed; show the text to the user only.</summary>
+    Error,
+    Help,
+    List,
+    DeclareForm,
+    Declared,
+    Changed,
+    Timeline,
+    Postmortem,
+}
+
+/// <summary>What the front-end renders in answer to a command.</summary>
+public sealed record CommandReply(ReplyKind Kind, string Text)
+{
+    public Incident? Incident { get; init; }
+    public IReadOnlyList<TimelineEntry> Timeline { get; init; } = [];
+    public IReadOnlyList<Incident> Incidents { get; init; } = [];
+}
+
+/// <summary>Runs parsed commands against <see cref="IncidentService"/>; every front-end goes through here.</summary>
+public sealed class CommandDispatcher(IncidentService incidents, IIncidentStore store)
+{
+    /// <summary>The severity of <c>declare &lt;title&gt;</c> when none is given.</summary>
+    public const Severity DefaultSeverity = Severity.Sev3;
+
+    public async Task<CommandReply> ExecuteAsync(string? text, CommandContext context, CancellationToken cancellationToken)
+    {
+        var parsed = CommandParser.Parse(text, context.Trigger);
+        return parsed.Command is null
+            ? new CommandReply(ReplyKind.Error, parsed.Error!)
+            : await ExecuteAsync(parsed.Command, context, cancellationToken);
+    }
+
+    public async Task<CommandReply> ExecuteAsync(ChatCommand command, CommandContext context, CancellationToken cancellationToken)
+    {
+        try
+        {
+            return await RunAsync(command, context, cancellationToken);
+        }
+        catch (IncidentRuleException rule)
+        {
+            return new CommandReply(ReplyKind.Error, rule.Message);
+        }
+    }
+
+    private async Task<CommandReply> RunAsync(ChatCommand command, CommandContext context, CancellationToken ct)
+    {
+        var actor = context.Actor;
+        switch (command)
+        {
+            case HelpCommand:
+                return new CommandReply(ReplyKind.Help, CommandGrammar.HelpText(context.Trigger));
+            case ListCommand:
+                var open = await store.ListAsync(new IncidentQuery(OpenOnly: true), ct);
+                return new CommandReply(ReplyKind.List, open.Count == 0 ? "No open incidents." : $"{open.Count} open incident(s).") { Incidents = open };
+            case OpenDeclareFormCommand:
+                return new CommandReply(ReplyKind.DeclareForm, "Declare an incident");
+            case DeclareCommand declare:
+                var declared = await incidents.DeclareAsync(new DeclareRequest(declare.Title, declare.Severity ?? DefaultSeverity), actor, ct);
+                return Reply(ReplyKind.Declared, declared);
+            case LinkCommand link:
+                var room = actor.Origin ?? throw new IncidentRuleException("`link` works inside a conversation.");
+                return Reply(ReplyKind.Changed, await incidents.LinkWarRoomAsync(link.Target, room, actor, ct));
+        }
+
+        var number = await ResolveIncidentAsync(command, context, ct);
+        switch (command)
+        {
+            case AssignRoleCommand role:
+                var holder = await ResolveUserAsync(role.UserToken, context, ct);
+                return Reply(ReplyKind.Changed, await incidents.AssignRoleAsync(number, role.Role, holder, actor, ct));
+            case ChangeSeverityCommand sev:
+                return Reply(ReplyKind.Changed, await incidents.ChangeSeverityAsync(number, sev.Severity, actor, ct));
+            case ChangeStatusCommand status:
+                return Reply(ReplyKind.Changed, await incidents.ChangeStatusAsync(number, status.Status, actor, ct));
+            case PostUpdateCommand update:
+                return Reply(ReplyKind.Changed, await incidents.PostUpdateAsync(number, update.Text, actor, ct));
+            case AddNoteCommand note:
+                return Reply(ReplyKind.Changed, await incidents.AddNoteAsync(number, note.Text, actor, ct));
+            case AcknowledgeCommand:
+                return Reply(ReplyKind.Changed, await incidents.AcknowledgeAsync(number, actor, ct));
+            case PageCommand page:
+                var target = page.UserToken is null ? null : await ResolveUserAsync(page.UserToken, context, ct);
+                return Reply(ReplyKind.Changed, await incidents.RequestPageAsync(number, page.Level, target, actor, ct));
+            case SnoozeCommand snooze:
+                return Reply(ReplyKind.Changed, await incidents.SnoozeAsync(number, snooze.Minutes, actor, ct));
+            case AddActionItemCommand action:
+                var owner = action.OwnerToken is null ? null : await ResolveUserAsync(action.OwnerToken, context, ct);
+                return Reply(ReplyKind.Changed, await incidents.AddActionItemAsync(number, action.Text, owner, actor, ct));
+            case ResolveCommand resolve:
+                return Reply(ReplyKind.Changed, await incidents.ResolveAsync(number, resolve.Summary, actor, ct));
+            case ReopenCommand:
+                return Reply(ReplyKind.Changed, await incidents.ReopenAsync(number, actor, ct));
+            case ShowTimelineCommand:
+                var incident = await incidents.GetAsync(number, ct);
+                var timeline = await store.GetTimelineAsync(incident.Id, ct);
+                return new CommandReply(ReplyKind.Timeline, $"Timeline of {number}: {timeline.Count} entries.") { Incident = incident, Timeline = timeline };
+            case ShowPostmortemCommand:
+                return new CommandReply(ReplyKind.Postmortem, $"Postmortem draft for {number}.") { Incident = await incidents.GetAsync(number, ct) };
+            default:
+                throw new InvalidOperationException($"No handler for {command.GetType().Name}.");
+        }
+    }
+
+    private async Task<IncidentNumber> ResolveIncidentAsync(ChatCommand command, CommandContext context, CancellationToken ct)
+    {
+        if (command.Number is { } named)
+        {
+            return named;
+        }
+
+        var room = context.Actor.Origin;
+        var incident = room is null ? null : await store.FindByWarRoomAsync(room, ct);
+        return incident?.Number ?? throw new IncidentRuleException(
+            $"This conversation is not an incident war room; name the incident: `{context.Trigger}status INC-42 resolved`.");
+    }
+
+    private static async Task<Person> ResolveUserAsync(string token, CommandContext context, CancellationToken ct)
+    {
+        if (token.Equals("me", StringComparison.OrdinalIgnoreCase))
+        {
+            return context.Actor.Person;
+        }
+
+        return await context.ResolveUser(token, ct) ?? throw new IncidentRuleException($"I can't find the user {token}.");
+    }
+
+    private static CommandReply Reply(ReplyKind kind, IncidentResult result) =>
+        new(kind, result.Message) { Incident = result.Incident };
+}

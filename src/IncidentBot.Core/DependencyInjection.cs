@@ -1,0 +1,25 @@
+using IncidentBot.Core.Application;
+using IncidentBot.Core.Commands;
+using IncidentBot.Core.Incidents;
+using Microsoft.Extensions.DependencyInjection;
+using Microsoft.Extensions.DependencyInjection.Extensions;
+
+namespace IncidentBot.Core;
+
+public static class DependencyInjection
+{
+    /// <summary>The incident engine. A store (<see cref="IIncidentStore"/>) must be registered too.</summary>
+    public static IServiceCollection AddIncidentEngine(this IServiceCollection services, Action<UpdateCadence>? configureCadence = null)
+    {
+        services.TryAddSingleton(TimeProvider.System);
+        var cadence = services.AddOptions<UpdateCadence>();
+        if (configureCadence is not null)
+        {
+            cadence.Configure(configureCadence);
+        }
+
+        services.AddSingleton<IncidentService>();
+        services.AddSingleton<CommandDispatcher>();
+        return services;
+    }
+}
