@@ -1,0 +1,87 @@
+#!/usr/bin/env bash
+# Builds and runs every test in the solution, PostgreSQL included.
+#
+# Unless INCIDENTBOT_TEST_POSTGRES already names a server, this starts a throwaway PostgreSQL on
+# loopback (installing Debian's `postgresql` package first when it is missing and we are root),
+# points the tests at it and removes it afterwards. Exits non-zero on any failure.
+set -euo pipefail
+cd "$(dirname "$0")/.."
+
+log() { printf '[test.sh] %s\n' "$*" >&2; }
+
+pg_bin_dir() {
+  ls -d /usr/lib/postgresql/*/bin 2>/dev/null | sort -V | tail -n 1
+}
+
+port_free() {
+  ! (exec 3<>"/dev/tcp/127.0.0.1/$1") 2>/dev/null
+}
+
+start_postgres() {
+  local bin
+  bin=$(pg_bin_dir)
+  if [ -z "$bin" ] || [ ! -x "$bin/initdb" ]; then
+    if [ "$(id -u)" = 0 ]; then
+      log "installing PostgreSQL from apt"
+      export DEBIAN_FRONTEND=noninteractive
+      apt-get update -qq >/dev/null
+      apt-get install -y -qq postgresql >/dev/null
+      bin=$(pg_bin_dir)
+    else
+      log "PostgreSQL server binaries not found: run 'sudo apt-get install postgresql' or set INCIDENTBOT_TEST_POSTGRES"
+      exit 1
+    fi
+  fi
+
+  PG_DIR=$(mktemp -d /tmp/incidentbot-pg.XXXXXX)
+  local as=()
+  if [ "$(id -u)" = 0 ]; then
+    # initdb refuses to run as root; the package creates the postgres user.
+    chown postgres "$PG_DIR"
+    as=(runuser -u postgres --)
+  fi
+
+  local port=${INCIDENTBOT_TEST_PG_PORT:-54329}
+  while ! port_free "$port"; do port=$((port + 1)); done
+
+  "${as[@]}" "$bin/initdb" -D "$PG_DIR/data" -A trust -U postgres --no-sync >/dev/null
+  "${as[@]}" "$bin/pg_ctl" -D "$PG_DIR/data" -l "$PG_DIR/server.log" -w -t 60 \
+    -o "-p $port -k $PG_DIR -c listen_addresses=127.0.0.1 -c fsync=off -c synchronous_commit=off -c full_page_writes=off -c max_connections=300" \
+    start >/dev/null
+  PG_STOP=("${as[@]}" "$bin/pg_ctl" -D "$PG_DIR/data" -m immediate -w stop)
+  export INCIDENTBOT_TEST_POSTGRES="Host=127.0.0.1;Port=$port;Username=postgres;Database=postgres"
+  log "PostgreSQL $("$bin/postgres" --version | awk '{print $3}') on 127.0.0.1:$port"
+}
+
+cleanup() {
+  if [ -n "${PG_DIR:-}" ]; then
+    "${PG_STOP[@]}" >/dev/null 2>&1 || true
+    rm -rf "$PG_DIR"
+  fi
+}
+trap cleanup EXIT
+
+if [ -z "${INCIDENTBOT_TEST_POSTGRES:-}" ]; then
+  start_postgres
+fi
+
+results=$(mktemp)
+set +e
+dotnet test IncidentBot.sln --nologo "$@" 2>&1 | tee "$results"
+status=${PIPESTATUS[0]}
+set -e
+
+# One closing line for the whole run, summed over the test assemblies.
+awk '
+  /(Passed|Failed)! +- +Failed:/ {
+    gsub(/,/, "");
+    for (i = 1; i <= NF; i++) {
+      if ($i == "Failed:") f += $(i + 1);
+      if ($i == "Passed:") p += $(i + 1);
+      if ($i == "Skipped:") s += $(i + 1);
+    }
+  }
+  END { printf "tests: %d passed, %d failed, %d skipped\n", p, f, s }
+' "$results"
+rm -f "$results"
+exit "$status"
