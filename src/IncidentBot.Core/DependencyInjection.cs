@@ -20,6 +20,10 @@ public static class DependencyInjection
 
         services.AddSingleton<IncidentService>();
         services.AddSingleton<CommandDispatcher>();
+        services.AddOptions<OutboxOptions>();
+        services.AddSingleton<OutboxSignal>();
+        services.AddSingleton<OutboxProcessor>();
+        services.AddHostedService(sp => sp.GetRequiredService<OutboxProcessor>());
         return services;
     }
 }

@@ -13,6 +13,7 @@ public sealed partial class IncidentService(
     IIncidentStore store,
     TimeProvider time,
     IOptions<UpdateCadence> cadence,
+    OutboxSignal outboxSignal,
     ILogger<IncidentService> logger)
 {
     public const int MaxTitleLength = 200;
@@ -64,6 +65,7 @@ public sealed partial class IncidentService(
             };
         }, cancellationToken);
 
+        outboxSignal.Notify();
         LogDeclared(logger, incident.Number, incident.Severity);
         return new IncidentResult(incident, $"{incident.Number} declared ({incident.Severity.ToLabel()}): {incident.Title}");
     }
@@ -327,6 +329,7 @@ public sealed partial class IncidentService(
             try
             {
                 var saved = await store.SaveAsync(decision.Change, cancellationToken);
+                outboxSignal.Notify();
                 return new IncidentResult(saved, decision.Message);
             }
             catch (ConcurrencyConflictException) when (attempt < MaxAttempts)
