@@ -1,0 +1,91 @@
+using System.Data;
+using System.Data.Common;
+using Microsoft.Data.Sqlite;
+using Npgsql;
+
+namespace IncidentBot.Storage;
+
+/// <summary>Opens connections to the configured database; the one shared data source of the process.</summary>
+public interface IDbConnectionFactory
+{
+    DatabaseProvider Provider { get; }
+
+    /// <summary>An open connection; the caller disposes it.</summary>
+    ValueTask<DbConnection> OpenConnectionAsync(CancellationToken cancellationToken);
+}
+
+internal sealed class PostgresConnectionFactory : IDbConnectionFactory, IAsyncDisposable, IDisposable
+{
+    private readonly NpgsqlDataSource _dataSource;
+
+    static PostgresConnectionFactory() => TypeHandlers.EnsureRegistered();
+
+    public PostgresConnectionFactory(NpgsqlDataSource dataSource) => _dataSource = dataSource;
+
+    public DatabaseProvider Provider => DatabaseProvider.Postgres;
+
+    public async ValueTask<DbConnection> OpenConnectionAsync(CancellationToken cancellationToken) =>
+        await _dataSource.OpenConnectionAsync(cancellationToken);
+
+    public ValueTask DisposeAsync() => _dataSource.DisposeAsync();
+
+    public void Dispose() => _dataSource.Dispose();
+}
+
+internal sealed class SqliteConnectionFactory : IDbConnectionFactory
+{
+    // Concurrent writers wait for the lock (up to 5 s) instead of failing with SQLITE_BUSY.
+    private const string ConnectionSetupSql = "PRAGMA busy_timeout = 5000;";
+
+    // WAL lets readers carry on while one connection writes; the mode is stored in the file, so once is enough.
+    private const string FirstConnectionSetupSql = ConnectionSetupSql + " PRAGMA journal_mode = WAL;";
+
+    private readonly string _connectionString;
+    private volatile bool _walEnabled;
+
+    static SqliteConnectionFactory() => TypeHandlers.EnsureRegistered();
+
+    public SqliteConnectionFactory(string connectionString)
+    {
+        _connectionString = new SqliteConnectionStringBuilder(connectionString) { ForeignKeys = true }.ToString();
+    }
+
+    public DatabaseProvider Provider => DatabaseProvider.Sqlite;
+
+    public async ValueTask<DbConnection> OpenConnectionAsync(CancellationToken cancellationToken)
+    {
+        var connection = new SqliteConnection(_connectionString);
+        try
+        {
+            await connection.OpenAsync(cancellationToken);
+            await using var command = connection.CreateCommand();
+            command.CommandText = _walEnabled ? ConnectionSetupSql : FirstConnectionSetupSql;
+            await command.ExecuteNonQueryAsync(cancellationToken);
+            _walEnabled = true;
+            return connection;
+        }
+        catch
+        {
+            await connection.DisposeAsync();
+            throw;
+        }
+    }
+}
+
+internal static class Transactions
+{
+    /// <summary>
+    /// A transaction that will write. On SQLite it takes the write lock at BEGIN (BEGIN IMMEDIATE), so a
+    /// second writer waits on busy_timeout rather than failing when a read transaction tries to upgrade.
+    /// </summary>
+    public static async ValueTask<DbTransaction> BeginWriteAsync(this DbConnection connection, CancellationToken cancellationToken) =>
+        connection is SqliteConnection sqlite
+            ? sqlite.BeginTransaction(deferred: false)
+            : await connection.BeginTransactionAsync(IsolationLevel.ReadCommitted, cancellationToken);
+
+    /// <summary>A read-only transaction whose statements all see one snapshot.</summary>
+    public static async ValueTask<DbTransaction> BeginSnapshotAsync(this DbConnection connection, CancellationToken cancellationToken) =>
+        connection is SqliteConnection sqlite
+            ? sqlite.BeginTransaction(deferred: true)
+            : await connection.BeginTransactionAsync(IsolationLevel.RepeatableRead, cancellationToken);
+}

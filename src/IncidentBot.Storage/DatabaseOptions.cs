@@ -1,0 +1,81 @@
+using Microsoft.Data.Sqlite;
+using Microsoft.Extensions.Options;
+using Npgsql;
+
+namespace IncidentBot.Storage;
+
+public enum DatabaseProvider
+{
+    Sqlite,
+    Postgres,
+}
+
+/// <summary>
+/// Where incidents are stored: <c>Database:Provider</c> (<c>Sqlite</c> by default, or <c>Postgres</c>) and
+/// <c>ConnectionStrings:IncidentBot</c>.
+/// </summary>
+public sealed class DatabaseOptions
+{
+    public const string ProviderKey = "Database:Provider";
+    public const string ConnectionStringName = "IncidentBot";
+    public const string ConnectionStringKey = "ConnectionStrings:" + ConnectionStringName;
+    public const string DefaultSqliteConnectionString = "Data Source=incidentbot.db";
+
+    /// <summary>The configured provider name, case-insensitive; empty means <see cref="DatabaseProvider.Sqlite"/>.</summary>
+    public string? Provider { get; set; }
+
+    public string? ConnectionString { get; set; }
+
+    public bool TryGetProvider(out DatabaseProvider provider)
+    {
+        provider = DatabaseProvider.Sqlite;
+        return string.IsNullOrWhiteSpace(Provider)
+            || (Enum.TryParse(Provider.Trim(), ignoreCase: true, out provider) && Enum.IsDefined(provider));
+    }
+
+    public DatabaseProvider GetProvider() =>
+        TryGetProvider(out var provider) ? provider : throw new InvalidOperationException(DatabaseOptionsValidator.ProviderError(Provider));
+
+    /// <summary>The configured connection string, or the SQLite default file when none is set.</summary>
+    public string GetConnectionString() =>
+        !string.IsNullOrWhiteSpace(ConnectionString) ? ConnectionString
+        : GetProvider() == DatabaseProvider.Sqlite ? DefaultSqliteConnectionString
+        : throw new InvalidOperationException(DatabaseOptionsValidator.MissingConnectionStringError);
+}
+
+internal sealed class DatabaseOptionsValidator : IValidateOptions<DatabaseOptions>
+{
+    public const string MissingConnectionStringError =
+        $"{DatabaseOptions.ConnectionStringKey} is required when {DatabaseOptions.ProviderKey} is Postgres";
+
+    public static string ProviderError(string? configured) =>
+        $"{DatabaseOptions.ProviderKey} must be Sqlite or Postgres (was '{configured}')";
+
+    public ValidateOptionsResult Validate(string? name, DatabaseOptions options)
+    {
+        if (!options.TryGetProvider(out var provider))
+        {
+            return ValidateOptionsResult.Fail(ProviderError(options.Provider));
+        }
+
+        if (provider == DatabaseProvider.Postgres && string.IsNullOrWhiteSpace(options.ConnectionString))
+        {
+            return ValidateOptionsResult.Fail(MissingConnectionStringError);
+        }
+
+        try
+        {
+            _ = provider == DatabaseProvider.Postgres
+                ? new NpgsqlConnectionStringBuilder(options.GetConnectionString())
+                : (object)new SqliteConnectionStringBuilder(options.GetConnectionString());
+        }
+        catch (Exception ex) when (ex is ArgumentException or FormatException or InvalidOperationException)
+        {
+            // Passwords are free text the builders never reject, so the message cannot echo one.
+            return ValidateOptionsResult.Fail(
+                $"{DatabaseOptions.ConnectionStringKey} is not a valid {provider} connection string: {ex.Message}");
+        }
+
+        return ValidateOptionsResult.Success;
+    }
+}

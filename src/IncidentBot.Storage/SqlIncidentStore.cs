@@ -1,0 +1,627 @@
+using System.Data.Common;
+using Dapper;
+using IncidentBot.Core.Application;
+using IncidentBot.Core.Incidents;
+
+namespace IncidentBot.Storage;
+
+/// <summary>
+/// <see cref="IIncidentStore"/> on SQLite or PostgreSQL, with the same SQL for both. Each change is one
+/// transaction that also writes the change's events to the outbox.
+/// </summary>
+public sealed class SqlIncidentStore(IDbConnectionFactory database, TimeProvider time) : IIncidentStore
+{
+    static SqlIncidentStore() => TypeHandlers.EnsureRegistered();
+
+    public async Task<Incident> DeclareAsync(Func<IncidentNumber, IncidentChange> build, CancellationToken cancellationToken)
+    {
+        ArgumentNullException.ThrowIfNull(build);
+        await using var connection = await database.OpenConnectionAsync(cancellationToken);
+        await using var transaction = await connection.BeginWriteAsync(cancellationToken);
+        var number = new IncidentNumber(await connection.ExecuteScalarAsync<int>(
+            new CommandDefinition(NextNumberSql, transaction: transaction, cancellationToken: cancellationToken)));
+        var change = build(number);
+        var incident = change.Incident;
+        var now = time.GetUtcNow();
+        var id = await connection.ExecuteScalarAsync<long>(new CommandDefinition(
+            InsertIncidentSql,
+            new
+            {
+                Number = number.Value,
+                incident.Title,
+                incident.Description,
+                Severity = (int)incident.Severity,
+                Status = incident.Status.ToToken(),
+                DeclaredByPlatform = incident.DeclaredBy.Platform,
+                DeclaredByUserId = incident.DeclaredBy.UserId,
+                DeclaredByName = incident.DeclaredBy.Name,
+                incident.DeclaredAt,
+                incident.AcknowledgedAt,
+                incident.MitigatedAt,
+                incident.ResolvedAt,
+                incident.LastUpdateAt,
+                incident.NextUpdateDueAt,
+                incident.Summary,
+                CreatedAt = now,
+            },
+            transaction,
+            cancellationToken: cancellationToken));
+        await WriteChangeAsync(connection, transaction, id, change, now, cancellationToken);
+        var stored = await LoadByIdAsync(connection, transaction, id, cancellationToken);
+        await transaction.CommitAsync(cancellationToken);
+        return stored;
+    }
+
+    private const string NextNumberSql = "UPDATE incident_counter SET last_number = last_number + 1 WHERE id = 1 RETURNING last_number";
+
+    private const string InsertIncidentSql = """
+        INSERT INTO incidents (
+            number, title, description, severity, status,
+            declared_by_platform, declared_by_user_id, declared_by_name, declared_at,
+            acknowledged_at, mitigated_at, resolved_at, last_update_at, next_update_due_at,
+            summary, version, created_at)
+        VALUES (
+            @Number, @Title, @Description, @Severity, @Status,
+            @DeclaredByPlatform, @DeclaredByUserId, @DeclaredByName, @DeclaredAt,
+            @AcknowledgedAt, @MitigatedAt, @ResolvedAt, @LastUpdateAt, @NextUpdateDueAt,
+            @Summary, 1, @CreatedAt)
+        RETURNING id
+        """;
+
+    public async Task<Incident> SaveAsync(IncidentChange change, CancellationToken cancellationToken)
+    {
+        ArgumentNullException.ThrowIfNull(change);
+        var incident = change.Incident;
+        await using var connection = await database.OpenConnectionAsync(cancellationToken);
+        await using var transaction = await connection.BeginWriteAsync(cancellationToken);
+        var updated = await connection.ExecuteAsync(new CommandDefinition(
+            UpdateIncidentSql,
+            new
+            {
+                incident.Id,
+                incident.Version,
+                incident.Title,
+                incident.Description,
+                Severity = (int)incident.Severity,
+                Status = incident.Status.ToToken(),
+                incident.AcknowledgedAt,
+                incident.MitigatedAt,
+                incident.ResolvedAt,
+                incident.LastUpdateAt,
+                incident.NextUpdateDueAt,
+                incident.Summary,
+            },
+            transaction,
+            cancellationToken: cancellationToken));
+        if (updated == 0)
+        {
+            throw new ConcurrencyConflictException(incident.Number);
+        }
+
+        await WriteChangeAsync(connection, transaction, incident.Id, change, time.GetUtcNow(), cancellationToken);
+        var stored = await LoadByIdAsync(connection, transaction, incident.Id, cancellationToken);
+        await transaction.CommitAsync(cancellationToken);
+        return stored;
+    }
+
+    // The version check makes the row lock decide between concurrent savers: the loser matches no row.
+    private const string UpdateIncidentSql = """
+        UPDATE incidents SET
+            title = @Title,
+            description = @Description,
+            severity = @Severity,
+            status = @Status,
+            acknowledged_at = @AcknowledgedAt,
+            mitigated_at = @MitigatedAt,
+            resolved_at = @ResolvedAt,
+            last_update_at = @LastUpdateAt,
+            next_update_due_at = @NextUpdateDueAt,
+            summary = @Summary,
+            version = version + 1
+        WHERE id = @Id AND version = @Version
+        """;
+
+    /// <summary>Everything of a change except the incident row itself; <paramref name="incidentId"/> is the stored id.</summary>
+    private static async Task WriteChangeAsync(
+        DbConnection connection, DbTransaction transaction, long incidentId, IncidentChange change, DateTimeOffset now, CancellationToken cancellationToken)
+    {
+        if (change.RoleAssignment is { } assignment)
+        {
+            var role = new { IncidentId = incidentId, Role = assignment.Role.ToToken(), assignment.AssignedAt };
+            await connection.ExecuteAsync(new CommandDefinition(EndRoleSql, role, transaction, cancellationToken: cancellationToken));
+            await connection.ExecuteAsync(new CommandDefinition(
+                InsertRoleSql,
+                new
+                {
+                    IncidentId = incidentId,
+                    Role = assignment.Role.ToToken(),
+                    HolderPlatform = assignment.Holder.Platform,
+                    HolderUserId = assignment.Holder.UserId,
+                    HolderName = assignment.Holder.Name,
+                    AssignedByPlatform = assignment.AssignedBy?.Platform,
+                    AssignedByUserId = assignment.AssignedBy?.UserId,
+                    AssignedByName = assignment.AssignedBy?.Name,
+                    assignment.AssignedAt,
+                },
+                transaction,
+                cancellationToken: cancellationToken));
+        }
+
+        if (change.Entries.Count > 0)
+        {
+            var entries = change.Entries.Select(e => TimelineParameters(incidentId, e, now)).ToList();
+            await connection.ExecuteAsync(new CommandDefinition(InsertTimelineSql, entries, transaction, cancellationToken: cancellationToken));
+        }
+
+        if (change.ActionItem is { } item)
+        {
+            await connection.ExecuteAsync(new CommandDefinition(
+                InsertActionItemSql,
+                new
+                {
+                    IncidentId = incidentId,
+                    item.Text,
+                    OwnerPlatform = item.Owner?.Platform,
+                    OwnerUserId = item.Owner?.UserId,
+                    OwnerName = item.Owner?.Name,
+                    CreatedByPlatform = item.CreatedBy?.Platform,
+                    CreatedByUserId = item.CreatedBy?.UserId,
+                    CreatedByName = item.CreatedBy?.Name,
+                    item.CreatedAt,
+                },
+                transaction,
+                cancellationToken: cancellationToken));
+        }
+
+        if (change.LinkWarRoom is { } room)
+        {
+            var linked = await connection.ExecuteAsync(new CommandDefinition(
+                InsertWarRoomSql,
+                new { IncidentId = incidentId, room.Platform, room.Channel, CreatedAt = now },
+                transaction,
+                cancellationToken: cancellationToken));
+            if (linked == 0)
+            {
+                throw new WarRoomTakenException(room);
+            }
+        }
+
+        if (change.Events.Count > 0)
+        {
+            var events = change.Events.Select(e => e with { IncidentId = incidentId }).Select(e => new
+            {
+                IncidentId = incidentId,
+                EventType = EventJson.TypeOf(e),
+                Payload = new JsonText(EventJson.Serialize(e)),
+                CreatedAt = now,
+            }).ToList();
+            await connection.ExecuteAsync(new CommandDefinition(InsertOutboxSql, events, transaction, cancellationToken: cancellationToken));
+        }
+    }
+
+    private const string EndRoleSql = """
+        UPDATE role_assignments SET ended_at = @AssignedAt
+        WHERE incident_id = @IncidentId AND role = @Role AND ended_at IS NULL
+        """;
+
+    private const string InsertRoleSql = """
+        INSERT INTO role_assignments (
+            incident_id, role, holder_platform, holder_user_id, holder_name,
+            assigned_by_platform, assigned_by_user_id, assigned_by_name, assigned_at)
+        VALUES (
+            @IncidentId, @Role, @HolderPlatform, @HolderUserId, @HolderName,
+            @AssignedByPlatform, @AssignedByUserId, @AssignedByName, @AssignedAt)
+        """;
+
+    // A change may carry an entry for a chat message that is already in the timeline; it is not stored twice.
+    private const string InsertTimelineSql = """
+        INSERT INTO timeline_entries (
+            incident_id, occurred_at, kind, author_platform, author_user_id, author_name, text, pinned,
+            source_platform, source_channel, source_message_id, created_at)
+        VALUES (
+            @IncidentId, @OccurredAt, @Kind, @AuthorPlatform, @AuthorUserId, @AuthorName, @Text, @Pinned,
+            @SourcePlatform, @SourceChannel, @SourceMessageId, @CreatedAt)
+        ON CONFLICT (source_platform, source_channel, source_message_id) DO NOTHING
+        """;
+
+    private const string InsertActionItemSql = """
+        INSERT INTO action_items (
+            incident_id, text, owner_platform, owner_user_id, owner_name,
+            created_by_platform, created_by_user_id, created_by_name, created_at)
+        VALUES (
+            @IncidentId, @Text, @OwnerPlatform, @OwnerUserId, @OwnerName,
+            @CreatedByPlatform, @CreatedByUserId, @CreatedByName, @CreatedAt)
+        """;
+
+    // DO NOTHING instead of catching the violation: on PostgreSQL an error would also abort the transaction.
+    private const string InsertWarRoomSql = """
+        INSERT INTO war_rooms (incident_id, platform, channel, created_at)
+        VALUES (@IncidentId, @Platform, @Channel, @CreatedAt)
+        ON CONFLICT (platform, channel) DO NOTHING
+        """;
+
+    private const string InsertOutboxSql = """
+        INSERT INTO outbox (incident_id, event_type, payload, created_at, available_at)
+        VALUES (@IncidentId, @EventType, @Payload, @CreatedAt, @CreatedAt)
+        """;
+
+    public async Task<Incident?> GetAsync(IncidentNumber number, CancellationToken cancellationToken)
+    {
+        var incidents = await ReadIncidentsAsync(GetByNumberSql, new { Number = number.Value }, cancellationToken);
+        return incidents.SingleOrDefault();
+    }
+
+    private const string IncidentColumns = """
+        id AS Id, number AS Number, title AS Title, description AS Description, severity AS Severity, status AS Status,
+        declared_by_platform AS DeclaredByPlatform, declared_by_user_id AS DeclaredByUserId, declared_by_name AS DeclaredByName,
+        declared_at AS DeclaredAt, acknowledged_at AS AcknowledgedAt, mitigated_at AS MitigatedAt, resolved_at AS ResolvedAt,
+        last_update_at AS LastUpdateAt, next_update_due_at AS NextUpdateDueAt, summary AS Summary, version AS Version
+        """;
+
+    private const string CurrentRoleColumns = """
+        incident_id AS IncidentId, role AS Role, holder_platform AS HolderPlatform, holder_user_id AS HolderUserId, holder_name AS HolderName
+        """;
+
+    private const string WarRoomColumns = "incident_id AS IncidentId, platform AS Platform, channel AS Channel";
+
+    // Each read is three statements (incidents, their current roles, their war rooms) in one snapshot.
+    private const string GetByNumberSql = $"""
+        SELECT {IncidentColumns} FROM incidents WHERE number = @Number;
+        SELECT {CurrentRoleColumns} FROM role_assignments
+        WHERE ended_at IS NULL AND incident_id IN (SELECT id FROM incidents WHERE number = @Number);
+        SELECT {WarRoomColumns} FROM war_rooms
+        WHERE incident_id IN (SELECT id FROM incidents WHERE number = @Number) ORDER BY id;
+        """;
+
+    private const string GetByIdSql = $"""
+        SELECT {IncidentColumns} FROM incidents WHERE id = @Id;
+        SELECT {CurrentRoleColumns} FROM role_assignments WHERE ended_at IS NULL AND incident_id = @Id;
+        SELECT {WarRoomColumns} FROM war_rooms WHERE incident_id = @Id ORDER BY id;
+        """;
+
+    public async Task<Incident?> FindByWarRoomAsync(ChatSpace room, CancellationToken cancellationToken)
+    {
+        ArgumentNullException.ThrowIfNull(room);
+        var incidents = await ReadIncidentsAsync(FindByWarRoomSql, new { room.Platform, room.Channel }, cancellationToken);
+        return incidents.SingleOrDefault();
+    }
+
+    private const string WarRoomIncidentId = "SELECT incident_id FROM war_rooms WHERE platform = @Platform AND channel = @Channel";
+
+    private const string FindByWarRoomSql = $"""
+        SELECT {IncidentColumns} FROM incidents WHERE id IN ({WarRoomIncidentId});
+        SELECT {CurrentRoleColumns} FROM role_assignments WHERE ended_at IS NULL AND incident_id IN ({WarRoomIncidentId});
+        SELECT {WarRoomColumns} FROM war_rooms WHERE incident_id IN ({WarRoomIncidentId}) ORDER BY id;
+        """;
+
+    public Task<IReadOnlyList<Incident>> ListAsync(IncidentQuery query, CancellationToken cancellationToken)
+    {
+        ArgumentNullException.ThrowIfNull(query);
+        ArgumentOutOfRangeException.ThrowIfNegative(query.Limit);
+        return ReadIncidentsAsync(ListSql, new { query.OpenOnly, query.Limit }, cancellationToken);
+    }
+
+    private const string ListedIds = """
+        SELECT id FROM incidents
+        WHERE @OpenOnly = FALSE OR status <> 'resolved'
+        ORDER BY declared_at DESC, number DESC
+        LIMIT @Limit
+        """;
+
+    private const string ListSql = $"""
+        SELECT {IncidentColumns} FROM incidents WHERE id IN ({ListedIds}) ORDER BY declared_at DESC, number DESC;
+        SELECT {CurrentRoleColumns} FROM role_assignments WHERE ended_at IS NULL AND incident_id IN ({ListedIds});
+        SELECT {WarRoomColumns} FROM war_rooms WHERE incident_id IN ({ListedIds}) ORDER BY id;
+        """;
+
+    public async Task<IReadOnlyList<TimelineEntry>> GetTimelineAsync(long incidentId, CancellationToken cancellationToken)
+    {
+        await using var connection = await database.OpenConnectionAsync(cancellationToken);
+        var rows = await connection.QueryAsync<TimelineRow>(new CommandDefinition(
+            GetTimelineSql, new { IncidentId = incidentId }, cancellationToken: cancellationToken));
+        return rows.Select(r => r.ToEntry()).ToList();
+    }
+
+    private const string TimelineColumns = """
+        id AS Id, incident_id AS IncidentId, occurred_at AS OccurredAt, kind AS Kind,
+        author_platform AS AuthorPlatform, author_user_id AS AuthorUserId, author_name AS AuthorName, text AS Text, pinned AS Pinned,
+        source_platform AS SourcePlatform, source_channel AS SourceChannel, source_message_id AS SourceMessageId, edited_at AS EditedAt
+        """;
+
+    private const string GetTimelineSql = $"""
+        SELECT {TimelineColumns} FROM timeline_entries
+        WHERE incident_id = @IncidentId AND deleted_at IS NULL
+        ORDER BY occurred_at, id
+        """;
+
+    public async Task<IReadOnlyList<RoleAssignment>> GetRoleHistoryAsync(long incidentId, CancellationToken cancellationToken)
+    {
+        await using var connection = await database.OpenConnectionAsync(cancellationToken);
+        var rows = await connection.QueryAsync<RoleRow>(new CommandDefinition(
+            GetRoleHistorySql, new { IncidentId = incidentId }, cancellationToken: cancellationToken));
+        return rows.Select(r => r.ToAssignment()).ToList();
+    }
+
+    private const string GetRoleHistorySql = """
+        SELECT incident_id AS IncidentId, role AS Role,
+            holder_platform AS HolderPlatform, holder_user_id AS HolderUserId, holder_name AS HolderName,
+            assigned_by_platform AS AssignedByPlatform, assigned_by_user_id AS AssignedByUserId, assigned_by_name AS AssignedByName,
+            assigned_at AS AssignedAt, ended_at AS EndedAt
+        FROM role_assignments
+        WHERE incident_id = @IncidentId
+        ORDER BY assigned_at, id
+        """;
+
+    public async Task<IReadOnlyList<ActionItem>> GetActionItemsAsync(long incidentId, CancellationToken cancellationToken)
+    {
+        await using var connection = await database.OpenConnectionAsync(cancellationToken);
+        var rows = await connection.QueryAsync<ActionItemRow>(new CommandDefinition(
+            GetActionItemsSql, new { IncidentId = incidentId }, cancellationToken: cancellationToken));
+        return rows.Select(r => r.ToActionItem()).ToList();
+    }
+
+    private const string GetActionItemsSql = """
+        SELECT id AS Id, incident_id AS IncidentId, text AS Text,
+            owner_platform AS OwnerPlatform, owner_user_id AS OwnerUserId, owner_name AS OwnerName,
+            created_by_platform AS CreatedByPlatform, created_by_user_id AS CreatedByUserId, created_by_name AS CreatedByName,
+            created_at AS CreatedAt, done_at AS DoneAt
+        FROM action_items
+        WHERE incident_id = @IncidentId
+        ORDER BY created_at, id
+        """;
+
+    public async Task<TimelineEntry?> CaptureMessageAsync(long incidentId, NewTimelineEntry entry, CancellationToken cancellationToken)
+    {
+        ArgumentNullException.ThrowIfNull(entry);
+        if (entry.Source is null)
+        {
+            throw new ArgumentException("A captured message needs its source.", nameof(entry));
+        }
+
+        await using var connection = await database.OpenConnectionAsync(cancellationToken);
+        var row = await connection.QuerySingleOrDefaultAsync<TimelineRow>(new CommandDefinition(
+            CaptureSql, TimelineParameters(incidentId, entry, time.GetUtcNow()), cancellationToken: cancellationToken));
+        return row?.ToEntry();
+    }
+
+    // The conflict target includes soft-deleted rows, so a redelivery after a delete stays deleted.
+    private const string CaptureSql = $"""
+        {InsertTimelineSql}
+        RETURNING {TimelineColumns}
+        """;
+
+    // Soft-deleted entries are gone for every operation except deduplication.
+    private const string SourceMatch = """
+        source_platform = @Platform AND source_channel = @Channel AND source_message_id = @MessageId AND deleted_at IS NULL
+        """;
+
+    public async Task<TimelineEntry?> FindBySourceAsync(MessageRef source, CancellationToken cancellationToken)
+    {
+        ArgumentNullException.ThrowIfNull(source);
+        await using var connection = await database.OpenConnectionAsync(cancellationToken);
+        var row = await connection.QuerySingleOrDefaultAsync<TimelineRow>(new CommandDefinition(
+            FindBySourceSql, new { source.Platform, source.Channel, source.MessageId }, cancellationToken: cancellationToken));
+        return row?.ToEntry();
+    }
+
+    private const string FindBySourceSql = $"SELECT {TimelineColumns} FROM timeline_entries WHERE {SourceMatch}";
+
+    public async Task<TimelineEntry?> EditMessageAsync(MessageRef source, string text, DateTimeOffset editedAt, CancellationToken cancellationToken)
+    {
+        ArgumentNullException.ThrowIfNull(source);
+        await using var connection = await database.OpenConnectionAsync(cancellationToken);
+        var row = await connection.QuerySingleOrDefaultAsync<TimelineRow>(new CommandDefinition(
+            EditSql,
+            new { source.Platform, source.Channel, source.MessageId, Text = text, EditedAt = editedAt },
+            cancellationToken: cancellationToken));
+        return row?.ToEntry();
+    }
+
+    private const string EditSql = $"""
+        UPDATE timeline_entries SET text = @Text, edited_at = @EditedAt
+        WHERE {SourceMatch}
+        RETURNING {TimelineColumns}
+        """;
+
+    public async Task<bool> DeleteMessageAsync(MessageRef source, CancellationToken cancellationToken)
+    {
+        ArgumentNullException.ThrowIfNull(source);
+        await using var connection = await database.OpenConnectionAsync(cancellationToken);
+        var deleted = await connection.ExecuteAsync(new CommandDefinition(
+            DeleteSql,
+            new { source.Platform, source.Channel, source.MessageId, DeletedAt = time.GetUtcNow() },
+            cancellationToken: cancellationToken));
+        return deleted > 0;
+    }
+
+    private const string DeleteSql = $"UPDATE timeline_entries SET deleted_at = @DeletedAt WHERE {SourceMatch}";
+
+    public async Task<TimelineEntry?> SetPinnedAsync(MessageRef source, bool pinned, CancellationToken cancellationToken)
+    {
+        ArgumentNullException.ThrowIfNull(source);
+        await using var connection = await database.OpenConnectionAsync(cancellationToken);
+        var row = await connection.QuerySingleOrDefaultAsync<TimelineRow>(new CommandDefinition(
+            SetPinnedSql,
+            new { source.Platform, source.Channel, source.MessageId, Pinned = pinned },
+            cancellationToken: cancellationToken));
+        return row?.ToEntry();
+    }
+
+    private const string SetPinnedSql = $"""
+        UPDATE timeline_entries SET pinned = @Pinned
+        WHERE {SourceMatch}
+        RETURNING {TimelineColumns}
+        """;
+
+    private async Task<IReadOnlyList<Incident>> ReadIncidentsAsync(string sql, object parameters, CancellationToken cancellationToken)
+    {
+        await using var connection = await database.OpenConnectionAsync(cancellationToken);
+        await using var transaction = await connection.BeginSnapshotAsync(cancellationToken);
+        var incidents = await ReadIncidentsAsync(connection, transaction, sql, parameters, cancellationToken);
+        await transaction.CommitAsync(cancellationToken);
+        return incidents;
+    }
+
+    private static async Task<Incident> LoadByIdAsync(DbConnection connection, DbTransaction transaction, long id, CancellationToken cancellationToken)
+    {
+        var incidents = await ReadIncidentsAsync(connection, transaction, GetByIdSql, new { Id = id }, cancellationToken);
+        return incidents.Single();
+    }
+
+    private static async Task<IReadOnlyList<Incident>> ReadIncidentsAsync(
+        DbConnection connection, DbTransaction transaction, string sql, object parameters, CancellationToken cancellationToken)
+    {
+        await using var grid = await connection.QueryMultipleAsync(new CommandDefinition(sql, parameters, transaction, cancellationToken: cancellationToken));
+        var incidents = (await grid.ReadAsync<IncidentRow>()).AsList();
+        var roles = (await grid.ReadAsync<RoleRow>()).ToLookup(r => r.IncidentId);
+        var warRooms = (await grid.ReadAsync<WarRoomRow>()).ToLookup(r => r.IncidentId);
+        return incidents.Select(i => i.ToIncident(roles[i.Id], warRooms[i.Id])).ToList();
+    }
+
+    private static object TimelineParameters(long incidentId, NewTimelineEntry entry, DateTimeOffset now) => new
+    {
+        IncidentId = incidentId,
+        entry.OccurredAt,
+        Kind = entry.Kind.ToToken(),
+        AuthorPlatform = entry.Author?.Platform,
+        AuthorUserId = entry.Author?.UserId,
+        AuthorName = entry.Author?.Name,
+        entry.Text,
+        entry.Pinned,
+        SourcePlatform = entry.Source?.Platform,
+        SourceChannel = entry.Source?.Channel,
+        SourceMessageId = entry.Source?.MessageId,
+        CreatedAt = now,
+    };
+
+    private static Person? PersonOf(string? platform, string? userId, string? name) =>
+        platform is null || userId is null ? null : new Person(platform, userId, name ?? "");
+
+    private static IncidentRole ParseRole(string token) =>
+        IncidentRoleText.TryParse(token, out var role) ? role : throw new InvalidOperationException($"Unknown role '{token}' in the database.");
+
+    private sealed class IncidentRow
+    {
+        public long Id { get; init; }
+        public int Number { get; init; }
+        public string Title { get; init; } = "";
+        public string? Description { get; init; }
+        public int Severity { get; init; }
+        public string Status { get; init; } = "";
+        public string DeclaredByPlatform { get; init; } = "";
+        public string DeclaredByUserId { get; init; } = "";
+        public string DeclaredByName { get; init; } = "";
+        public DateTimeOffset DeclaredAt { get; init; }
+        public DateTimeOffset? AcknowledgedAt { get; init; }
+        public DateTimeOffset? MitigatedAt { get; init; }
+        public DateTimeOffset? ResolvedAt { get; init; }
+        public DateTimeOffset? LastUpdateAt { get; init; }
+        public DateTimeOffset? NextUpdateDueAt { get; init; }
+        public string? Summary { get; init; }
+        public int Version { get; init; }
+
+        public Incident ToIncident(IEnumerable<RoleRow> roles, IEnumerable<WarRoomRow> warRooms) =>
+            new(
+                Id,
+                new IncidentNumber(Number),
+                Title,
+                Description,
+                (Severity)Severity,
+                IncidentStatusText.TryParse(Status, out var status) ? status : throw new InvalidOperationException($"Unknown status '{Status}' in the database."),
+                new Person(DeclaredByPlatform, DeclaredByUserId, DeclaredByName),
+                DeclaredAt,
+                Version,
+                roles.ToDictionary(r => ParseRole(r.Role), r => new Person(r.HolderPlatform, r.HolderUserId, r.HolderName)),
+                warRooms.Select(w => new ChatSpace(w.Platform, w.Channel)))
+            {
+                AcknowledgedAt = AcknowledgedAt,
+                MitigatedAt = MitigatedAt,
+                ResolvedAt = ResolvedAt,
+                LastUpdateAt = LastUpdateAt,
+                NextUpdateDueAt = NextUpdateDueAt,
+                Summary = Summary,
+            };
+    }
+
+    private sealed class RoleRow
+    {
+        public long IncidentId { get; init; }
+        public string Role { get; init; } = "";
+        public string HolderPlatform { get; init; } = "";
+        public string HolderUserId { get; init; } = "";
+        public string HolderName { get; init; } = "";
+        public string? AssignedByPlatform { get; init; }
+        public string? AssignedByUserId { get; init; }
+        public string? AssignedByName { get; init; }
+        public DateTimeOffset AssignedAt { get; init; }
+        public DateTimeOffset? EndedAt { get; init; }
+
+        public RoleAssignment ToAssignment() => new(
+            ParseRole(Role),
+            new Person(HolderPlatform, HolderUserId, HolderName),
+            PersonOf(AssignedByPlatform, AssignedByUserId, AssignedByName),
+            AssignedAt,
+            EndedAt);
+    }
+
+    private sealed class WarRoomRow
+    {
+        public long IncidentId { get; init; }
+        public string Platform { get; init; } = "";
+        public string Channel { get; init; } = "";
+    }
+
+    private sealed class TimelineRow
+    {
+        public long Id { get; init; }
+        public long IncidentId { get; init; }
+        public DateTimeOffset OccurredAt { get; init; }
+        public string Kind { get; init; } = "";
+        public string? AuthorPlatform { get; init; }
+        public string? AuthorUserId { get; init; }
+        public string? AuthorName { get; init; }
+        public string Text { get; init; } = "";
+        public bool Pinned { get; init; }
+        public string? SourcePlatform { get; init; }
+        public string? SourceChannel { get; init; }
+        public string? SourceMessageId { get; init; }
+        public DateTimeOffset? EditedAt { get; init; }
+
+        public TimelineEntry ToEntry() => new(
+            Id,
+            IncidentId,
+            OccurredAt,
+            TimelineKindText.Parse(Kind),
+            PersonOf(AuthorPlatform, AuthorUserId, AuthorName),
+            Text,
+            Pinned,
+            SourcePlatform is null || SourceChannel is null || SourceMessageId is null
+                ? null
+                : new MessageRef(SourcePlatform, SourceChannel, SourceMessageId),
+            EditedAt);
+    }
+
+    private sealed class ActionItemRow
+    {
+        public long Id { get; init; }
+        public long IncidentId { get; init; }
+        public string Text { get; init; } = "";
+        public string? OwnerPlatform { get; init; }
+        public string? OwnerUserId { get; init; }
+        public string? OwnerName { get; init; }
+        public string? CreatedByPlatform { get; init; }
+        public string? CreatedByUserId { get; init; }
+        public string? CreatedByName { get; init; }
+        public DateTimeOffset CreatedAt { get; init; }
+        public DateTimeOffset? DoneAt { get; init; }
+
+        public ActionItem ToActionItem() => new(
+            Id,
+            IncidentId,
+            Text,
+            PersonOf(OwnerPlatform, OwnerUserId, OwnerName),
+            PersonOf(CreatedByPlatform, CreatedByUserId, CreatedByName),
+            CreatedAt,
+            DoneAt);
+    }
+}
