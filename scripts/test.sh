@@ -81,7 +81,14 @@ awk '
       if ($i == "Skipped:") s += $(i + 1);
     }
   }
-  END { printf "tests: %d passed, %d failed, %d skipped\n", p, f, s }
-' "$results"
+  END {
+    # A build error runs no tests but must not read as a clean run.
+    if (status != 0 && f == 0) f = 1;
+    printf "tests: %d passed, %d failed, %d skipped\n", p, f, s
+  }
+' status="$status" "$results"
 rm -f "$results"
+if [ "$status" -ne 0 ]; then
+  echo "dotnet test exited with status $status (a build error or a failed or crashed test run)" >&2
+fi
 exit "$status"

@@ -1,0 +1,84 @@
+using IncidentBot.Core.Application;
+using IncidentBot.Core.Incidents;
+using Microsoft.AspNetCore.Http.HttpResults;
+
+namespace IncidentBot.Api;
+
+internal static class IncidentApi
+{
+    public static IHostApplicationBuilder AddApi(this IHostApplicationBuilder builder)
+    {
+        builder.Services.AddOptions<ApiOptions>().BindConfiguration(ApiOptions.Section);
+        builder.Services.ConfigureHttpJsonOptions(json => json.SerializerOptions.TypeInfoResolverChain.Insert(0, ApiJsonContext.Default));
+        return builder;
+    }
+
+    public static IEndpointRouteBuilder MapIncidentApi(this IEndpointRouteBuilder app)
+    {
+        var api = app.MapGroup("/api/incidents").AddEndpointFilter<ApiAccessFilter>();
+        api.MapGet("/", ListAsync);
+        api.MapGet("/{number}", GetAsync);
+        api.MapGet("/{number}/timeline", GetTimelineAsync);
+        return app;
+    }
+
+    private static async Task<Results<Ok<IncidentListDto>, BadRequest<ErrorDto>>> ListAsync(
+        IIncidentStore store, string? status, int? limit, CancellationToken ct)
+    {
+        var openOnly = status?.ToLowerInvariant() switch
+        {
+            null or "" or "all" => false,
+            "open" => true,
+            _ => (bool?)null,
+        };
+        if (openOnly is null)
+        {
+            return TypedResults.BadRequest(new ErrorDto("status must be 'open' or 'all'."));
+        }
+
+        if (limit is < 1 or > 500)
+        {
+            return TypedResults.BadRequest(new ErrorDto("limit must be between 1 and 500."));
+        }
+
+        var incidents = await store.ListAsync(new IncidentQuery(openOnly.Value, limit ?? 100), ct);
+        return TypedResults.Ok(new IncidentListDto(incidents.Select(IncidentDto.From).ToList()));
+    }
+
+    private static async Task<Results<Ok<IncidentDto>, NotFound<ErrorDto>, BadRequest<ErrorDto>>> GetAsync(
+        IIncidentStore store, string number, CancellationToken ct)
+    {
+        var (incident, error) = await FindAsync(store, number, ct);
+        return incident is not null ? TypedResults.Ok(IncidentDto.From(incident)) : error!.Value.AsResult<IncidentDto>();
+    }
+
+    private static async Task<Results<Ok<TimelineDto>, NotFound<ErrorDto>, BadRequest<ErrorDto>>> GetTimelineAsync(
+        IIncidentStore store, string number, CancellationToken ct)
+    {
+        var (incident, error) = await FindAsync(store, number, ct);
+        if (incident is null)
+        {
+            return error!.Value.AsResult<TimelineDto>();
+        }
+
+        var entries = await store.GetTimelineAsync(incident.Id, ct);
+        return TypedResults.Ok(new TimelineDto(incident.Number.ToString(), entries.Select(TimelineEntryDto.From).ToList()));
+    }
+
+    private static async Task<(Incident? Incident, LookupError? Error)> FindAsync(IIncidentStore store, string number, CancellationToken ct)
+    {
+        if (!IncidentNumber.TryParse(number, out var parsed))
+        {
+            return (null, new LookupError(false, $"'{number}' is not an incident number; use 42 or INC-42."));
+        }
+
+        var incident = await store.GetAsync(parsed, ct);
+        return incident is null ? (null, new LookupError(true, $"{parsed} does not exist.")) : (incident, null);
+    }
+
+    private readonly record struct LookupError(bool NotFound, string Message)
+    {
+        public Results<Ok<T>, NotFound<ErrorDto>, BadRequest<ErrorDto>> AsResult<T>() =>
+            NotFound ? TypedResults.NotFound(new ErrorDto(Message)) : TypedResults.BadRequest(new ErrorDto(Message));
+    }
+}

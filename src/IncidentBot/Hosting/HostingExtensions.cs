@@ -1,0 +1,100 @@
+using IncidentBot.Core;
+using IncidentBot.Core.Incidents;
+using IncidentBot.Scheduling;
+using IncidentBot.Storage;
+using Microsoft.Extensions.Logging.Console;
+using Microsoft.Extensions.Options;
+
+namespace IncidentBot.Hosting;
+
+/// <summary>The composition root, one extension per concern so Program.cs reads as a table of contents.</summary>
+internal static class HostingExtensions
+{
+    public static IHostApplicationBuilder AddLogs(this IHostApplicationBuilder builder)
+    {
+        // One line per entry by default; Logging:Console:FormatterName=json switches to JSON lines.
+        builder.Services.Configure<SimpleConsoleFormatterOptions>(console =>
+        {
+            console.SingleLine = true;
+            console.UseUtcTimestamp = true;
+            console.TimestampFormat = "yyyy-MM-ddTHH:mm:ss.fffZ ";
+        });
+        return builder;
+    }
+
+    public static IHostApplicationBuilder AddIncidentEngine(this IHostApplicationBuilder builder)
+    {
+        builder.Services.AddIncidentEngine();
+        builder.Services.AddOptions<UpdateCadence>().BindConfiguration("Reminders");
+        builder.Services.AddSingleton<IValidateOptions<UpdateCadence>, UpdateCadenceValidator>();
+        builder.Services.AddOptions<UpdateCadence>().ValidateOnStart();
+        return builder;
+    }
+
+    public static IHostApplicationBuilder AddStorage(this IHostApplicationBuilder builder)
+    {
+        builder.Services.AddIncidentStorage(builder.Configuration);
+        return builder;
+    }
+
+    public static IHostApplicationBuilder AddScheduler(this IHostApplicationBuilder builder)
+    {
+        // An invalid database setting is reported by the storage options' start-up validation; until then the
+        // scheduler is given the embedded default so that validation, not this line, names the key.
+        var database = new DatabaseOptions
+        {
+            Provider = builder.Configuration[DatabaseOptions.ProviderKey],
+            ConnectionString = builder.Configuration.GetConnectionString(DatabaseOptions.ConnectionStringName),
+        };
+        var valid = database.TryGetProvider(out var provider) && (provider == DatabaseProvider.Sqlite || !string.IsNullOrWhiteSpace(database.ConnectionString));
+        builder.Services.AddScheduling(
+            builder.Configuration,
+            valid
+                ? new SchedulerDatabase(provider == DatabaseProvider.Postgres, database.GetConnectionString())
+                : new SchedulerDatabase(false, DatabaseOptions.DefaultSqliteConnectionString));
+        return builder;
+    }
+
+    /// <summary>
+    /// Runs the app; a configuration mistake ends start-up with one line naming the key instead of a stack trace.
+    /// </summary>
+    public static async Task<int> RunGuardedAsync(this WebApplication app)
+    {
+        try
+        {
+            // Validate before the host starts, so a mistake is reported here once rather than logged as a crash.
+            app.Services.GetService<IStartupValidator>()?.Validate();
+            await app.RunAsync();
+            return 0;
+        }
+        catch (Exception ex) when (ConfigurationError.Describe(ex) is { } message)
+        {
+            await Console.Error.WriteLineAsync($"IncidentBot cannot start: {message}");
+            return 2;
+        }
+    }
+}
+
+internal sealed class UpdateCadenceValidator : IValidateOptions<UpdateCadence>
+{
+    public ValidateOptionsResult Validate(string? name, UpdateCadence options)
+    {
+        var negative = new[] { ("Sev1", options.Sev1), ("Sev2", options.Sev2), ("Sev3", options.Sev3), ("Sev4", options.Sev4) }
+            .Where(c => c.Item2 is { } t && t <= TimeSpan.Zero)
+            .Select(c => $"Reminders:{c.Item1} must be a positive time span such as 00:15:00, or empty for no reminders")
+            .ToList();
+        return negative.Count == 0 ? ValidateOptionsResult.Success : ValidateOptionsResult.Fail(negative);
+    }
+}
+
+internal static class ConfigurationError
+{
+    /// <summary>A one-line description when <paramref name="exception"/> is a configuration mistake; otherwise null.</summary>
+    public static string? Describe(Exception exception) => exception switch
+    {
+        OptionsValidationException validation => string.Join("; ", validation.Failures),
+        InvalidOperationException binding when binding.Message.StartsWith("Failed to convert configuration value", StringComparison.Ordinal) => binding.Message,
+        AggregateException aggregate when aggregate.InnerExceptions.Count == 1 => Describe(aggregate.InnerExceptions[0]),
+        _ => null,
+    };
+}

@@ -1,0 +1,20 @@
+using IncidentBot.Api;
+using IncidentBot.Hosting;
+
+var builder = WebApplication.CreateBuilder(args);
+
+builder.AddLogs();
+builder.AddIncidentEngine();
+builder.AddStorage();
+builder.AddScheduler();
+builder.AddApi();
+
+var app = builder.Build();
+
+app.MapHealth();
+app.MapIncidentApi();
+
+return await app.RunGuardedAsync();
+
+/// <summary>Entry point; public so integration tests can host it.</summary>
+public partial class Program;
