@@ -1,3 +1,4 @@
+using IncidentBot.TestKit;
 using System.Data.Common;
 using Dapper;
 using IncidentBot.Core.Application;

@@ -4,7 +4,9 @@ namespace IncidentBot.Core.Application;
 
 /// <summary>
 /// A change to one incident, applied atomically: the new incident state (checked against its
-/// <see cref="Incident.Version"/>), the timeline entries and outbox events that record it.
+/// <see cref="Incident.Version"/>), the timeline entries and outbox events that record it. The store writes
+/// role and war-room changes only from <see cref="RoleAssignment"/> and <see cref="LinkWarRoom"/>; the
+/// incident's own <see cref="Incident.Roles"/> and <see cref="Incident.WarRooms"/> must agree with them.
 /// </summary>
 public sealed record IncidentChange(Incident Incident, IReadOnlyList<NewTimelineEntry> Entries, IReadOnlyList<IncidentEvent> Events)
 {

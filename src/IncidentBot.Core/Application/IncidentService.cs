@@ -27,43 +27,57 @@ public sealed partial class IncidentService(
     {
         var title = RequireText(request.Title, "a title", MaxTitleLength);
         var now = time.GetUtcNow();
-        var incident = await store.DeclareAsync(number =>
+        if (request.WarRoom is { } room && await store.FindByWarRoomAsync(room, cancellationToken) is { } owner)
         {
-            var roles = new Dictionary<IncidentRole, Person>();
-            if (request.Commander is not null)
-            {
-                roles[IncidentRole.Commander] = request.Commander;
-            }
+            throw new IncidentRuleException($"This conversation is already the war room of {owner.Number}.");
+        }
 
-            var warRooms = request.WarRoom is null ? null : new[] { request.WarRoom };
-            var declared = Incident.Declare(number, title, request.Description, request.Severity, actor.Person, now, Cadence)
-                .With(roles: roles, warRooms: warRooms);
-            var entries = new List<NewTimelineEntry>
+        Incident incident;
+        try
+        {
+            incident = await store.DeclareAsync(number =>
             {
-                new(now, TimelineKind.System, actor.Person, $"{actor.Person.DisplayName} declared {number} ({request.Severity.ToLabel()}): {title}"),
-            };
-            if (request.Commander is not null)
-            {
-                entries.Add(new(now, TimelineKind.Role, actor.Person, $"{request.Commander.DisplayName} is {IncidentRole.Commander.ToTitle()}"));
-            }
+                var roles = new Dictionary<IncidentRole, Person>();
+                if (request.Commander is not null)
+                {
+                    roles[IncidentRole.Commander] = request.Commander;
+                }
 
-            var events = new List<IncidentEvent>
-            {
-                Stamp(new IncidentDeclared(title, request.Severity, request.Responders), declared, now, actor),
-            };
-            if (request.Commander is not null)
-            {
-                events.Add(Stamp(new RoleAssigned(IncidentRole.Commander, request.Commander, null), declared, now, actor));
-            }
+                var warRooms = request.WarRoom is null ? null : new[] { request.WarRoom };
+                var declared = Incident.Declare(number, title, request.Description, request.Severity, actor.Person, now, Cadence)
+                    .With(roles: roles, warRooms: warRooms);
+                var entries = new List<NewTimelineEntry>
+                {
+                    new(now, TimelineKind.System, actor.Person, $"{actor.Person.DisplayName} declared {number} ({request.Severity.ToLabel()}): {title}"),
+                };
+                if (request.Commander is not null)
+                {
+                    entries.Add(new(now, TimelineKind.Role, actor.Person, $"{request.Commander.DisplayName} is {IncidentRole.Commander.ToTitle()}"));
+                }
 
-            return new IncidentChange(declared, entries, events)
-            {
-                RoleAssignment = request.Commander is null
-                    ? null
-                    : new RoleAssignment(IncidentRole.Commander, request.Commander, actor.Person, now, null),
-                LinkWarRoom = request.WarRoom,
-            };
-        }, cancellationToken);
+                var events = new List<IncidentEvent>
+                {
+                    Stamp(new IncidentDeclared(title, request.Severity, request.Responders), declared, now, actor),
+                };
+                if (request.Commander is not null)
+                {
+                    events.Add(Stamp(new RoleAssigned(IncidentRole.Commander, request.Commander, null), declared, now, actor));
+                }
+
+                return new IncidentChange(declared, entries, events)
+                {
+                    RoleAssignment = request.Commander is null
+                        ? null
+                        : new RoleAssignment(IncidentRole.Commander, request.Commander, actor.Person, now, null),
+                    LinkWarRoom = request.WarRoom,
+                };
+            }, cancellationToken);
+        }
+        catch (WarRoomTakenException)
+        {
+            // Lost a race with another declare in the same conversation.
+            throw new IncidentRuleException("This conversation is already the war room of another incident.");
+        }
 
         outboxSignal.Notify();
         LogDeclared(logger, incident.Number, incident.Severity);

@@ -21,6 +21,9 @@ namespace IncidentBot.Core.Incidents;
 [JsonDerivedType(typeof(ActionItemAdded), "action_item_added")]
 [JsonDerivedType(typeof(WarRoomLinked), "war_room_linked")]
 [JsonDerivedType(typeof(MessagePinned), "message_pinned")]
+[JsonDerivedType(typeof(UpdateReminderDue), "update_reminder_due")]
+[JsonDerivedType(typeof(CommanderMissing), "commander_missing")]
+[JsonDerivedType(typeof(IncidentEscalated), "escalated")]
 public abstract record IncidentEvent
 {
     public long IncidentId { get; init; }
@@ -46,3 +49,13 @@ public sealed record UpdateSnoozed(DateTimeOffset Until) : IncidentEvent;
 public sealed record ActionItemAdded(string Text, Person? Owner) : IncidentEvent;
 public sealed record WarRoomLinked(ChatSpace Room) : IncidentEvent;
 public sealed record MessagePinned(MessageRef Message, bool Pinned) : IncidentEvent;
+
+/// <summary>A status update is overdue; front-ends remind the war room, mentioning the IC and comms lead.</summary>
+/// <param name="Missed">How many consecutive due times passed without an update (1 = first reminder).</param>
+public sealed record UpdateReminderDue(DateTimeOffset DueAt, int Missed, Person? Commander, Person? Comms) : IncidentEvent;
+
+/// <summary>Nobody has taken the incident commander role since <paramref name="DeclaredAt"/>.</summary>
+public sealed record CommanderMissing(DateTimeOffset DeclaredAt) : IncidentEvent;
+
+/// <summary>The escalation chain was paged at <paramref name="Level"/> (1-based); front-ends tell the war room.</summary>
+public sealed record IncidentEscalated(int Level, IReadOnlyList<string> Targets, string Reason) : IncidentEvent;

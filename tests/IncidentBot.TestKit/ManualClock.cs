@@ -1,4 +1,4 @@
-namespace IncidentBot.Storage.Tests;
+namespace IncidentBot.TestKit;
 
 /// <summary>A clock that moves only when told; the store reads nothing but <see cref="GetUtcNow"/>.</summary>
 public sealed class ManualClock(DateTimeOffset start) : TimeProvider
