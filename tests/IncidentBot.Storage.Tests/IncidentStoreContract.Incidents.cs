@@ -75,7 +75,8 @@ public abstract partial class IncidentStoreContract
     {
         var first = await DeclareAsync("First", warRoom: Room1);
 
-        await Assert.ThrowsAsync<WarRoomTakenException>(() => DeclareAsync("Second", warRoom: Room1));
+        await Assert.ThrowsAsync<WarRoomTakenException>(() => Store.DeclareAsync(
+            number => NewIncident(number, "Second") with { LinkWarRoom = Room1 }, None));
 
         Assert.Equal([first.Number], (await Store.ListAsync(new IncidentQuery(), None)).Select(i => i.Number));
         Assert.Equal(new IncidentNumber(2), (await DeclareAsync("Third")).Number);
