@@ -116,7 +116,7 @@ public sealed partial class IncidentService(
             }
 
             var changed = incident.With(severity: severity, nextUpdateDueAt: Cadence.NextDue(severity, incident.LastUpdateAt ?? incident.DeclaredAt));
-            var text = $"Severity changed from {incident.Severity.ToLabel()} to {severity.ToLabel()}";
+            var text = TimelineText.SeverityChanged(incident.Severity, severity);
             return new Decision(
                 new IncidentChange(changed, [new(now, TimelineKind.Severity, actor.Person, text)], [Stamp(new SeverityChanged(incident.Severity, severity), changed, now, actor)]),
                 $"{incident.Number}: {text}.");
