@@ -298,21 +298,63 @@ public sealed class SqlIncidentStore(IDbConnectionFactory database, TimeProvider
     {
         ArgumentNullException.ThrowIfNull(query);
         ArgumentOutOfRangeException.ThrowIfNegative(query.Limit);
-        return ReadIncidentsAsync(ListSql, new { query.OpenOnly, query.Limit }, cancellationToken);
+
+        // Only the filters in use become SQL, so no parameter is ever an untyped NULL (PostgreSQL rejects those).
+        var filters = new List<string>();
+        var parameters = new DynamicParameters(new { query.Limit });
+        if (query.OpenOnly)
+        {
+            filters.Add(OpenFilter);
+        }
+
+        if (query.ResolvedOnly)
+        {
+            filters.Add(ResolvedFilter);
+        }
+
+        if (query.Severity is { } severity)
+        {
+            filters.Add(SeverityFilter);
+            parameters.Add("Severity", (int)severity);
+        }
+
+        if (query.DeclaredFrom is { } from)
+        {
+            filters.Add(DeclaredFromFilter);
+            parameters.Add("DeclaredFrom", from);
+        }
+
+        if (query.DeclaredBefore is { } before)
+        {
+            filters.Add(DeclaredBeforeFilter);
+            parameters.Add("DeclaredBefore", before);
+        }
+
+        if (!string.IsNullOrWhiteSpace(query.TitleContains))
+        {
+            filters.Add(TitleFilter);
+            parameters.Add("TitlePattern", "%" + EscapeLike(query.TitleContains.Trim().ToLowerInvariant()) + "%");
+        }
+
+        var where = filters.Count == 0 ? "" : "WHERE " + string.Join(" AND ", filters);
+        var listedIds = $"SELECT id FROM incidents {where} ORDER BY declared_at DESC, number DESC LIMIT @Limit";
+        var sql = $"""
+            SELECT {IncidentColumns} FROM incidents WHERE id IN ({listedIds}) ORDER BY declared_at DESC, number DESC;
+            SELECT {CurrentRoleColumns} FROM role_assignments WHERE ended_at IS NULL AND incident_id IN ({listedIds});
+            SELECT {WarRoomColumns} FROM war_rooms WHERE incident_id IN ({listedIds}) ORDER BY id;
+            """;
+        return ReadIncidentsAsync(sql, parameters, cancellationToken);
     }
 
-    private const string ListedIds = """
-        SELECT id FROM incidents
-        WHERE @OpenOnly = FALSE OR status <> 'resolved'
-        ORDER BY declared_at DESC, number DESC
-        LIMIT @Limit
-        """;
+    private const string OpenFilter = "status <> 'resolved'";
+    private const string ResolvedFilter = "status = 'resolved'";
+    private const string SeverityFilter = "severity = @Severity";
+    private const string DeclaredFromFilter = "declared_at >= @DeclaredFrom";
+    private const string DeclaredBeforeFilter = "declared_at < @DeclaredBefore";
+    private const string TitleFilter = @"lower(title) LIKE @TitlePattern ESCAPE '\'";
 
-    private const string ListSql = $"""
-        SELECT {IncidentColumns} FROM incidents WHERE id IN ({ListedIds}) ORDER BY declared_at DESC, number DESC;
-        SELECT {CurrentRoleColumns} FROM role_assignments WHERE ended_at IS NULL AND incident_id IN ({ListedIds});
-        SELECT {WarRoomColumns} FROM war_rooms WHERE incident_id IN ({ListedIds}) ORDER BY id;
-        """;
+    private static string EscapeLike(string text) =>
+        text.Replace(@"\", @"\\", StringComparison.Ordinal).Replace("%", @"\%", StringComparison.Ordinal).Replace("_", @"\_", StringComparison.Ordinal);
 
     public async Task<IReadOnlyList<TimelineEntry>> GetTimelineAsync(long incidentId, CancellationToken cancellationToken)
     {

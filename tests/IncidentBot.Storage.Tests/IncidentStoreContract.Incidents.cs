@@ -288,6 +288,30 @@ public abstract partial class IncidentStoreContract
     }
 
     [Fact]
+    public async Task ListAsync_Filters_CombineSeverityStatusDatesAndTitle()
+    {
+        var dayOne = Now;
+        await DeclareAsync("Checkout 5xx", Severity.Sev1);
+        Clock.Advance(TimeSpan.FromDays(1));
+        var dayTwo = Now;
+        var search = await DeclareAsync("Search slow_100%", Severity.Sev3);
+        await Incidents.ResolveAsync(search.Number, null, AsAlice, None);
+        Clock.Advance(TimeSpan.FromDays(1));
+        await DeclareAsync("CHECKOUT retries", Severity.Sev2);
+
+        async Task<string[]> Titles(IncidentQuery q) => (await Store.ListAsync(q, None)).Select(i => i.Title).ToArray();
+
+        Assert.Equal(["CHECKOUT retries", "Checkout 5xx"], await Titles(new IncidentQuery { TitleContains = "checkout" }));
+        Assert.Equal(["Search slow_100%"], await Titles(new IncidentQuery { TitleContains = "slow_100%" }));
+        Assert.Empty(await Titles(new IncidentQuery { TitleContains = "slowX100" }));
+        Assert.Equal(["Search slow_100%"], await Titles(new IncidentQuery { ResolvedOnly = true }));
+        Assert.Equal(["Checkout 5xx"], await Titles(new IncidentQuery { Severity = Severity.Sev1 }));
+        Assert.Equal(["Search slow_100%"], await Titles(new IncidentQuery { DeclaredFrom = dayTwo, DeclaredBefore = dayTwo.AddDays(1) }));
+        Assert.Equal(["Checkout 5xx"], await Titles(new IncidentQuery { DeclaredBefore = dayOne.AddHours(1) }));
+        Assert.Equal(["CHECKOUT retries"], await Titles(new IncidentQuery(OpenOnly: true) { TitleContains = "check", DeclaredFrom = dayTwo }));
+    }
+
+    [Fact]
     public async Task ListAsync_SameDeclaredTime_HigherNumberFirst()
     {
         await DeclareAsync("One");

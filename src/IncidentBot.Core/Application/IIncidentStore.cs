@@ -21,7 +21,22 @@ public sealed record IncidentChange(Incident Incident, IReadOnlyList<NewTimeline
 
 public sealed record NewActionItem(string Text, Person? Owner, Person? CreatedBy, DateTimeOffset CreatedAt);
 
-public sealed record IncidentQuery(bool OpenOnly = false, int Limit = 100);
+/// <summary>Which incidents to list; every filter left null matches all.</summary>
+public sealed record IncidentQuery(bool OpenOnly = false, int Limit = 100)
+{
+    public bool ResolvedOnly { get; init; }
+
+    public Severity? Severity { get; init; }
+
+    /// <summary>Declared at or after this time.</summary>
+    public DateTimeOffset? DeclaredFrom { get; init; }
+
+    /// <summary>Declared strictly before this time.</summary>
+    public DateTimeOffset? DeclaredBefore { get; init; }
+
+    /// <summary>Case-insensitive substring of the title.</summary>
+    public string? TitleContains { get; init; }
+}
 
 /// <summary>Persistence port for incidents and their timelines.</summary>
 public interface IIncidentStore
