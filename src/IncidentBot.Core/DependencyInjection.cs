@@ -1,6 +1,7 @@
 using IncidentBot.Core.Application;
 using IncidentBot.Core.Commands;
 using IncidentBot.Core.Incidents;
+using IncidentBot.Core.Postmortems;
 using Microsoft.Extensions.DependencyInjection;
 using Microsoft.Extensions.DependencyInjection.Extensions;
 
@@ -20,6 +21,7 @@ public static class DependencyInjection
 
         services.AddSingleton<IncidentService>();
         services.AddSingleton<CommandDispatcher>();
+        services.AddSingleton<PostmortemService>();
         services.AddOptions<OutboxOptions>();
         services.AddSingleton<OutboxSignal>();
         services.AddSingleton<OutboxProcessor>();
