@@ -1,4 +1,5 @@
 using IncidentBot.Api;
+using IncidentBot.Dashboard;
 using IncidentBot.Hosting;
 
 var builder = WebApplication.CreateBuilder(args);
@@ -8,11 +9,13 @@ builder.AddIncidentEngine();
 builder.AddStorage();
 builder.AddScheduler();
 builder.AddApi();
+builder.AddDashboard();
 
 var app = builder.Build();
 
 app.MapHealth();
 app.MapIncidentApi();
+app.MapDashboard();
 
 return await app.RunGuardedAsync();
 

@@ -1,6 +1,10 @@
 using IncidentBot.Core.Application;
 using IncidentBot.Core.Incidents;
+using IncidentBot.Core.Postmortems;
+using IncidentBot.Dashboard;
 using Microsoft.AspNetCore.Http.HttpResults;
+using Microsoft.AspNetCore.DataProtection;
+using Microsoft.Extensions.Options;
 
 namespace IncidentBot.Api;
 
@@ -9,6 +13,23 @@ internal static class IncidentApi
     public static IHostApplicationBuilder AddApi(this IHostApplicationBuilder builder)
     {
         builder.Services.AddOptions<ApiOptions>().BindConfiguration(ApiOptions.Section);
+        builder.Services.AddSingleton<AccessPolicy>();
+        builder.Services.AddAuthentication(AccessPolicy.CookieScheme).AddCookie(AccessPolicy.CookieScheme, cookie =>
+        {
+            cookie.Cookie.Name = "incidentbot_session";
+            cookie.Cookie.HttpOnly = true;
+            cookie.Cookie.SameSite = SameSiteMode.Strict;
+            cookie.ExpireTimeSpan = TimeSpan.FromHours(12);
+            cookie.SlidingExpiration = true;
+            cookie.LoginPath = "/signin";
+            // The dashboard decides what an anonymous browser sees; the API answers 401 itself.
+            cookie.Events.OnRedirectToLogin = context =>
+            {
+                context.Response.StatusCode = StatusCodes.Status401Unauthorized;
+                return Task.CompletedTask;
+            };
+        });
+        builder.Services.AddDataProtection().SetApplicationName("IncidentBot");
         builder.Services.ConfigureHttpJsonOptions(json => json.SerializerOptions.TypeInfoResolverChain.Insert(0, ApiJsonContext.Default));
         return builder;
     }
@@ -19,6 +40,7 @@ internal static class IncidentApi
         api.MapGet("/", ListAsync);
         api.MapGet("/{number}", GetAsync);
         api.MapGet("/{number}/timeline", GetTimelineAsync);
+        api.MapGet("/{number}/postmortem.md", GetPostmortemAsync);
         return app;
     }
 
@@ -63,6 +85,19 @@ internal static class IncidentApi
 
         var entries = await store.GetTimelineAsync(incident.Id, ct);
         return TypedResults.Ok(new TimelineDto(incident.Number.ToString(), entries.Select(TimelineEntryDto.From).ToList()));
+    }
+
+    private static async Task<IResult> GetPostmortemAsync(PostmortemService postmortems, IOptions<DashboardOptions> dashboard, string number, CancellationToken ct)
+    {
+        if (!IncidentNumber.TryParse(number, out var parsed))
+        {
+            return TypedResults.BadRequest(new ErrorDto($"'{number}' is not an incident number; use 42 or INC-42."));
+        }
+
+        var markdown = await postmortems.GetMarkdownAsync(parsed, dashboard.Value.IncidentPage(parsed), ct);
+        return markdown is null
+            ? TypedResults.NotFound(new ErrorDto($"{parsed} does not exist."))
+            : TypedResults.Text(markdown, "text/markdown; charset=utf-8");
     }
 
     private static async Task<(Incident? Incident, LookupError? Error)> FindAsync(IIncidentStore store, string number, CancellationToken ct)
