@@ -3,7 +3,8 @@
 #
 # Unless INCIDENTBOT_TEST_POSTGRES already names a server, this starts a throwaway PostgreSQL on
 # loopback (installing Debian's `postgresql` package first when it is missing and we are root),
-# points the tests at it and removes it afterwards. Exits non-zero on any failure.
+# points the tests at it and removes it afterwards. Debian's `chromium` is installed the same way for
+# the dashboard's browser tests. Exits non-zero on any failure.
 set -euo pipefail
 cd "$(dirname "$0")/.."
 
@@ -61,6 +62,21 @@ cleanup() {
 }
 trap cleanup EXIT
 
+# The dashboard's browser tests drive Debian's Chromium (Playwright's own browser download is not used).
+ensure_chromium() {
+  command -v chromium >/dev/null 2>&1 && return
+  if [ "$(id -u)" = 0 ]; then
+    log "installing Chromium from apt"
+    export DEBIAN_FRONTEND=noninteractive
+    apt-get update -qq >/dev/null
+    apt-get install -y -qq chromium >/dev/null
+  else
+    log "chromium not found: run 'sudo apt-get install chromium' (the browser tests need /usr/bin/chromium)"
+    exit 1
+  fi
+}
+
+ensure_chromium
 if [ -z "${INCIDENTBOT_TEST_POSTGRES:-}" ]; then
   start_postgres
 fi

@@ -11,7 +11,7 @@ internal static class SvgCharts
     private const int Height = 260;
     private const int Left = 48;
     private const int Bottom = 40;
-    private const int Top = 16;
+    private const int Top = 24;
     private const int Right = 12;
 
     public sealed record Series(Severity Severity, IReadOnlyList<double?> Values);
@@ -105,10 +105,10 @@ internal static class SvgCharts
             var value = max * step / 4;
             var y = Height - Bottom - ((double)step / 4 * (Height - Bottom - Top));
             svg.Append(CultureInfo.InvariantCulture,
-                $"<line class=\"grid\" x1=\"{Left}\" x2=\"{Width - Right}\" y1=\"{y:F1}\" y2=\"{y:F1}\"/><text class=\"tick\" x=\"{Left - 6}\" y=\"{y + 4:F1}\" text-anchor=\"end\">{value:0.#}</text>");
+                $"<line class=\"grid\" x1=\"{Left}\" x2=\"{Width - Right}\" y1=\"{y:F1}\" y2=\"{y:F1}\"/><text class=\"tick\" x=\"{Left - 6}\" y=\"{y + 4:F1}\" text-anchor=\"end\">{value:0.##}</text>");
         }
 
-        svg.Append(CultureInfo.InvariantCulture, $"<text class=\"unit\" x=\"4\" y=\"{Top - 4}\">{Html.E(unit)}</text>");
+        svg.Append(CultureInfo.InvariantCulture, $"<text class=\"unit\" x=\"{Left}\" y=\"{Top - 10}\">{Html.E(unit)}</text>");
     }
 
     private static void XLabels(StringBuilder svg, IReadOnlyList<string> labels, double slot)
