@@ -22,6 +22,8 @@ public static class DependencyInjection
         services.AddSingleton<IncidentService>();
         services.AddSingleton<CommandDispatcher>();
         services.AddSingleton<PostmortemService>();
+        services.AddOptions<IncidentLinkOptions>();
+        services.AddSingleton<IncidentLinks>();
         services.AddOptions<OutboxOptions>();
         services.AddSingleton<OutboxSignal>();
         services.AddSingleton<OutboxProcessor>();

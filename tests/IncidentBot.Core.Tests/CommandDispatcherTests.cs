@@ -147,6 +147,28 @@ public sealed class CommandDispatcherTests : EngineTests
     }
 
     [Fact]
+    public async Task Postmortem_WithPublicUrl_LinksTheDashboard()
+    {
+        await Run("declare sev2 first");
+        var links = new IncidentLinks(Microsoft.Extensions.Options.Options.Create(new IncidentLinkOptions { PublicUrl = new Uri("https://incidents.example.com/bot") }));
+        var reply = await new CommandDispatcher(Incidents, Store, links).ExecuteAsync("postmortem INC-1", In(General), default);
+
+        Assert.Equal(ReplyKind.Postmortem, reply.Kind);
+        Assert.Equal(
+            "Postmortem draft for INC-1: https://incidents.example.com/bot/incidents/INC-1 (Markdown: https://incidents.example.com/bot/incidents/INC-1/postmortem.md)",
+            reply.Text);
+    }
+
+    [Fact]
+    public async Task Postmortem_WithoutPublicUrl_SaysWhereToFindIt()
+    {
+        await Run("declare sev2 first");
+        var reply = await Run("postmortem INC-1");
+        Assert.Contains("/incidents/INC-1", reply.Text);
+        Assert.Contains("Dashboard:PublicUrl", reply.Text);
+    }
+
+    [Fact]
     public async Task Help_ListsCommands()
     {
         var reply = await Run("help");

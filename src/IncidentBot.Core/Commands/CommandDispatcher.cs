@@ -31,7 +31,7 @@ public sealed record CommandReply(ReplyKind Kind, string Text)
 }
 
 /// <summary>Runs parsed commands against <see cref="IncidentService"/>; every front-end goes through here.</summary>
-public sealed class CommandDispatcher(IncidentService incidents, IIncidentStore store)
+public sealed class CommandDispatcher(IncidentService incidents, IIncidentStore store, IncidentLinks? links = null)
 {
     /// <summary>The severity of <c>declare &lt;title&gt;</c> when none is given.</summary>
     public const Severity DefaultSeverity = Severity.Sev3;
@@ -109,7 +109,7 @@ public sealed class CommandDispatcher(IncidentService incidents, IIncidentStore 
                 var timeline = await store.GetTimelineAsync(incident.Id, ct);
                 return new CommandReply(ReplyKind.Timeline, $"Timeline of {number}: {timeline.Count} entries.") { Incident = incident, Timeline = timeline };
             case ShowPostmortemCommand:
-                return new CommandReply(ReplyKind.Postmortem, $"Postmortem draft for {number}.") { Incident = await incidents.GetAsync(number, ct) };
+                return new CommandReply(ReplyKind.Postmortem, PostmortemText(number)) { Incident = await incidents.GetAsync(number, ct) };
             default:
                 throw new InvalidOperationException($"No handler for {command.GetType().Name}.");
         }
@@ -137,6 +137,11 @@ public sealed class CommandDispatcher(IncidentService incidents, IIncidentStore 
 
         return await context.ResolveUser(token, ct) ?? throw new IncidentRuleException($"I can't find the user {token}.");
     }
+
+    private string PostmortemText(IncidentNumber number) =>
+        links?.IncidentPage(number) is { } page
+            ? $"Postmortem draft for {number}: {page} (Markdown: {links.PostmortemMarkdown(number)})"
+            : $"Postmortem draft for {number}: open /incidents/{number} on the dashboard (set Dashboard:PublicUrl to get a link here).";
 
     private static CommandReply Reply(ReplyKind kind, IncidentResult result) =>
         new(kind, result.Message) { Incident = result.Incident };

@@ -1,7 +1,6 @@
 using IncidentBot.Core.Application;
 using IncidentBot.Core.Incidents;
 using IncidentBot.Core.Postmortems;
-using IncidentBot.Dashboard;
 using Microsoft.AspNetCore.Http.HttpResults;
 using Microsoft.AspNetCore.DataProtection;
 using Microsoft.Extensions.Options;
@@ -87,14 +86,14 @@ internal static class IncidentApi
         return TypedResults.Ok(new TimelineDto(incident.Number.ToString(), entries.Select(TimelineEntryDto.From).ToList()));
     }
 
-    private static async Task<IResult> GetPostmortemAsync(PostmortemService postmortems, IOptions<DashboardOptions> dashboard, string number, CancellationToken ct)
+    private static async Task<IResult> GetPostmortemAsync(PostmortemService postmortems, IncidentLinks links, string number, CancellationToken ct)
     {
         if (!IncidentNumber.TryParse(number, out var parsed))
         {
             return TypedResults.BadRequest(new ErrorDto($"'{number}' is not an incident number; use 42 or INC-42."));
         }
 
-        var markdown = await postmortems.GetMarkdownAsync(parsed, dashboard.Value.IncidentPage(parsed), ct);
+        var markdown = await postmortems.GetMarkdownAsync(parsed, links.IncidentPage(parsed), ct);
         return markdown is null
             ? TypedResults.NotFound(new ErrorDto($"{parsed} does not exist."))
             : TypedResults.Text(markdown, "text/markdown; charset=utf-8");

@@ -5,7 +5,6 @@ using IncidentBot.Core.Application;
 using IncidentBot.Core.Incidents;
 using IncidentBot.Core.Postmortems;
 using Microsoft.AspNetCore.Authentication;
-using Microsoft.Extensions.Options;
 using static IncidentBot.Dashboard.Html;
 
 namespace IncidentBot.Dashboard;
@@ -17,7 +16,7 @@ internal static class DashboardPages
 
     public static IHostApplicationBuilder AddDashboard(this IHostApplicationBuilder builder)
     {
-        builder.Services.AddOptions<DashboardOptions>().BindConfiguration(DashboardOptions.Section);
+        builder.Services.AddOptions<IncidentLinkOptions>().BindConfiguration(IncidentLinkOptions.Section);
         return builder;
     }
 
@@ -145,7 +144,7 @@ internal static class DashboardPages
     }
 
     private static async Task<IResult> IncidentAsync(
-        PostmortemService postmortems, IOptions<DashboardOptions> options, TimeProvider time, string number, CancellationToken ct)
+        PostmortemService postmortems, IncidentLinks links, TimeProvider time, string number, CancellationToken ct)
     {
         if (!IncidentNumber.TryParse(number, out var parsed) || await postmortems.LoadAsync(parsed, ct) is not { } data)
         {
@@ -205,7 +204,7 @@ internal static class DashboardPages
             : "<ul class=\"actions\">" + string.Concat(data.ActionItems.Select(a => $"<li>{E(a.Text)} — <em>{E(a.Owner?.DisplayName ?? "unassigned")}</em>{(a.DoneAt is null ? "" : " ✓")}</li>")) + "</ul>");
         body.Append("</section>");
 
-        var markdown = PostmortemDraft.ToMarkdown(data, options.Value.IncidentPage(incident.Number));
+        var markdown = PostmortemDraft.ToMarkdown(data, links.IncidentPage(incident.Number));
         body.Append(CultureInfo.InvariantCulture, $"""
             <section class="postmortem">
               <div class="section-head"><h2>Postmortem draft</h2>
@@ -218,10 +217,10 @@ internal static class DashboardPages
     }
 
     private static async Task<IResult> DownloadPostmortemAsync(
-        PostmortemService postmortems, IOptions<DashboardOptions> options, HttpContext http, string number, CancellationToken ct)
+        PostmortemService postmortems, IncidentLinks links, HttpContext http, string number, CancellationToken ct)
     {
         if (!IncidentNumber.TryParse(number, out var parsed) ||
-            await postmortems.GetMarkdownAsync(parsed, options.Value.IncidentPage(parsed), ct) is not { } markdown)
+            await postmortems.GetMarkdownAsync(parsed, links.IncidentPage(parsed), ct) is not { } markdown)
         {
             return Results.NotFound();
         }
