@@ -5,6 +5,7 @@ using IncidentBot.Hosting;
 var builder = WebApplication.CreateBuilder(args);
 
 builder.AddLogs();
+builder.AddTelemetry();
 builder.AddIncidentEngine();
 builder.AddStorage();
 builder.AddScheduler();
@@ -12,6 +13,8 @@ builder.AddApi();
 builder.AddDashboard();
 
 var app = builder.Build();
+
+app.UseAckTiming();
 
 app.MapHealth();
 app.MapIncidentApi();

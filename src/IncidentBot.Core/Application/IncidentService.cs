@@ -1,4 +1,5 @@
 using IncidentBot.Core.Incidents;
+using IncidentBot.Core.Telemetry;
 using Microsoft.Extensions.Logging;
 using Microsoft.Extensions.Options;
 
@@ -80,6 +81,7 @@ public sealed partial class IncidentService(
         }
 
         outboxSignal.Notify();
+        IncidentBotTelemetry.IncidentsDeclared.Add(1, new KeyValuePair<string, object?>("severity", incident.Severity.ToLabel()));
         LogDeclared(logger, incident.Number, incident.Severity);
         return new IncidentResult(incident, $"{incident.Number} declared ({incident.Severity.ToLabel()}): {incident.Title}");
     }

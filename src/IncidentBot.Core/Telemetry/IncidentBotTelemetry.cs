@@ -1,0 +1,37 @@
+using System.Diagnostics;
+using System.Diagnostics.Metrics;
+
+namespace IncidentBot.Core.Telemetry;
+
+/// <summary>
+/// The bot's own metrics and traces. Every project records through these instruments; the host exports
+/// them (OTLP) when <c>Telemetry:OtlpEndpoint</c> is configured. Tag values are low-cardinality names.
+/// </summary>
+public static class IncidentBotTelemetry
+{
+    public const string Name = "IncidentBot";
+
+    public static readonly ActivitySource Traces = new(Name);
+
+    private static readonly Meter Meter = new(Name);
+
+    /// <summary>Time from receiving a chat platform request to answering it (tags: platform, endpoint, status).</summary>
+    public static readonly Histogram<double> AckDuration =
+        Meter.CreateHistogram<double>("incidentbot.ack.duration", "ms", "Time to acknowledge a chat platform request");
+
+    /// <summary>Calls to chat platforms and pagers (tags: platform, method, outcome: ok, error, rate_limited, failed).</summary>
+    public static readonly Counter<long> OutboundCalls =
+        Meter.CreateCounter<long>("incidentbot.outbound.calls", "{call}", "Outbound API calls by platform, method and outcome");
+
+    /// <summary>How long after its due time a reminder was delivered.</summary>
+    public static readonly Histogram<double> ReminderLateness =
+        Meter.CreateHistogram<double>("incidentbot.reminder.lateness", "ms", "Delay between a reminder's due time and its delivery");
+
+    /// <summary>Pages sent to a pager (tags: provider, outcome).</summary>
+    public static readonly Counter<long> PagesSent =
+        Meter.CreateCounter<long>("incidentbot.pages.sent", "{page}", "Pages sent to pagers by provider and outcome");
+
+    /// <summary>Incidents declared (tag: severity).</summary>
+    public static readonly Counter<long> IncidentsDeclared =
+        Meter.CreateCounter<long>("incidentbot.incidents.declared", "{incident}", "Incidents declared by severity");
+}

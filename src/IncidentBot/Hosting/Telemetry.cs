@@ -1,0 +1,97 @@
+using System.Diagnostics;
+using IncidentBot.Core.Telemetry;
+using OpenTelemetry;
+using OpenTelemetry.Exporter;
+using OpenTelemetry.Metrics;
+using OpenTelemetry.Resources;
+using OpenTelemetry.Trace;
+
+namespace IncidentBot.Hosting;
+
+public sealed class TelemetryOptions
+{
+    public const string Section = "Telemetry";
+
+    /// <summary>OTLP/HTTP collector base address (e.g. http://otel-collector:4318); unset means no export.</summary>
+    public Uri? OtlpEndpoint { get; set; }
+
+    public string ServiceName { get; set; } = "incidentbot";
+}
+
+internal static class Telemetry
+{
+    /// <summary>Meters exported: ours, plus ASP.NET Core's request metrics (by route and status) and HttpClient's.</summary>
+    private static readonly string[] Meters = [IncidentBotTelemetry.Name, "Microsoft.AspNetCore.Hosting", "Microsoft.AspNetCore.Server.Kestrel", "System.Net.Http"];
+
+    private static readonly string[] Sources = [IncidentBotTelemetry.Name, "Microsoft.AspNetCore", "System.Net.Http"];
+
+    public static IHostApplicationBuilder AddTelemetry(this IHostApplicationBuilder builder)
+    {
+        var options = builder.Configuration.GetSection(TelemetryOptions.Section).Get<TelemetryOptions>() ?? new TelemetryOptions();
+        if (options.OtlpEndpoint is not { } endpoint)
+        {
+            return builder;
+        }
+
+        // Built by the container so that disposing it at shutdown flushes what is still buffered.
+        builder.Services.AddSingleton(_ => Sdk.CreateMeterProviderBuilder()
+            .SetResourceBuilder(ResourceBuilder.CreateDefault().AddService(options.ServiceName))
+            .AddMeter(Meters)
+            .AddOtlpExporter(otlp => Configure(otlp, endpoint, "v1/metrics"))
+            .Build());
+        builder.Services.AddSingleton(_ => Sdk.CreateTracerProviderBuilder()
+            .SetResourceBuilder(ResourceBuilder.CreateDefault().AddService(options.ServiceName))
+            .AddSource(Sources)
+            .AddOtlpExporter(otlp => Configure(otlp, endpoint, "v1/traces"))
+            .Build());
+        builder.Services.AddHostedService<TelemetryStarter>();
+        return builder;
+    }
+
+    /// <summary>Records how long chat platforms wait for our acknowledgement.</summary>
+    public static IApplicationBuilder UseAckTiming(this IApplicationBuilder app) => app.Use(async (http, next) =>
+    {
+        var platform = http.Request.Path.StartsWithSegments("/slack") ? "slack"
+            : http.Request.Path.StartsWithSegments("/api/messages") ? "teams"
+            : null;
+        if (platform is null)
+        {
+            await next(http);
+            return;
+        }
+
+        var started = Stopwatch.GetTimestamp();
+        try
+        {
+            await next(http);
+        }
+        finally
+        {
+            IncidentBotTelemetry.AckDuration.Record(
+                Stopwatch.GetElapsedTime(started).TotalMilliseconds,
+                new KeyValuePair<string, object?>("platform", platform),
+                new KeyValuePair<string, object?>("endpoint", http.Request.Path.Value),
+                new KeyValuePair<string, object?>("status", http.Response.StatusCode));
+        }
+    });
+
+    private static void Configure(OtlpExporterOptions otlp, Uri endpoint, string signalPath)
+    {
+        otlp.Protocol = OtlpExportProtocol.HttpProtobuf;
+        otlp.Endpoint = new Uri(endpoint.AbsoluteUri.TrimEnd('/') + "/" + signalPath);
+    }
+}
+
+/// <summary>Creates the providers when the host starts, so they listen from the first request on.</summary>
+internal sealed class TelemetryStarter(MeterProvider meters, TracerProvider traces) : IHostedService
+{
+    public Task StartAsync(CancellationToken cancellationToken) => Task.CompletedTask;
+
+    public Task StopAsync(CancellationToken cancellationToken)
+    {
+        // Bounded, so an unreachable collector cannot hold up shutdown.
+        meters.ForceFlush(5000);
+        traces.ForceFlush(5000);
+        return Task.CompletedTask;
+    }
+}
