@@ -74,25 +74,8 @@ public sealed class SqlIncidentStore(IDbConnectionFactory database, TimeProvider
         var incident = change.Incident;
         await using var connection = await database.OpenConnectionAsync(cancellationToken);
         await using var transaction = await connection.BeginWriteAsync(cancellationToken);
-        var updated = await connection.ExecuteAsync(new CommandDefinition(
-            UpdateIncidentSql,
-            new
-            {
-                incident.Id,
-                incident.Version,
-                incident.Title,
-                incident.Description,
-                Severity = (int)incident.Severity,
-                Status = incident.Status.ToToken(),
-                incident.AcknowledgedAt,
-                incident.MitigatedAt,
-                incident.ResolvedAt,
-                incident.LastUpdateAt,
-                incident.NextUpdateDueAt,
-                incident.Summary,
-            },
-            transaction,
-            cancellationToken: cancellationToken));
+        var sql = change.AppendOnly ? LockIncidentSql : UpdateIncidentSql;
+        var updated = await connection.ExecuteAsync(new CommandDefinition(sql, RowParameters(incident), transaction, cancellationToken: cancellationToken));
         if (updated == 0)
         {
             throw new ConcurrencyConflictException(incident.Number);
@@ -103,6 +86,25 @@ public sealed class SqlIncidentStore(IDbConnectionFactory database, TimeProvider
         await transaction.CommitAsync(cancellationToken);
         return stored;
     }
+
+    private static object RowParameters(Incident incident) => new
+    {
+        incident.Id,
+        incident.Version,
+        incident.Title,
+        incident.Description,
+        Severity = (int)incident.Severity,
+        Status = incident.Status.ToToken(),
+        incident.AcknowledgedAt,
+        incident.MitigatedAt,
+        incident.ResolvedAt,
+        incident.LastUpdateAt,
+        incident.NextUpdateDueAt,
+        incident.Summary,
+    };
+
+    // Locks the row without changing it: an append waits for a concurrent lifecycle change instead of racing it.
+    private const string LockIncidentSql = "UPDATE incidents SET version = version WHERE id = @Id";
 
     // The version check makes the row lock decide between concurrent savers: the loser matches no row.
     private const string UpdateIncidentSql = """

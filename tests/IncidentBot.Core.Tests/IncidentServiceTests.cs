@@ -196,6 +196,21 @@ public sealed class IncidentServiceTests : EngineTests
     }
 
     [Fact]
+    public async Task Reopen_AfterAcknowledge_NeedsAcknowledgingAgain()
+    {
+        var incident = await DeclareAsync(Severity.Sev1);
+        await Incidents.AcknowledgeAsync(incident.Number, AsAnn, default);
+        await Incidents.ResolveAsync(incident.Number, null, AsAnn, default);
+        Clock.Advance(TimeSpan.FromHours(2));
+
+        var reopened = await Incidents.ReopenAsync(incident.Number, AsAnn, default);
+        Assert.Null(reopened.Incident.AcknowledgedAt);
+
+        var acked = await Incidents.AcknowledgeAsync(incident.Number, AsAnn, default);
+        Assert.Equal(Clock.GetUtcNow(), acked.Incident.AcknowledgedAt);
+    }
+
+    [Fact]
     public async Task Snooze_PostponesFromNow()
     {
         var incident = await DeclareAsync(Severity.Sev1);

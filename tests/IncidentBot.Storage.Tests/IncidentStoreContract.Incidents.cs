@@ -1,6 +1,8 @@
 using IncidentBot.Core.Application;
 using IncidentBot.Core.Incidents;
 using Microsoft.Extensions.DependencyInjection;
+using Microsoft.Extensions.Logging.Abstractions;
+using Microsoft.Extensions.Options;
 
 namespace IncidentBot.Storage.Tests;
 
@@ -35,6 +37,43 @@ public abstract partial class IncidentStoreContract
             Assert.Equal(Enumerable.Range(1, 20), incidents.Select(i => i.Number.Value).Order());
             Assert.Equal(20, incidents.Select(i => i.Id).Distinct().Count());
             Assert.Equal(20, (await Store.ListAsync(new IncidentQuery(), None)).Count);
+        }
+        finally
+        {
+            foreach (var instance in instances)
+            {
+                await instance.DisposeAsync();
+            }
+        }
+    }
+
+    [Fact]
+    public async Task ThirtyConcurrentNotes_DuringLifecycleChangesOnSeparateInstances_AllApply()
+    {
+        var incident = await DeclareAsync();
+        var instances = Enumerable.Range(0, 4).Select(_ => CreateServices(Database)).ToList();
+        try
+        {
+            IncidentService On(int i) => new(
+                instances[i % instances.Count].GetRequiredService<IIncidentStore>(), Clock, Options.Create(new UpdateCadence()), Signal, NullLogger<IncidentService>.Instance);
+            var notes = Enumerable.Range(0, 30).Select(i => Task.Run(() => On(i).AddNoteAsync(incident.Number, $"note {i}", AsAlice, None)));
+            var lifecycle = new Func<Task>[]
+            {
+                () => On(0).AcknowledgeAsync(incident.Number, AsAlice, None),
+                () => On(1).PostUpdateAsync(incident.Number, "Rolling back", AsAlice, None),
+                () => On(2).ChangeSeverityAsync(incident.Number, Severity.Sev1, AsAlice, None),
+                () => On(3).AssignRoleAsync(incident.Number, IncidentRole.Commander, Bob, AsAlice, None),
+            }.Select(Task.Run);
+
+            await Task.WhenAll(notes.Cast<Task>().Concat(lifecycle));
+
+            var current = await Store.GetAsync(incident.Number, None);
+            Assert.NotNull(current);
+            Assert.Equal(Severity.Sev1, current.Severity);
+            Assert.NotNull(current.AcknowledgedAt);
+            Assert.NotNull(current.LastUpdateAt);
+            Assert.True(Bob.IsSameAs(current.RoleHolder(IncidentRole.Commander)));
+            Assert.Equal(30, (await Store.GetTimelineAsync(incident.Id, None)).Count(e => e.Kind == TimelineKind.Note));
         }
         finally
         {
@@ -94,7 +133,7 @@ public abstract partial class IncidentStoreContract
     public async Task SaveAsync_StaleVersion_ThrowsConcurrencyConflictAndWritesNothing()
     {
         var stale = await DeclareAsync();
-        await Incidents.AddNoteAsync(stale.Number, "Someone else got there first", AsAlice, None);
+        await Incidents.AcknowledgeAsync(stale.Number, AsAlice, None);
         var change = new IncidentChange(
             stale.With(severity: Severity.Sev1),
             [new NewTimelineEntry(Now, TimelineKind.Severity, Alice, "Severity changed")],
@@ -114,6 +153,28 @@ public abstract partial class IncidentStoreContract
         Assert.Empty(current.WarRooms);
         Assert.DoesNotContain(await Store.GetTimelineAsync(stale.Id, None), e => e.Kind == TimelineKind.Severity);
         Assert.Empty(await Store.GetRoleHistoryAsync(stale.Id, None));
+    }
+
+    [Fact]
+    public async Task SaveAsync_AppendOnlyOnStaleVersion_WritesEntriesAndKeepsVersion()
+    {
+        var stale = await DeclareAsync();
+        await Incidents.AcknowledgeAsync(stale.Number, AsAlice, None);
+        var change = new IncidentChange(
+            stale,
+            [new NewTimelineEntry(Now, TimelineKind.Note, Alice, "Written while someone acknowledged")],
+            [new NoteAdded("Written while someone acknowledged") { IncidentId = stale.Id, Number = stale.Number, OccurredAt = Now }])
+        {
+            ActionItem = new NewActionItem("Add a runbook", Carol, Alice, Now),
+            AppendOnly = true,
+        };
+
+        var saved = await Store.SaveAsync(change, None);
+
+        Assert.Equal(2, saved.Version);
+        Assert.NotNull(saved.AcknowledgedAt);
+        Assert.Contains(await Store.GetTimelineAsync(stale.Id, None), e => e.Text == "Written while someone acknowledged");
+        Assert.Equal("Add a runbook", Assert.Single(await Store.GetActionItemsAsync(stale.Id, None)).Text);
     }
 
     [Fact]

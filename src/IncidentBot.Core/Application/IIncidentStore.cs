@@ -4,7 +4,7 @@ namespace IncidentBot.Core.Application;
 
 /// <summary>
 /// A change to one incident, applied atomically: the new incident state (checked against its
-/// <see cref="Incident.Version"/>), the timeline entries and outbox events that record it. The store writes
+/// <see cref="Incident.Version"/>, unless <see cref="AppendOnly"/>), the timeline entries and outbox events that record it. The store writes
 /// role and war-room changes only from <see cref="RoleAssignment"/> and <see cref="LinkWarRoom"/>; the
 /// incident's own <see cref="Incident.Roles"/> and <see cref="Incident.WarRooms"/> must agree with them.
 /// </summary>
@@ -17,6 +17,12 @@ public sealed record IncidentChange(Incident Incident, IReadOnlyList<NewTimeline
 
     /// <summary>A conversation to make a war room of this incident.</summary>
     public ChatSpace? LinkWarRoom { get; init; }
+
+    /// <summary>
+    /// The change only adds entries, events or an action item and leaves the incident row as it is, so it neither
+    /// checks nor bumps the version: a busy war room's notes never contend with each other or with lifecycle changes.
+    /// </summary>
+    public bool AppendOnly { get; init; }
 }
 
 public sealed record NewActionItem(string Text, Person? Owner, Person? CreatedBy, DateTimeOffset CreatedAt);

@@ -20,7 +20,7 @@ public sealed partial class IncidentService(
     public const int MaxTitleLength = 200;
     public const int MaxTextLength = 4000;
     public const int MaxSnoozeMinutes = 24 * 60;
-    private const int MaxAttempts = 5;
+    private const int MaxAttempts = 8;
 
     private UpdateCadence Cadence => cadence.Value;
 
@@ -161,7 +161,7 @@ public sealed partial class IncidentService(
     {
         var note = RequireText(text, "the note text", MaxTextLength);
         return ChangeAsync(number, (incident, now) => new Decision(
-            new IncidentChange(incident, [new(now, TimelineKind.Note, actor.Person, note)], [Stamp(new NoteAdded(note), incident, now, actor)]),
+            new IncidentChange(incident, [new(now, TimelineKind.Note, actor.Person, note)], [Stamp(new NoteAdded(note), incident, now, actor)]) { AppendOnly = true },
             $"{incident.Number}: note added."), cancellationToken);
     }
 
@@ -200,6 +200,7 @@ public sealed partial class IncidentService(
         }, cancellationToken);
     }
 
+    /// <summary>Reopens a resolved incident as a fresh response: escalation restarts, so it needs acknowledging again.</summary>
     public Task<IncidentResult> ReopenAsync(IncidentNumber number, Actor actor, CancellationToken cancellationToken) =>
         ChangeAsync(number, (incident, now) =>
         {
@@ -211,6 +212,7 @@ public sealed partial class IncidentService(
             var changed = incident.With(
                 status: IncidentStatus.Investigating,
                 resolvedAt: null,
+                acknowledgedAt: null,
                 nextUpdateDueAt: Cadence.NextDue(incident.Severity, now));
             const string text = "Incident reopened";
             return new Decision(
@@ -249,7 +251,7 @@ public sealed partial class IncidentService(
             var whom = target?.DisplayName ?? (level is { } l ? $"escalation level {l}" : "the escalation chain");
             var text = $"{actor.Person.DisplayName} paged {whom}";
             return new Decision(
-                new IncidentChange(incident, [new(now, TimelineKind.Page, actor.Person, text)], [Stamp(new PageRequested(level, target), incident, now, actor)]),
+                new IncidentChange(incident, [new(now, TimelineKind.Page, actor.Person, text)], [Stamp(new PageRequested(level, target), incident, now, actor)]) { AppendOnly = true },
                 $"{incident.Number}: paging {whom}.");
         }, cancellationToken);
 
@@ -263,6 +265,7 @@ public sealed partial class IncidentService(
                 new IncidentChange(incident, [new(now, TimelineKind.Note, actor.Person, line)], [Stamp(new ActionItemAdded(item, owner), incident, now, actor)])
                 {
                     ActionItem = new NewActionItem(item, owner, actor.Person, now),
+                    AppendOnly = true,
                 },
                 $"{incident.Number}: action item recorded.");
         }, cancellationToken);
@@ -350,9 +353,16 @@ public sealed partial class IncidentService(
             }
             catch (ConcurrencyConflictException) when (attempt < MaxAttempts)
             {
-                LogConflict(logger, number, attempt);
+                await BackOffAsync(number, attempt, cancellationToken);
             }
         }
+    }
+
+    // A random pause growing with each attempt spreads out savers that all lost to the same winner.
+    private async Task BackOffAsync(IncidentNumber number, int attempt, CancellationToken cancellationToken)
+    {
+        LogConflict(logger, number, attempt);
+        await Task.Delay(TimeSpan.FromMilliseconds(Random.Shared.Next(2, 20) * attempt), cancellationToken);
     }
 
     private static T Stamp<T>(T incidentEvent, Incident incident, DateTimeOffset now, Actor actor)
