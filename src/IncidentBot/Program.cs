@@ -1,6 +1,7 @@
 using IncidentBot.Api;
 using IncidentBot.Dashboard;
 using IncidentBot.Hosting;
+using IncidentBot.Slack;
 
 var builder = WebApplication.CreateBuilder(args);
 
@@ -9,6 +10,7 @@ builder.AddTelemetry();
 builder.AddIncidentEngine();
 builder.AddStorage();
 builder.AddScheduler();
+builder.AddSlack();
 builder.AddApi();
 builder.AddDashboard();
 
@@ -19,6 +21,7 @@ app.UseAckTiming();
 app.MapHealth();
 app.MapIncidentApi();
 app.MapDashboard();
+app.MapSlack();
 
 return await app.RunGuardedAsync();
 

@@ -1,0 +1,175 @@
+using System.Text.Json.Nodes;
+using IncidentBot.Core.Application;
+using IncidentBot.Core.Incidents;
+using IncidentBot.Slack.Inbound;
+using IncidentBot.Slack.Rendering;
+using IncidentBot.Slack.WebApi;
+using Microsoft.Extensions.Logging;
+
+namespace IncidentBot.Slack.Handlers;
+
+/// <summary>The incident card's controls: role pickers, severity and status selects, update/ack/resolve buttons.</summary>
+public sealed partial class IncidentCardActions(
+    IncidentService incidents,
+    ISlackApi slack,
+    SlackUserDirectory users,
+    ILogger<IncidentCardActions> logger) : IBlockActionHandler
+{
+    public bool Handles(string actionId) => actionId.StartsWith(SlackIds.ActionPrefix, StringComparison.Ordinal);
+
+    public async Task<SlackMessage?> HandleAsync(BlockAction action, CancellationToken cancellationToken)
+    {
+        if (!TryReadNumber(action, out var number))
+        {
+            LogNoIncident(logger, action.ActionId, action.BlockId);
+            return Ephemeral("That control does not name an incident.");
+        }
+
+        var actor = new Actor(users.Person(action.UserId, action.UserName), action.ChannelId is { } c ? new ChatSpace(SlackIds.Platform, c) : null);
+        try
+        {
+            switch (action.ActionId)
+            {
+                case var id when id.StartsWith(SlackIds.RoleActionPrefix, StringComparison.Ordinal):
+                    if (!IncidentRoleText.TryParse(id[SlackIds.RoleActionPrefix.Length..], out var role) || action.SelectedUser is null)
+                    {
+                        return Ephemeral("Pick a person for the role.");
+                    }
+
+                    await incidents.AssignRoleAsync(number, role, users.Person(action.SelectedUser), actor, cancellationToken);
+                    return null;
+                case SlackIds.SeverityAction when SeverityText.TryParse(action.SelectedOption, out var severity):
+                    await incidents.ChangeSeverityAsync(number, severity, actor, cancellationToken);
+                    return null;
+                case SlackIds.StatusAction when IncidentStatusText.TryParse(action.SelectedOption, out var status):
+                    await incidents.ChangeStatusAsync(number, status, actor, cancellationToken);
+                    return null;
+                case SlackIds.AcknowledgeAction:
+                    await incidents.AcknowledgeAsync(number, actor, cancellationToken);
+                    return null;
+                case SlackIds.ResolveAction:
+                    await incidents.ResolveAsync(number, null, actor, cancellationToken);
+                    return null;
+                case SlackIds.PostUpdateAction when action.TriggerId is not null:
+                    await slack.OpenViewAsync(action.TriggerId, SlackRenderer.UpdateModal(number), cancellationToken);
+                    return null;
+                default:
+                    return Ephemeral("I don't know that control.");
+            }
+        }
+        catch (IncidentRuleException rule)
+        {
+            return Ephemeral(rule.Message);
+        }
+        catch (Exception ex) when (ex is SlackApiException or SlackRateLimitedException or SlackTransientException or HttpRequestException ||
+            ex is OperationCanceledException && !cancellationToken.IsCancellationRequested)
+        {
+            LogFormFailed(logger, ex.Message);
+            return Ephemeral($"I couldn't open the form; use `{SlackIds.CommandTrigger}update <text>` instead.");
+        }
+    }
+
+    private static bool TryReadNumber(BlockAction action, out IncidentNumber number)
+    {
+        if (IncidentNumber.TryParse(action.Value, out number))
+        {
+            return true;
+        }
+
+        // Selects carry no value of their own; their block_id is card:INC-42:<part>.
+        var parts = action.BlockId.Split(':');
+        return parts.Length >= 2 && parts[0] + ":" == SlackIds.CardBlockPrefix && IncidentNumber.TryParse(parts[1], out number);
+    }
+
+    private static SlackMessage Ephemeral(string text) => new(text) { ResponseType = "ephemeral", ReplaceOriginal = false };
+
+    [LoggerMessage(Level = LogLevel.Warning, Message = "Opening the update form failed: {Reason}")]
+    private static partial void LogFormFailed(ILogger logger, string reason);
+
+    [LoggerMessage(Level = LogLevel.Warning, Message = "Block action {ActionId} in block {BlockId} names no incident")]
+    private static partial void LogNoIncident(ILogger logger, string actionId, string blockId);
+}
+
+/// <summary>The declare modal: title, severity, description, commander and responders.</summary>
+public sealed class DeclareViewHandler(IncidentService incidents, SlackUserDirectory users) : IViewSubmissionHandler
+{
+    public string CallbackId => SlackIds.DeclareView;
+
+    public async Task<JsonObject?> HandleAsync(ViewSubmission submission, CancellationToken cancellationToken)
+    {
+        var title = submission.Text("title");
+        if (string.IsNullOrWhiteSpace(title))
+        {
+            return Errors("title", "Give the incident a title.");
+        }
+
+        var severity = SeverityText.TryParse(submission.SelectedOption("severity"), out var s) ? s : Core.Commands.CommandDispatcher.DefaultSeverity;
+        var origin = submission.PrivateMetadata.Length > 0 ? new ChatSpace(SlackIds.Platform, submission.PrivateMetadata) : null;
+        var request = new DeclareRequest(title, severity, submission.Text("description"))
+        {
+            Commander = submission.SelectedUser("commander") is { } ic ? users.Person(ic) : null,
+            Responders = submission.SelectedUsers("responders").Select(id => users.Person(id)).ToList(),
+        };
+        try
+        {
+            await incidents.DeclareAsync(request, new Actor(users.Person(submission.UserId, submission.UserName), origin), cancellationToken);
+            return null;
+        }
+        catch (IncidentRuleException rule)
+        {
+            return Errors("title", rule.Message);
+        }
+    }
+
+    internal static JsonObject Errors(string blockId, string message) => new()
+    {
+        ["response_action"] = "errors",
+        ["errors"] = new JsonObject { [blockId] = BlockKit.Truncate(message, 150) },
+    };
+}
+
+/// <summary>The "Post update" modal opened from the card.</summary>
+public sealed class UpdateViewHandler(IncidentService incidents, SlackUserDirectory users) : IViewSubmissionHandler
+{
+    public string CallbackId => SlackIds.UpdateView;
+
+    public async Task<JsonObject?> HandleAsync(ViewSubmission submission, CancellationToken cancellationToken)
+    {
+        if (!IncidentNumber.TryParse(submission.PrivateMetadata, out var number))
+        {
+            throw new SlackPayloadException("The update form lost its incident number.");
+        }
+
+        try
+        {
+            await incidents.PostUpdateAsync(number, submission.Text("update") ?? "", new Actor(users.Person(submission.UserId, submission.UserName)), cancellationToken);
+            return null;
+        }
+        catch (IncidentRuleException rule)
+        {
+            return DeclareViewHandler.Errors("update", rule.Message);
+        }
+    }
+}
+
+/// <summary>Message shortcut "Add to incident timeline": pins the message explicitly, capturing it if needed.</summary>
+public sealed class AddToTimelineShortcut(IncidentService incidents, SlackUserDirectory users) : IMessageShortcutHandler
+{
+    public string CallbackId => SlackIds.AddToTimelineShortcut;
+
+    public async Task<SlackMessage?> HandleAsync(MessageShortcut shortcut, CancellationToken cancellationToken)
+    {
+        var source = new MessageRef(SlackIds.Platform, shortcut.ChannelId, shortcut.MessageTs);
+        var content = SlackTs.TryParse(shortcut.MessageTs, out var postedAt)
+            ? new CapturedMessage(source, users.Person(shortcut.MessageUser ?? shortcut.UserId), shortcut.MessageText, postedAt)
+            : null;
+        var actor = new Actor(users.Person(shortcut.UserId, shortcut.UserName), source.Space);
+        var entry = await incidents.RecordPinAsync(source, pinned: true, content, actor, cancellationToken);
+        return new SlackMessage(entry is null
+            ? "This channel is not an incident war room; link it first with `/incident link INC-N`."
+            : "Added to the incident timeline as a key event.")
+        {
+            ResponseType = "ephemeral",
+        };
+    }
+}

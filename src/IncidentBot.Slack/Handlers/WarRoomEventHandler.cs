@@ -1,0 +1,123 @@
+using System.Text.Json;
+using IncidentBot.Core.Application;
+using IncidentBot.Core.Incidents;
+using IncidentBot.Slack.Inbound;
+using Microsoft.Extensions.Logging;
+using Microsoft.Extensions.Options;
+using static IncidentBot.Slack.WebApi.SlackApiClient;
+
+namespace IncidentBot.Slack.Handlers;
+
+/// <summary>
+/// Records war-room conversation in the timeline: human messages (thread replies and file shares too),
+/// edits, deletes, and pin reactions. Everything here is one database write, done before the ack.
+/// </summary>
+public sealed partial class WarRoomEventHandler(
+    IncidentService incidents,
+    SlackUserDirectory users,
+    IOptions<SlackOptions> options,
+    ILogger<WarRoomEventHandler> logger) : ISlackEventHandler
+{
+    // Subtypes that are people talking; every other subtype (joins, topic changes, bot posts, ...) is noise.
+    private static readonly HashSet<string> CapturedSubtypes = new(StringComparer.Ordinal) { "file_share", "thread_broadcast", "me_message" };
+
+    public async Task HandleAsync(SlackEvent slackEvent, CancellationToken cancellationToken)
+    {
+        var e = slackEvent.Event;
+        switch (slackEvent.Type)
+        {
+            case "message":
+            case "app_mention":
+                await MessageAsync(slackEvent, e, cancellationToken);
+                break;
+            case "reaction_added":
+            case "reaction_removed":
+                await ReactionAsync(slackEvent, e, slackEvent.Type == "reaction_added", cancellationToken);
+                break;
+        }
+    }
+
+    private async Task MessageAsync(SlackEvent slackEvent, JsonElement e, CancellationToken cancellationToken)
+    {
+        var channel = Str(e, "channel");
+        if (channel is null)
+        {
+            return;
+        }
+
+        switch (Str(e, "subtype"))
+        {
+            case null:
+            case var s when CapturedSubtypes.Contains(s):
+                var user = Str(e, "user");
+                var ts = Str(e, "ts");
+                if (user is null || ts is null || IsBot(slackEvent, e, user) || !SlackTs.TryParse(ts, out var postedAt))
+                {
+                    return;
+                }
+
+                var source = new MessageRef(SlackIds.Platform, channel, ts);
+                var captured = await incidents.CaptureMessageAsync(new CapturedMessage(source, users.Person(user), TextOf(e), postedAt), cancellationToken);
+                if (captured is not null)
+                {
+                    LogCaptured(logger, channel, ts);
+                }
+
+                break;
+            case "message_changed" when e.TryGetProperty("message", out var edited) && Str(edited, "ts") is { } editedTs:
+                var before = e.TryGetProperty("previous_message", out var previous) ? Str(previous, "text") : null;
+                var after = TextOf(edited);
+                // Slack also sends message_changed when a thread gets a reply or a link unfurls; only a new text is an edit.
+                if (before != after && !IsBot(slackEvent, edited, Str(edited, "user")))
+                {
+                    await incidents.EditMessageAsync(new MessageRef(SlackIds.Platform, channel, editedTs), after, cancellationToken);
+                }
+
+                break;
+            case "message_deleted" when Str(e, "deleted_ts") is { } deletedTs:
+                await incidents.DeleteMessageAsync(new MessageRef(SlackIds.Platform, channel, deletedTs), cancellationToken);
+                break;
+        }
+    }
+
+    private async Task ReactionAsync(SlackEvent slackEvent, JsonElement e, bool added, CancellationToken cancellationToken)
+    {
+        var reaction = Str(e, "reaction");
+        var user = Str(e, "user");
+        if (reaction is null || user is null || slackEvent.BotUserIds.Contains(user) ||
+            !options.Value.PinReactions.Contains(reaction, StringComparer.Ordinal) ||
+            !e.TryGetProperty("item", out var item) || Str(item, "type") != "message" ||
+            Str(item, "channel") is not { } channel || Str(item, "ts") is not { } ts)
+        {
+            return;
+        }
+
+        var actor = new Actor(users.Person(user), new ChatSpace(SlackIds.Platform, channel));
+        var entry = await incidents.RecordPinAsync(new MessageRef(SlackIds.Platform, channel, ts), added, content: null, actor, cancellationToken);
+        LogPin(logger, added ? "pinned" : "unpinned", channel, ts, entry is not null);
+    }
+
+    private static bool IsBot(SlackEvent slackEvent, JsonElement message, string? user) =>
+        Str(message, "bot_id") is not null || user is not null && slackEvent.BotUserIds.Contains(user);
+
+    private static string TextOf(JsonElement message)
+    {
+        var text = Str(message, "text") ?? "";
+        if (message.TryGetProperty("files", out var files) && files.ValueKind == JsonValueKind.Array)
+        {
+            var names = files.EnumerateArray().Select(f => Str(f, "name") ?? Str(f, "title")).Where(n => n is not null).ToList();
+            if (names.Count > 0)
+            {
+                text = (text.Length > 0 ? text + "\n" : "") + "[files: " + string.Join(", ", names) + "]";
+            }
+        }
+
+        return text;
+    }
+
+    [LoggerMessage(Level = LogLevel.Debug, Message = "Captured message {Ts} in {Channel}")]
+    private static partial void LogCaptured(ILogger logger, string channel, string ts);
+
+    [LoggerMessage(Level = LogLevel.Information, Message = "Message {Ts} in {Channel} {Action} (captured: {Known})")]
+    private static partial void LogPin(ILogger logger, string action, string channel, string ts, bool known);
+}

@@ -1,0 +1,195 @@
+using System.Globalization;
+using System.Text;
+using System.Text.Json.Nodes;
+using IncidentBot.Core.Commands;
+using IncidentBot.Core.Incidents;
+using IncidentBot.Slack.WebApi;
+using static IncidentBot.Slack.Rendering.BlockKit;
+
+namespace IncidentBot.Slack.Rendering;
+
+/// <summary>Turns incidents, command replies and incident events into Slack messages and views.</summary>
+public static class SlackRenderer
+{
+    public const int MaxTimelineBlocks = MaxMessageBlocks;
+
+    public static string Mention(Person? person) => person switch
+    {
+        null => "_unassigned_",
+        { Platform: SlackIds.Platform } => $"<@{person.UserId}>",
+        _ => Escape(person.DisplayName),
+    };
+
+    public static string Date(DateTimeOffset at) =>
+        $"<!date^{at.ToUnixTimeSeconds().ToString(CultureInfo.InvariantCulture)}^{{date_short_pretty}} {{time}}|{at.UtcDateTime.ToString("yyyy-MM-dd HH:mm", CultureInfo.InvariantCulture)} UTC>";
+
+    public static string Topic(Incident incident) =>
+        Truncate($"{incident.Number} · {incident.Severity.ToLabel()} · {incident.Status.ToToken()} · {incident.Title}", 250);
+
+    public static string Purpose(Incident incident) =>
+        Truncate($"War room of {incident.Number}: {incident.Title}. Declared by {incident.DeclaredBy.DisplayName}.", 250);
+
+    /// <summary>The incident card: state, roles and the buttons that change them.</summary>
+    public static SlackMessage Card(Incident incident)
+    {
+        var icon = incident.IsResolved ? ":white_check_mark:" : ":rotating_light:";
+        var blocks = new List<JsonObject>
+        {
+            Header($"{incident.Number} · {incident.Severity.ToLabel()} · {incident.Title}"),
+            Fields(
+            [
+                $"*Status*\n{incident.Status.ToToken()}",
+                $"*Severity*\n{incident.Severity.ToLabel()}",
+                $"*{IncidentRole.Commander.ToTitle()}*\n{Mention(incident.RoleHolder(IncidentRole.Commander))}",
+                $"*{IncidentRole.Lead.ToTitle()}*\n{Mention(incident.RoleHolder(IncidentRole.Lead))}",
+                $"*{IncidentRole.Comms.ToTitle()}*\n{Mention(incident.RoleHolder(IncidentRole.Comms))}",
+                $"*{IncidentRole.Scribe.ToTitle()}*\n{Mention(incident.RoleHolder(IncidentRole.Scribe))}",
+                $"*Next update due*\n{(incident.NextUpdateDueAt is { } due && !incident.IsResolved ? Date(due) : "—")}",
+                $"*Acknowledged*\n{(incident.AcknowledgedAt is { } ack ? Date(ack) : "not yet")}",
+            ]),
+        };
+        if (!string.IsNullOrWhiteSpace(incident.Description))
+        {
+            blocks.Add(Section(Escape(incident.Description)));
+        }
+
+        var blockId = SlackIds.CardBlockPrefix + incident.Number;
+        if (!incident.IsResolved)
+        {
+            blocks.Add(Actions(blockId + ":roles", IncidentRoleText.All.Select(role =>
+                UsersSelect(SlackIds.RoleActionPrefix + role.ToToken(), $"Assign {role.ToTitle()}", incident.RoleHolder(role) is { Platform: SlackIds.Platform } holder ? holder.UserId : null))));
+            var buttons = new List<JsonObject>
+            {
+                StaticSelect(SlackIds.SeverityAction, "Severity", Enum.GetValues<Severity>().Select(s => Option(s.ToLabel(), s.ToLabel())), Option(incident.Severity.ToLabel(), incident.Severity.ToLabel())),
+                StaticSelect(SlackIds.StatusAction, "Status", Enum.GetValues<IncidentStatus>().Select(s => Option(s.ToToken(), s.ToToken())), Option(incident.Status.ToToken(), incident.Status.ToToken())),
+                Button("Post update", SlackIds.PostUpdateAction, incident.Number.ToString(), "primary"),
+            };
+            if (incident.AcknowledgedAt is null)
+            {
+                buttons.Add(Button("Acknowledge", SlackIds.AcknowledgeAction, incident.Number.ToString()));
+            }
+
+            buttons.Add(Button("Resolve", SlackIds.ResolveAction, incident.Number.ToString(), "danger"));
+            blocks.Add(Actions(blockId + ":state", buttons));
+        }
+
+        blocks.Add(Context($"{icon} Declared by {Mention(incident.DeclaredBy)} {Date(incident.DeclaredAt)}"));
+        return new SlackMessage(Truncate($"{incident.Number} ({incident.Severity.ToLabel()}, {incident.Status.ToToken()}): {incident.Title}", MaxMessageText), Limit(blocks));
+    }
+
+    /// <summary>What a slash command answers; <paramref name="inWarRoom"/> keeps changes private there, since the war room gets its own post.</summary>
+    public static SlackMessage Reply(CommandReply reply, bool inWarRoom)
+    {
+        switch (reply.Kind)
+        {
+            case ReplyKind.Declared when reply.Incident is { } declared:
+                return Text($":rotating_light: {Escape(reply.Text)} Opening a war room…", "in_channel") with
+                {
+                    Blocks = Limit([Section($":rotating_light: *{declared.Number}* declared ({declared.Severity.ToLabel()}): {Escape(declared.Title)}\nOpening a war room…")]),
+                };
+            case ReplyKind.Changed:
+                return Text(Escape(reply.Text), inWarRoom ? "ephemeral" : "in_channel");
+            case ReplyKind.List:
+                var list = new List<JsonObject> { Section($"*{Escape(reply.Text)}*") };
+                list.AddRange(reply.Incidents.Select(i => Section($"*{i.Number}* · {i.Severity.ToLabel()} · {i.Status.ToToken()} · {Escape(i.Title)}{WarRoomSuffix(i)}")));
+                return Text(reply.Text, "ephemeral") with { Blocks = Limit(list, what: "incidents") };
+            case ReplyKind.Timeline:
+                return Text(reply.Text, "ephemeral") with { Blocks = Timeline(reply) };
+            default:
+                return Text(reply.Text, "ephemeral");
+        }
+    }
+
+    /// <summary>The timeline, oldest first, one section per entry; a long one keeps the newest entries.</summary>
+    public static JsonArray Timeline(CommandReply reply)
+    {
+        var blocks = new List<JsonObject> { Header(reply.Incident is { } incident ? $"Timeline of {incident.Number}" : "Timeline") };
+        var entries = reply.Timeline;
+        var room = MaxTimelineBlocks - 2;
+        if (entries.Count > room)
+        {
+            blocks.Add(Context($"… {entries.Count - room} earlier entries not shown; the full timeline is in the dashboard and the API."));
+            entries = entries.Skip(entries.Count - room).ToList();
+        }
+
+        blocks.AddRange(entries.Select(e =>
+            Section($"{(e.Pinned ? ":pushpin: " : "")}`{e.OccurredAt.UtcDateTime.ToString("HH:mm", CultureInfo.InvariantCulture)}` *{Escape(e.Author?.DisplayName ?? "IncidentBot")}* ({e.Kind.ToString().ToLowerInvariant()}): {Escape(e.Text)}")));
+        return Limit(blocks);
+    }
+
+    /// <summary>The war-room post for an incident event, or null when the event needs none.</summary>
+    public static SlackMessage? EventPost(IncidentEvent incidentEvent)
+    {
+        var by = Mention(incidentEvent.Actor);
+        var text = incidentEvent switch
+        {
+            RoleAssigned r when r.Previous is null => $":busts_in_silhouette: {Mention(r.Holder)} is now *{r.Role.ToTitle()}* (set by {by}).",
+            RoleAssigned r => $":busts_in_silhouette: {Mention(r.Previous)} handed *{r.Role.ToTitle()}* to {Mention(r.Holder)} (by {by}).",
+            SeverityChanged s => $":rotating_light: Severity changed from {s.From.ToLabel()} to *{s.To.ToLabel()}* by {by}.",
+            StatusChanged s => $":arrows_counterclockwise: Status changed from {s.From.ToToken()} to *{s.To.ToToken()}* by {by}.",
+            UpdatePosted u => $":mega: *Status update* from {by}:\n{Escape(u.Text)}",
+            IncidentAcknowledged => $":eyes: {incidentEvent.Number} acknowledged by {by}; escalation stopped.",
+            IncidentResolved r => $":white_check_mark: {incidentEvent.Number} resolved by {by}.{(r.Summary is { } s ? "\n*Summary:* " + Escape(s) : "")}",
+            IncidentReopened => $":leftwards_arrow_with_hook: {incidentEvent.Number} reopened by {by}.",
+            PageRequested p => $":pager: {by} paged {(p.Target is { } t ? Mention(t) : p.Level is { } l ? $"escalation level {l}" : "the escalation chain")}.",
+            UpdateSnoozed s => $":zzz: {by} snoozed the update reminder until {Date(s.Until)}.",
+            ActionItemAdded a => $":ballot_box_with_check: Action item{(a.Owner is { } o ? " for " + Mention(o) : "")}: {Escape(a.Text)}",
+            UpdateReminderDue d => $":alarm_clock: A status update for {incidentEvent.Number} is due{(d.Missed > 1 ? $" ({d.Missed} missed)" : "")}. {Mention(d.Commander)} {(d.Comms is null ? "" : Mention(d.Comms))} please post one with `{SlackIds.CommandTrigger}update <text>`.",
+            CommanderMissing => $":warning: {incidentEvent.Number} has no incident commander yet. Take it with `{SlackIds.CommandTrigger}role ic me`.",
+            IncidentEscalated e => $":rotating_light: Escalated to level {e.Level} ({Escape(string.Join(", ", e.Targets))}): {Escape(e.Reason)}",
+            _ => null,
+        };
+        return text is null ? null : new SlackMessage(Truncate(text, MaxMessageText), Limit([Section(text)]));
+    }
+
+    public static SlackMessage Announcement(Incident incident, string channelId) =>
+        new(
+            Truncate($"{incident.Number} declared ({incident.Severity.ToLabel()}): {incident.Title}", MaxMessageText),
+            Limit([Section($":rotating_light: *{incident.Number}* declared ({incident.Severity.ToLabel()}) by {Mention(incident.DeclaredBy)}: {Escape(incident.Title)}\nWar room: <#{channelId}>")]));
+
+    public static JsonObject DeclareModal(string? originChannel)
+    {
+        var severities = Enum.GetValues<Severity>().Select(s => Option(s.ToLabel(), s.ToLabel())).ToList();
+        var blocks = new List<JsonObject>
+        {
+            Input("title", "Title", new JsonObject { ["type"] = "plain_text_input", ["action_id"] = "value", ["max_length"] = 200 }),
+            Input("severity", "Severity", StaticSelect("value", "Severity", severities, Option(CommandDispatcher.DefaultSeverity.ToLabel(), CommandDispatcher.DefaultSeverity.ToLabel()))),
+            Input("description", "Description", new JsonObject { ["type"] = "plain_text_input", ["action_id"] = "value", ["multiline"] = true, ["max_length"] = 3000 }, optional: true),
+            Input("commander", "Incident commander", UsersSelect("value", "Who leads the response?"), optional: true),
+            Input("responders", "Responders", new JsonObject { ["type"] = "multi_users_select", ["action_id"] = "value", ["placeholder"] = PlainText("Who should join the war room?", MaxPlaceholder) }, optional: true),
+        };
+        return View(SlackIds.DeclareView, "Declare incident", "Declare", blocks, originChannel ?? "");
+    }
+
+    public static JsonObject UpdateModal(IncidentNumber number) =>
+        View(SlackIds.UpdateView, $"Update {number}", "Post", [
+            Input("update", "Status update", new JsonObject { ["type"] = "plain_text_input", ["action_id"] = "value", ["multiline"] = true, ["max_length"] = 3000 }),
+        ], number.ToString());
+
+    private static JsonObject View(string callbackId, string title, string submit, IReadOnlyList<JsonObject> blocks, string metadata) => new()
+    {
+        ["type"] = "modal",
+        ["callback_id"] = callbackId,
+        ["title"] = PlainText(title, MaxViewTitle),
+        ["submit"] = PlainText(submit, MaxViewTitle),
+        ["close"] = PlainText("Cancel", MaxViewTitle),
+        ["private_metadata"] = Truncate(metadata, MaxPrivateMetadata),
+        ["blocks"] = Limit(blocks, MaxViewBlocks),
+    };
+
+    private static SlackMessage Text(string text, string responseType) =>
+        new(Truncate(text.Length == 0 ? " " : text, MaxMessageText)) { ResponseType = responseType };
+
+    private static string WarRoomSuffix(Incident incident)
+    {
+        var rooms = incident.WarRooms.Where(r => r.Platform == SlackIds.Platform).Select(r => $"<#{r.Channel}>").ToList();
+        if (rooms.Count == 0)
+        {
+            return "";
+        }
+
+        var text = new StringBuilder(" · ");
+        text.AppendJoin(' ', rooms);
+        return text.ToString();
+    }
+}

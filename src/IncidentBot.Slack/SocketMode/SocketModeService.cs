@@ -1,0 +1,289 @@
+using System.Net.WebSockets;
+using System.Text;
+using System.Text.Json;
+using System.Text.Json.Nodes;
+using IncidentBot.Slack.Inbound;
+using IncidentBot.Slack.WebApi;
+using Microsoft.Extensions.Hosting;
+using Microsoft.Extensions.Logging;
+using Microsoft.Extensions.Options;
+using static IncidentBot.Slack.WebApi.SlackApiClient;
+
+namespace IncidentBot.Slack.SocketMode;
+
+/// <summary>
+/// Socket Mode: keeps <see cref="SlackOptions.SocketModeConnections"/> WebSockets open (so one being
+/// refreshed does not drop events), feeds every envelope to the same <see cref="SlackDispatcher"/> as
+/// HTTP and acks it by <c>envelope_id</c> once handled. Reconnects on <c>disconnect</c> at once, and
+/// with growing backoff after failures.
+/// </summary>
+public sealed partial class SocketModeService(
+    ISlackApi slack,
+    SlackDispatcher dispatcher,
+    IOptions<SlackOptions> options,
+    TimeProvider time,
+    ILogger<SocketModeService> logger) : BackgroundService
+{
+    private const int MaxMessageBytes = 4 * 1024 * 1024;
+    private static readonly TimeSpan MaxBackoff = TimeSpan.FromSeconds(60);
+
+    // Errors after which reconnecting cannot help until someone changes the configuration.
+    private static readonly HashSet<string> FatalErrors = new(StringComparer.Ordinal)
+    {
+        "not_authed", "invalid_auth", "account_inactive", "user_removed_from_team", "team_disabled", "token_revoked", "not_allowed_token_type",
+    };
+
+    private int _connected;
+
+    /// <summary>How many connections have said hello and are open now.</summary>
+    public int ConnectedCount => Volatile.Read(ref _connected);
+
+    protected override async Task ExecuteAsync(CancellationToken stoppingToken)
+    {
+        var settings = options.Value;
+        if (!settings.SocketModeEnabled)
+        {
+            return;
+        }
+
+        LogStarting(logger, settings.SocketModeConnections);
+        await Task.WhenAll(Enumerable.Range(1, settings.SocketModeConnections).Select(i => KeepConnectedAsync(i, stoppingToken)));
+    }
+
+    private async Task KeepConnectedAsync(int index, CancellationToken stoppingToken)
+    {
+        var failures = 0;
+        while (!stoppingToken.IsCancellationRequested)
+        {
+            try
+            {
+                var url = await slack.OpenSocketModeConnectionAsync(stoppingToken);
+                using var socket = new ClientWebSocket();
+                socket.Options.KeepAliveInterval = TimeSpan.FromSeconds(10);
+                await socket.ConnectAsync(url, stoppingToken);
+                var reason = await ReceiveAsync(index, socket, () => failures = 0, stoppingToken);
+                LogDisconnected(logger, index, reason);
+                if (reason == "link_disabled")
+                {
+                    failures++;
+                }
+            }
+            catch (OperationCanceledException) when (stoppingToken.IsCancellationRequested)
+            {
+                return;
+            }
+            catch (SlackApiException ex) when (FatalErrors.Contains(ex.Error))
+            {
+                LogFatal(logger, index, ex.Error);
+                return;
+            }
+            catch (Exception ex) when (ex is WebSocketException or SlackApiException or SlackTransientException or SlackRateLimitedException or HttpRequestException or IOException or JsonException)
+            {
+                failures++;
+                LogConnectionFailed(logger, index, failures, ex.Message);
+            }
+
+            if (failures > 0)
+            {
+                var backoff = TimeSpan.FromSeconds(Math.Min(MaxBackoff.TotalSeconds, Math.Pow(2, failures - 1)));
+                await Task.Delay(backoff, time, stoppingToken).ConfigureAwait(ConfigureAwaitOptions.SuppressThrowing);
+            }
+        }
+    }
+
+    /// <summary>Reads until the socket closes or Slack asks us to reconnect; returns why it ended.</summary>
+    private async Task<string> ReceiveAsync(int index, ClientWebSocket socket, Action onHello, CancellationToken stoppingToken)
+    {
+        var sendLock = new SemaphoreSlim(1, 1);
+        var inFlight = new List<Task>();
+        var helloSeen = false;
+        try
+        {
+            while (socket.State == WebSocketState.Open)
+            {
+                var text = await ReadMessageAsync(socket, stoppingToken);
+                if (text is null)
+                {
+                    return "closed";
+                }
+
+                JsonElement message;
+                try
+                {
+                    using var document = JsonDocument.Parse(text);
+                    message = document.RootElement.Clone();
+                }
+                catch (JsonException)
+                {
+                    LogBadFrame(logger, index);
+                    continue;
+                }
+
+                switch (Str(message, "type"))
+                {
+                    case "hello":
+                        helloSeen = true;
+                        Interlocked.Increment(ref _connected);
+                        onHello();
+                        LogHello(logger, index);
+                        break;
+                    case "disconnect":
+                        var reason = Str(message, "reason") ?? "unknown";
+                        await CloseAsync(socket);
+                        return reason;
+                    default:
+                        if (Str(message, "envelope_id") is { } envelopeId)
+                        {
+                            inFlight.RemoveAll(t => t.IsCompleted);
+                            inFlight.Add(HandleEnvelopeAsync(socket, sendLock, envelopeId, message, stoppingToken));
+                        }
+
+                        break;
+                }
+            }
+
+            return "closed";
+        }
+        finally
+        {
+            if (helloSeen)
+            {
+                Interlocked.Decrement(ref _connected);
+            }
+
+            await Task.WhenAll(inFlight).ConfigureAwait(ConfigureAwaitOptions.SuppressThrowing);
+        }
+    }
+
+    private async Task HandleEnvelopeAsync(ClientWebSocket socket, SemaphoreSlim sendLock, string envelopeId, JsonElement envelope, CancellationToken stoppingToken)
+    {
+        JsonObject? response = null;
+        try
+        {
+            var type = Str(envelope, "type");
+            var payload = envelope.TryGetProperty("payload", out var p) && p.ValueKind == JsonValueKind.Object
+                ? p
+                : throw new SlackPayloadException($"Envelope {type} without a payload.");
+            switch (type)
+            {
+                case "events_api":
+                    var retry = envelope.TryGetProperty("retry_attempt", out var r) && r.TryGetInt32(out var n) ? n : 0;
+                    if (Str(payload, "type") == "event_callback")
+                    {
+                        await dispatcher.EventCallbackAsync(payload, retry, stoppingToken);
+                    }
+
+                    break;
+                case "slash_commands":
+                    var command = SlackDispatcher.ReadCommand(name => Str(payload, name));
+                    response = (await dispatcher.CommandAsync(command, stoppingToken))?.ToJson();
+                    break;
+                case "interactive":
+                    response = await dispatcher.InteractionAsync(payload, stoppingToken);
+                    break;
+                default:
+                    LogUnknownEnvelope(logger, type ?? "(none)");
+                    break;
+            }
+        }
+        catch (SlackPayloadException ex)
+        {
+            // Acked anyway: Slack would only redeliver the same unreadable payload.
+            LogBadEnvelope(logger, envelopeId, ex.Message);
+        }
+        catch (Exception ex) when (!stoppingToken.IsCancellationRequested)
+        {
+            // Not acked, so Slack delivers it again (to this or another connection).
+            LogEnvelopeFailed(logger, envelopeId, ex);
+            return;
+        }
+
+        var ack = new JsonObject { ["envelope_id"] = envelopeId };
+        if (response is not null)
+        {
+            ack["payload"] = response;
+        }
+
+        await sendLock.WaitAsync(stoppingToken);
+        try
+        {
+            if (socket.State == WebSocketState.Open)
+            {
+                await socket.SendAsync(Encoding.UTF8.GetBytes(ack.ToJsonString()), WebSocketMessageType.Text, endOfMessage: true, stoppingToken);
+            }
+        }
+        finally
+        {
+            sendLock.Release();
+        }
+    }
+
+    private static async Task<string?> ReadMessageAsync(ClientWebSocket socket, CancellationToken cancellationToken)
+    {
+        var buffer = new byte[16 * 1024];
+        using var message = new MemoryStream();
+        while (true)
+        {
+            var result = await socket.ReceiveAsync(buffer, cancellationToken);
+            if (result.MessageType == WebSocketMessageType.Close)
+            {
+                await CloseAsync(socket);
+                return null;
+            }
+
+            message.Write(buffer, 0, result.Count);
+            if (message.Length > MaxMessageBytes)
+            {
+                throw new IOException("A Socket Mode message exceeded 4 MB.");
+            }
+
+            if (result.EndOfMessage)
+            {
+                return Encoding.UTF8.GetString(message.GetBuffer(), 0, (int)message.Length);
+            }
+        }
+    }
+
+    private static async Task CloseAsync(ClientWebSocket socket)
+    {
+        if (socket.State is WebSocketState.Open or WebSocketState.CloseReceived)
+        {
+            using var timeout = new CancellationTokenSource(TimeSpan.FromSeconds(2));
+            try
+            {
+                await socket.CloseOutputAsync(WebSocketCloseStatus.NormalClosure, "reconnecting", timeout.Token);
+            }
+            catch (Exception ex) when (ex is WebSocketException or OperationCanceledException)
+            {
+                // The server may already be gone; a fresh connection follows either way.
+            }
+        }
+    }
+
+    [LoggerMessage(Level = LogLevel.Information, Message = "Slack Socket Mode: opening {Count} connections")]
+    private static partial void LogStarting(ILogger logger, int count);
+
+    [LoggerMessage(Level = LogLevel.Information, Message = "Slack Socket Mode connection {Index} is up")]
+    private static partial void LogHello(ILogger logger, int index);
+
+    [LoggerMessage(Level = LogLevel.Information, Message = "Slack Socket Mode connection {Index} ended ({Reason}); reconnecting")]
+    private static partial void LogDisconnected(ILogger logger, int index, string reason);
+
+    [LoggerMessage(Level = LogLevel.Warning, Message = "Slack Socket Mode connection {Index} failed ({Failures} in a row): {Reason}")]
+    private static partial void LogConnectionFailed(ILogger logger, int index, int failures, string reason);
+
+    [LoggerMessage(Level = LogLevel.Error, Message = "Slack Socket Mode connection {Index} stopped: {Error}. Check Slack:AppToken")]
+    private static partial void LogFatal(ILogger logger, int index, string error);
+
+    [LoggerMessage(Level = LogLevel.Warning, Message = "Slack Socket Mode connection {Index} sent a frame that is not JSON")]
+    private static partial void LogBadFrame(ILogger logger, int index);
+
+    [LoggerMessage(Level = LogLevel.Information, Message = "Slack Socket Mode envelope of unknown type {Type}; acknowledged")]
+    private static partial void LogUnknownEnvelope(ILogger logger, string type);
+
+    [LoggerMessage(Level = LogLevel.Warning, Message = "Slack Socket Mode envelope {EnvelopeId} was malformed: {Reason}")]
+    private static partial void LogBadEnvelope(ILogger logger, string envelopeId, string reason);
+
+    [LoggerMessage(Level = LogLevel.Error, Message = "Slack Socket Mode envelope {EnvelopeId} failed; not acknowledged, Slack will redeliver")]
+    private static partial void LogEnvelopeFailed(ILogger logger, string envelopeId, Exception exception);
+}

@@ -1,0 +1,97 @@
+using System.Text.Json;
+using System.Text.Json.Nodes;
+
+namespace IncidentBot.Slack.WebApi;
+
+/// <summary>A message body: the notification text and, optionally, Block Kit blocks.</summary>
+public sealed record SlackMessage(string Text, JsonArray? Blocks = null)
+{
+    /// <summary><c>in_channel</c> or <c>ephemeral</c>, for slash-command and response_url answers.</summary>
+    public string? ResponseType { get; init; }
+
+    public bool ReplaceOriginal { get; init; }
+
+    public JsonObject ToJson()
+    {
+        var json = new JsonObject { ["text"] = Text };
+        if (Blocks is not null)
+        {
+            json["blocks"] = Blocks.DeepClone();
+        }
+
+        if (ResponseType is not null)
+        {
+            json["response_type"] = ResponseType;
+        }
+
+        if (ReplaceOriginal)
+        {
+            json["replace_original"] = true;
+        }
+
+        return json;
+    }
+}
+
+public sealed record SlackChannel(string Id, string Name, string? Creator, DateTimeOffset? Created);
+
+public sealed record SlackHistoryMessage(string Ts, string? User, string Text, string? BotId);
+
+public sealed record SlackUser(string Id, string Name, bool IsBot);
+
+public sealed record SlackAuth(string UserId, string? BotId, string TeamId);
+
+/// <summary>The Slack Web API methods IncidentBot uses (typed), plus <see cref="CallAsync"/> for the rest.</summary>
+public interface ISlackApi
+{
+    Task<SlackAuth> AuthTestAsync(CancellationToken cancellationToken);
+
+    Task<SlackChannel> CreateConversationAsync(string name, bool isPrivate, CancellationToken cancellationToken);
+
+    /// <summary>Invites in batches of at most 100; people already in the channel are not an error.</summary>
+    Task InviteAsync(string channel, IReadOnlyCollection<string> userIds, CancellationToken cancellationToken);
+
+    Task SetTopicAsync(string channel, string topic, CancellationToken cancellationToken);
+
+    Task SetPurposeAsync(string channel, string purpose, CancellationToken cancellationToken);
+
+    Task JoinAsync(string channel, CancellationToken cancellationToken);
+
+    Task ArchiveAsync(string channel, CancellationToken cancellationToken);
+
+    /// <summary>Finds a channel by name among the ones the bot can see (public and private).</summary>
+    Task<SlackChannel?> FindChannelByNameAsync(string name, CancellationToken cancellationToken);
+
+    /// <summary>Posts in order per channel, spaced by <see cref="SlackOptions.ChannelPostInterval"/>; returns the message ts.</summary>
+    Task<string> PostMessageAsync(string channel, SlackMessage message, CancellationToken cancellationToken);
+
+    Task UpdateMessageAsync(string channel, string ts, SlackMessage message, CancellationToken cancellationToken);
+
+    Task PostEphemeralAsync(string channel, string user, SlackMessage message, CancellationToken cancellationToken);
+
+    Task<string> GetPermalinkAsync(string channel, string ts, CancellationToken cancellationToken);
+
+    /// <summary>Adds a reaction; one that is already there is not an error.</summary>
+    Task AddReactionAsync(string channel, string ts, string name, CancellationToken cancellationToken);
+
+    Task AddBookmarkAsync(string channel, string title, Uri link, CancellationToken cancellationToken);
+
+    Task<string> OpenViewAsync(string triggerId, JsonObject view, CancellationToken cancellationToken);
+
+    Task UpdateViewAsync(string viewId, JsonObject view, CancellationToken cancellationToken);
+
+    Task PushViewAsync(string triggerId, JsonObject view, CancellationToken cancellationToken);
+
+    Task<SlackUser?> GetUserAsync(string userId, CancellationToken cancellationToken);
+
+    /// <summary>One top-level message by its ts, or null when it is gone.</summary>
+    Task<SlackHistoryMessage?> GetMessageAsync(string channel, string ts, CancellationToken cancellationToken);
+
+    /// <summary><c>apps.connections.open</c> with the app-level token: a fresh Socket Mode URL.</summary>
+    Task<Uri> OpenSocketModeConnectionAsync(CancellationToken cancellationToken);
+
+    /// <summary>Posts to an interaction's <c>response_url</c>.</summary>
+    Task RespondAsync(Uri responseUrl, SlackMessage message, CancellationToken cancellationToken);
+
+    Task<JsonElement> CallAsync(string method, JsonObject arguments, CancellationToken cancellationToken);
+}

@@ -1,0 +1,686 @@
+using System.Collections.Concurrent;
+using System.Globalization;
+using System.Net.WebSockets;
+using System.Text;
+using System.Text.Json;
+using System.Text.Json.Nodes;
+using System.Text.RegularExpressions;
+using Microsoft.AspNetCore.Builder;
+using Microsoft.AspNetCore.Hosting;
+using Microsoft.AspNetCore.Hosting.Server;
+using Microsoft.AspNetCore.Hosting.Server.Features;
+using Microsoft.AspNetCore.Http;
+using Microsoft.AspNetCore.WebUtilities;
+using Microsoft.Extensions.DependencyInjection;
+using Microsoft.Extensions.Logging;
+
+namespace IncidentBot.TestKit.Slack;
+
+/// <summary>One Web API call as the fake received it; <see cref="Args"/> merges form fields and JSON bodies.</summary>
+public sealed record SlackCall(string Method, JsonObject Args, string? Token, DateTimeOffset At)
+{
+    public string? Arg(string name) => Args[name] switch
+    {
+        JsonValue v when v.TryGetValue<string>(out var s) => s,
+        JsonNode n => n.ToJsonString(),
+        null => null,
+    };
+}
+
+/// <summary>A scripted answer for the next call of one method.</summary>
+/// <param name="Status">HTTP status to answer (200 with <paramref name="Error"/> for <c>ok:false</c>).</param>
+/// <param name="Error">Slack's error code for an <c>ok:false</c> answer.</param>
+/// <param name="RetryAfterSeconds">Sent as <c>Retry-After</c> with a 429.</param>
+/// <param name="ApplyFirst">Carry out the call, then answer with the failure (the answer is "lost").</param>
+/// <param name="Hold">Carry out the call, then wait for this task before answering.</param>
+public sealed record SlackFault(int Status = 200, string? Error = null, int? RetryAfterSeconds = null, bool ApplyFirst = false, Task? Hold = null)
+{
+    public static SlackFault RateLimited(int retryAfterSeconds) => new(429, RetryAfterSeconds: retryAfterSeconds);
+
+    public static SlackFault ServerError() => new(500);
+
+    public static SlackFault Fails(string error) => new(200, error);
+}
+
+public sealed class FakeChannel(string id, string name, string creator, long created)
+{
+    public string Id { get; } = id;
+    public string Name { get; } = name;
+    public string Creator { get; } = creator;
+    public long Created { get; } = created;
+    public string Topic { get; set; } = "";
+    public string Purpose { get; set; } = "";
+    public ConcurrentDictionary<string, byte> Members { get; } = new();
+    public ConcurrentDictionary<string, FakeMessage> Messages { get; } = new();
+}
+
+public sealed class FakeMessage(string ts, string? user, string text, JsonArray? blocks)
+{
+    public string Ts { get; } = ts;
+    public string? User { get; } = user;
+    public string Text { get; set; } = text;
+    public JsonArray? Blocks { get; set; } = blocks;
+    public ConcurrentDictionary<string, byte> Reactions { get; } = new();
+}
+
+/// <summary>
+/// Slack on loopback: the Web API (<c>POST /api/&lt;method&gt;</c>, form or JSON bodies, Bearer tokens) for the
+/// methods IncidentBot uses, with channels, messages and reactions kept in memory; Block Kit limits enforced;
+/// faults scriptable per method; <c>response_url</c>s; and a Socket Mode WebSocket server.
+/// </summary>
+public sealed partial class FakeSlackServer : IAsyncDisposable
+{
+    public const string BotToken = "xoxb-fake-bot-token";
+    public const string AppToken = "xapp-1-fake-app-token";
+    public const string BotUserId = "UBOTFAKE1";
+    public const string BotId = "BFAKE1";
+    public const string TeamId = "TFAKE1";
+    public const string AppId = "AFAKE1";
+
+    private readonly ConcurrentQueue<SlackCall> _calls = new();
+    private readonly ConcurrentQueue<(string Method, string Error)> _rejections = new();
+    private readonly ConcurrentDictionary<string, ConcurrentQueue<SlackFault>> _faults = new(StringComparer.Ordinal);
+    private readonly ConcurrentDictionary<string, FakeChannel> _channels = new(StringComparer.Ordinal);
+    private readonly ConcurrentDictionary<string, string> _users = new(StringComparer.Ordinal);
+    private readonly ConcurrentDictionary<string, byte> _usedTriggers = new(StringComparer.Ordinal);
+    private readonly ConcurrentQueue<(string Id, JsonObject Body)> _responses = new();
+    private readonly ConcurrentDictionary<string, TaskCompletionSource<JsonElement>> _pendingAcks = new(StringComparer.Ordinal);
+    private readonly ConcurrentDictionary<int, SocketConnection> _sockets = new();
+    private readonly Lock _tsGate = new();
+    private WebApplication? _app;
+    private long _lastTsMicros;
+    private int _channelCounter;
+    private int _socketCounter;
+    private int _connectionsOpened;
+    private int _roundRobin;
+
+    public Uri BaseAddress { get; private set; } = null!;
+
+    /// <summary>What to configure as <c>Slack:ApiBaseUrl</c>.</summary>
+    public Uri ApiBaseUrl => new(BaseAddress, "api/");
+
+    public IReadOnlyList<SlackCall> Calls => _calls.ToArray();
+
+    /// <summary>Calls the fake itself answered with <c>ok:false</c> (scripted faults not included).</summary>
+    public IReadOnlyList<(string Method, string Error)> Rejections => _rejections.ToArray();
+
+    public IReadOnlyDictionary<string, FakeChannel> Channels => _channels;
+
+    /// <summary>Bodies posted to <see cref="ResponseUrl"/>s, with the id each URL carried.</summary>
+    public IReadOnlyList<(string Id, JsonObject Body)> Responses => _responses.ToArray();
+
+    /// <summary>How many times <c>apps.connections.open</c> handed out a URL.</summary>
+    public int ConnectionsOpened => Volatile.Read(ref _connectionsOpened);
+
+    /// <summary>Socket Mode connections open now.</summary>
+    public int OpenSockets => _sockets.Count;
+
+    public static async Task<FakeSlackServer> StartAsync()
+    {
+        var server = new FakeSlackServer();
+        var builder = WebApplication.CreateSlimBuilder();
+        builder.WebHost.UseUrls("http://127.0.0.1:0");
+        builder.Logging.ClearProviders();
+        var app = builder.Build();
+        app.UseWebSockets(new WebSocketOptions { KeepAliveInterval = TimeSpan.FromSeconds(5) });
+        app.MapPost("/api/{method}", server.HandleApiAsync);
+        app.MapPost("/respond/{id}", server.HandleResponseAsync);
+        app.Map("/socket", server.HandleSocketAsync);
+        await app.StartAsync();
+        server._app = app;
+        var address = app.Services.GetRequiredService<IServer>().Features.Get<IServerAddressesFeature>()!.Addresses.First();
+        server.BaseAddress = new Uri(address.TrimEnd('/') + "/");
+        return server;
+    }
+
+    public IReadOnlyList<SlackCall> CallsTo(string method) => Calls.Where(c => c.Method == method).ToList();
+
+    /// <summary>A response_url that lands in <see cref="Responses"/>.</summary>
+    public Uri ResponseUrl(string id) => new(BaseAddress, $"respond/{id}");
+
+    /// <summary>The next calls of <paramref name="method"/> get these answers, in order.</summary>
+    public void Script(string method, params SlackFault[] faults)
+    {
+        var queue = _faults.GetOrAdd(method, _ => new ConcurrentQueue<SlackFault>());
+        foreach (var fault in faults)
+        {
+            queue.Enqueue(fault);
+        }
+    }
+
+    public void AddUser(string id, string name) => _users[id] = name;
+
+    /// <summary>A channel someone else made, e.g. to occupy a name.</summary>
+    public FakeChannel AddChannel(string name, string creator = "UOTHER", DateTimeOffset? created = null)
+    {
+        var channel = NewChannel(name, creator, (created ?? DateTimeOffset.UtcNow).ToUnixTimeSeconds());
+        channel.Members[BotUserId] = 0;
+        return channel;
+    }
+
+    /// <summary>A person's message as Slack would store it; returns its ts, for the event the test then sends.</summary>
+    public string PostUserMessage(string channelId, string user, string text)
+    {
+        var ts = NextTs();
+        _channels[channelId].Messages[ts] = new FakeMessage(ts, user, text, null);
+        return ts;
+    }
+
+    public FakeChannel? ChannelNamed(string name) => _channels.Values.FirstOrDefault(c => c.Name == name);
+
+    /// <summary>Polls <paramref name="condition"/> until it holds; fails the test with <paramref name="what"/> otherwise.</summary>
+    public static async Task WaitUntilAsync(Func<bool> condition, string what, TimeSpan? timeout = null)
+    {
+        var deadline = DateTime.UtcNow + (timeout ?? TimeSpan.FromSeconds(20));
+        while (!condition())
+        {
+            if (DateTime.UtcNow > deadline)
+            {
+                throw new TimeoutException($"Timed out waiting for {what}.");
+            }
+
+            await Task.Delay(25);
+        }
+    }
+
+    public Task WaitForCallsAsync(string method, int count, TimeSpan? timeout = null) =>
+        WaitUntilAsync(() => CallsTo(method).Count >= count, $"{count} call(s) to {method} (have {CallsTo(method).Count})", timeout);
+
+    /// <summary>Sends a Socket Mode envelope on one open connection and returns the ack's payload (an empty object when none).</summary>
+    public async Task<JsonElement> SendEnvelopeAsync(string type, JsonObject payload, int retryAttempt = 0, TimeSpan? timeout = null)
+    {
+        await WaitUntilAsync(() => !_sockets.IsEmpty, "a Socket Mode connection");
+        var connections = _sockets.Values.ToArray();
+        var connection = connections[(int)((uint)Interlocked.Increment(ref _roundRobin) % connections.Length)];
+        var envelopeId = Guid.NewGuid().ToString();
+        var ack = new TaskCompletionSource<JsonElement>(TaskCreationOptions.RunContinuationsAsynchronously);
+        _pendingAcks[envelopeId] = ack;
+        var envelope = new JsonObject
+        {
+            ["envelope_id"] = envelopeId,
+            ["type"] = type,
+            ["payload"] = payload.DeepClone(),
+            ["accepts_response_payload"] = type != "events_api",
+        };
+        if (type == "events_api")
+        {
+            envelope["retry_attempt"] = retryAttempt;
+            envelope["retry_reason"] = retryAttempt > 0 ? "timeout" : "";
+        }
+
+        await connection.SendAsync(envelope);
+        var done = await Task.WhenAny(ack.Task, Task.Delay(timeout ?? TimeSpan.FromSeconds(10)));
+        _pendingAcks.TryRemove(envelopeId, out _);
+        return done == ack.Task ? await ack.Task : throw new TimeoutException($"Envelope {envelopeId} ({type}) was not acknowledged.");
+    }
+
+    /// <summary>Asks one connection to go away, as Slack does before a refresh.</summary>
+    public async Task SendDisconnectAsync(string reason)
+    {
+        var connection = _sockets.Values.First();
+        await connection.SendAsync(new JsonObject { ["type"] = "disconnect", ["reason"] = reason, ["debug_info"] = new JsonObject { ["host"] = "fake" } });
+    }
+
+    public async ValueTask DisposeAsync()
+    {
+        foreach (var socket in _sockets.Values)
+        {
+            socket.Abort();
+        }
+
+        if (_app is not null)
+        {
+            await _app.DisposeAsync();
+        }
+    }
+
+    private async Task HandleApiAsync(HttpContext context, string method)
+    {
+        var args = await ReadArgsAsync(context.Request);
+        var auth = context.Request.Headers.Authorization.ToString();
+        var token = auth.StartsWith("Bearer ", StringComparison.Ordinal) ? auth[7..] : (string?)args["token"];
+        _calls.Enqueue(new SlackCall(method, args, token, DateTimeOffset.UtcNow));
+
+        SlackFault? fault = null;
+        if (_faults.TryGetValue(method, out var queue))
+        {
+            queue.TryDequeue(out fault);
+        }
+
+        JsonObject answer;
+        if (fault is { ApplyFirst: false, Hold: null })
+        {
+            answer = new JsonObject { ["ok"] = false, ["error"] = fault.Error ?? "fatal_error" };
+        }
+        else
+        {
+            var expected = method == "apps.connections.open" ? AppToken : BotToken;
+            answer = token is null ? Error("not_authed") : token != expected ? Error("invalid_auth") : Apply(method, args);
+            if (answer["ok"]?.GetValue<bool>() == false)
+            {
+                _rejections.Enqueue((method, (string?)answer["error"] ?? ""));
+            }
+
+            if (fault?.Hold is { } hold)
+            {
+                await hold.WaitAsync(context.RequestAborted);
+            }
+        }
+
+        if (fault is not null && (fault.Status != 200 || fault.Error is not null))
+        {
+            context.Response.StatusCode = fault.Status;
+            if (fault.RetryAfterSeconds is { } seconds)
+            {
+                context.Response.Headers.RetryAfter = seconds.ToString(CultureInfo.InvariantCulture);
+            }
+
+            answer = fault.Status == 200 ? Error(fault.Error!) : Error(fault.Status == 429 ? "ratelimited" : "internal_error");
+        }
+
+        context.Response.ContentType = "application/json; charset=utf-8";
+        await context.Response.WriteAsync(answer.ToJsonString(), context.RequestAborted);
+    }
+
+    private JsonObject Apply(string method, JsonObject args)
+    {
+        switch (method)
+        {
+            case "auth.test":
+                return Ok(new() { ["user_id"] = BotUserId, ["bot_id"] = BotId, ["team_id"] = TeamId, ["user"] = "incidentbot" });
+            case "apps.connections.open":
+                var ticket = Interlocked.Increment(ref _connectionsOpened);
+                var ws = new UriBuilder(BaseAddress) { Scheme = "ws", Path = "/socket", Query = $"ticket={ticket}" }.Uri;
+                return Ok(new() { ["url"] = ws.ToString() });
+            case "conversations.create":
+                var name = S(args, "name") ?? "";
+                if (name.Length == 0)
+                {
+                    return Error("invalid_name_required");
+                }
+
+                if (name.Length > 80)
+                {
+                    return Error("invalid_name_maxlength");
+                }
+
+                if (!ChannelName().IsMatch(name))
+                {
+                    return Error("invalid_name_specials");
+                }
+
+                lock (_channels)
+                {
+                    if (ChannelNamed(name) is not null)
+                    {
+                        return Error("name_taken");
+                    }
+
+                    var created = NewChannel(name, BotUserId, DateTimeOffset.UtcNow.ToUnixTimeSeconds());
+                    created.Members[BotUserId] = 0;
+                    return Ok(new() { ["channel"] = ChannelJson(created) });
+                }
+
+            case "conversations.invite":
+                if (Channel(args, "channel") is not { } invited)
+                {
+                    return Error("channel_not_found");
+                }
+
+                var users = (S(args, "users") ?? "").Split(',', StringSplitOptions.RemoveEmptyEntries | StringSplitOptions.TrimEntries);
+                if (users.Length == 0)
+                {
+                    return Error("no_user");
+                }
+
+                if (users.Length > 100)
+                {
+                    return Error("too_many_users");
+                }
+
+                if (users.Contains(BotUserId))
+                {
+                    return Error("cant_invite_self");
+                }
+
+                if (users.All(u => invited.Members.ContainsKey(u)))
+                {
+                    return Error("already_in_channel");
+                }
+
+                foreach (var user in users)
+                {
+                    invited.Members[user] = 0;
+                }
+
+                return Ok(new() { ["channel"] = ChannelJson(invited) });
+            case "conversations.setTopic":
+            case "conversations.setPurpose":
+                if (Channel(args, "channel") is not { } titled)
+                {
+                    return Error("channel_not_found");
+                }
+
+                var value = S(args, method == "conversations.setTopic" ? "topic" : "purpose") ?? "";
+                if (value.Length > 250)
+                {
+                    return Error("too_long");
+                }
+
+                if (method == "conversations.setTopic")
+                {
+                    titled.Topic = value;
+                }
+                else
+                {
+                    titled.Purpose = value;
+                }
+
+                return Ok(new() { ["channel"] = ChannelJson(titled) });
+            case "conversations.join":
+                if (Channel(args, "channel") is not { } joined)
+                {
+                    return Error("channel_not_found");
+                }
+
+                joined.Members[BotUserId] = 0;
+                return Ok(new() { ["channel"] = ChannelJson(joined) });
+            case "conversations.archive":
+                return Channel(args, "channel") is null ? Error("channel_not_found") : Ok([]);
+            case "conversations.list":
+                return Ok(new()
+                {
+                    ["channels"] = new JsonArray(_channels.Values.OrderBy(c => c.Id, StringComparer.Ordinal).Select(c => (JsonNode)ChannelJson(c)).ToArray()),
+                    ["response_metadata"] = new JsonObject { ["next_cursor"] = "" },
+                });
+            case "conversations.history":
+                if (Channel(args, "channel") is not { } history)
+                {
+                    return Error("channel_not_found");
+                }
+
+                var latest = S(args, "latest");
+                var found = latest is not null && history.Messages.TryGetValue(latest, out var m) ? [MessageJson(m)] : Array.Empty<JsonNode>();
+                return Ok(new() { ["messages"] = new JsonArray(found), ["has_more"] = false });
+            case "chat.postMessage":
+                if (Channel(args, "channel") is not { } target)
+                {
+                    return Error("channel_not_found");
+                }
+
+                if (!target.Members.ContainsKey(BotUserId))
+                {
+                    return Error("not_in_channel");
+                }
+
+                if (Check(args) is { } invalidPost)
+                {
+                    return invalidPost;
+                }
+
+                var ts = NextTs();
+                var posted = new FakeMessage(ts, BotUserId, S(args, "text") ?? "", args["blocks"] as JsonArray);
+                target.Messages[ts] = posted;
+                return Ok(new() { ["channel"] = target.Id, ["ts"] = ts, ["message"] = MessageJson(posted) });
+            case "chat.update":
+                if (Channel(args, "channel") is not { } updatedIn)
+                {
+                    return Error("channel_not_found");
+                }
+
+                if (S(args, "ts") is not { } updateTs || !updatedIn.Messages.TryGetValue(updateTs, out var updated))
+                {
+                    return Error("message_not_found");
+                }
+
+                if (Check(args) is { } invalidUpdate)
+                {
+                    return invalidUpdate;
+                }
+
+                updated.Text = S(args, "text") ?? updated.Text;
+                updated.Blocks = args["blocks"] as JsonArray ?? updated.Blocks;
+                return Ok(new() { ["channel"] = updatedIn.Id, ["ts"] = updateTs });
+            case "chat.postEphemeral":
+                return Channel(args, "channel") is null ? Error("channel_not_found") : Check(args) ?? Ok(new() { ["message_ts"] = NextTs() });
+            case "chat.getPermalink":
+                return Ok(new() { ["permalink"] = $"https://fake.slack.com/archives/{S(args, "channel")}/p{S(args, "message_ts")?.Replace(".", "", StringComparison.Ordinal)}" });
+            case "reactions.add":
+                if (Channel(args, "channel") is not { } reactedIn)
+                {
+                    return Error("channel_not_found");
+                }
+
+                if (S(args, "timestamp") is not { } reactedTs || !reactedIn.Messages.TryGetValue(reactedTs, out var reacted))
+                {
+                    return Error("message_not_found");
+                }
+
+                return reacted.Reactions.TryAdd(S(args, "name") ?? "", 0) ? Ok([]) : Error("already_reacted");
+            case "bookmarks.add":
+                return Channel(args, "channel_id") is null ? Error("channel_not_found") : Ok(new() { ["bookmark"] = new JsonObject { ["id"] = "Bk1" } });
+            case "views.open":
+            case "views.push":
+                var trigger = S(args, "trigger_id");
+                if (string.IsNullOrEmpty(trigger))
+                {
+                    return Error("invalid_arguments");
+                }
+
+                if (!_usedTriggers.TryAdd(trigger, 0))
+                {
+                    return Error("exchanged_trigger_id");
+                }
+
+                return ViewCheck(args) ?? Ok(new() { ["view"] = new JsonObject { ["id"] = "V" + Guid.NewGuid().ToString("N")[..8].ToUpperInvariant() } });
+            case "views.update":
+                return ViewCheck(args) ?? Ok(new() { ["view"] = new JsonObject { ["id"] = S(args, "view_id") } });
+            case "users.info":
+                var id = S(args, "user") ?? "";
+                return _users.TryGetValue(id, out var userName)
+                    ? Ok(new() { ["user"] = new JsonObject { ["id"] = id, ["name"] = userName, ["real_name"] = userName, ["is_bot"] = false, ["profile"] = new JsonObject { ["display_name"] = userName } } })
+                    : Error("user_not_found");
+            default:
+                return Error("unknown_method");
+        }
+    }
+
+    private async Task HandleResponseAsync(HttpContext context, string id)
+    {
+        using var reader = new StreamReader(context.Request.Body);
+        var body = JsonNode.Parse(await reader.ReadToEndAsync(context.RequestAborted)) as JsonObject ?? [];
+        _responses.Enqueue((id, body));
+        await context.Response.WriteAsync("ok", context.RequestAborted);
+    }
+
+    private async Task HandleSocketAsync(HttpContext context)
+    {
+        if (!context.WebSockets.IsWebSocketRequest)
+        {
+            context.Response.StatusCode = 400;
+            return;
+        }
+
+        using var socket = await context.WebSockets.AcceptWebSocketAsync();
+        var id = Interlocked.Increment(ref _socketCounter);
+        var connection = new SocketConnection(socket);
+        _sockets[id] = connection;
+        try
+        {
+            await connection.SendAsync(new JsonObject
+            {
+                ["type"] = "hello",
+                ["num_connections"] = _sockets.Count,
+                ["connection_info"] = new JsonObject { ["app_id"] = AppId },
+                ["debug_info"] = new JsonObject { ["host"] = "fake", ["approximate_connection_time"] = 18060 },
+            });
+            var buffer = new byte[64 * 1024];
+            while (socket.State == WebSocketState.Open)
+            {
+                using var message = new MemoryStream();
+                WebSocketReceiveResult result;
+                do
+                {
+                    result = await socket.ReceiveAsync(buffer, context.RequestAborted);
+                    message.Write(buffer, 0, result.Count);
+                }
+                while (!result.EndOfMessage && result.MessageType != WebSocketMessageType.Close);
+
+                if (result.MessageType == WebSocketMessageType.Close)
+                {
+                    await socket.CloseOutputAsync(WebSocketCloseStatus.NormalClosure, "bye", CancellationToken.None);
+                    break;
+                }
+
+                using var ack = JsonDocument.Parse(message.ToArray());
+                if (ack.RootElement.TryGetProperty("envelope_id", out var envelopeId) && _pendingAcks.TryGetValue(envelopeId.GetString()!, out var pending))
+                {
+                    pending.TrySetResult(ack.RootElement.TryGetProperty("payload", out var payload) ? payload.Clone() : JsonDocument.Parse("{}").RootElement.Clone());
+                }
+            }
+        }
+        catch (Exception ex) when (ex is WebSocketException or OperationCanceledException)
+        {
+            // The client went away.
+        }
+        finally
+        {
+            _sockets.TryRemove(id, out _);
+        }
+    }
+
+    private static async Task<JsonObject> ReadArgsAsync(HttpRequest request)
+    {
+        using var reader = new StreamReader(request.Body, Encoding.UTF8);
+        var body = await reader.ReadToEndAsync();
+        if (request.ContentType?.StartsWith("application/json", StringComparison.OrdinalIgnoreCase) == true)
+        {
+            return body.Length == 0 ? [] : JsonNode.Parse(body) as JsonObject ?? [];
+        }
+
+        // Form bodies carry objects (blocks, view) as JSON strings, as the official SDKs send them.
+        var args = new JsonObject();
+        foreach (var (key, value) in QueryHelpers.ParseQuery(body))
+        {
+            var text = value.ToString();
+            args[key] = key is "blocks" or "view" or "attachments" && text.Length > 0 ? JsonNode.Parse(text) : text;
+        }
+
+        return args;
+    }
+
+    private static JsonObject? Check(JsonObject args)
+    {
+        if ((S(args, "text") ?? "").Length == 0 && args["blocks"] is null)
+        {
+            return Error("no_text");
+        }
+
+        if (args["blocks"] is not null and not JsonArray)
+        {
+            return Error("invalid_blocks_format");
+        }
+
+        return BlockKitLimits.CheckMessageBlocks(args["blocks"] as JsonArray) is { } problem
+            ? new JsonObject { ["ok"] = false, ["error"] = "invalid_blocks", ["response_metadata"] = new JsonObject { ["messages"] = new JsonArray($"[ERROR] {problem}") } }
+            : null;
+    }
+
+    private static JsonObject? ViewCheck(JsonObject args) =>
+        BlockKitLimits.CheckView(args["view"] as JsonObject) is { } problem
+            ? new JsonObject { ["ok"] = false, ["error"] = "invalid_arguments", ["response_metadata"] = new JsonObject { ["messages"] = new JsonArray($"[ERROR] {problem}") } }
+            : null;
+
+    private FakeChannel NewChannel(string name, string creator, long created)
+    {
+        var id = "C" + Interlocked.Increment(ref _channelCounter).ToString("D8", CultureInfo.InvariantCulture);
+        var channel = new FakeChannel(id, name, creator, created);
+        _channels[id] = channel;
+        return channel;
+    }
+
+    private FakeChannel? Channel(JsonObject args, string key) =>
+        S(args, key) is { } id && _channels.TryGetValue(id, out var channel) ? channel : null;
+
+    private string NextTs()
+    {
+        lock (_tsGate)
+        {
+            var micros = Math.Max(_lastTsMicros + 1, DateTimeOffset.UtcNow.ToUnixTimeMilliseconds() * 1000);
+            _lastTsMicros = micros;
+            return $"{micros / 1_000_000}.{micros % 1_000_000:D6}";
+        }
+    }
+
+    private static JsonObject ChannelJson(FakeChannel c) => new()
+    {
+        ["id"] = c.Id,
+        ["name"] = c.Name,
+        ["creator"] = c.Creator,
+        ["created"] = c.Created,
+        ["is_channel"] = true,
+        ["is_member"] = c.Members.ContainsKey(BotUserId),
+        ["topic"] = new JsonObject { ["value"] = c.Topic },
+        ["purpose"] = new JsonObject { ["value"] = c.Purpose },
+    };
+
+    private static JsonObject MessageJson(FakeMessage m)
+    {
+        var json = new JsonObject { ["type"] = "message", ["ts"] = m.Ts, ["text"] = m.Text };
+        if (m.User == BotUserId)
+        {
+            json["bot_id"] = BotId;
+        }
+
+        if (m.User is not null)
+        {
+            json["user"] = m.User;
+        }
+
+        return json;
+    }
+
+    private static string? S(JsonObject args, string key) => args[key] switch
+    {
+        JsonValue v when v.TryGetValue<string>(out var s) => s,
+        JsonValue v => v.ToJsonString(),
+        _ => null,
+    };
+
+    private static JsonObject Ok(JsonObject fields)
+    {
+        var answer = new JsonObject { ["ok"] = true };
+        foreach (var (key, value) in fields.ToList())
+        {
+            fields.Remove(key);
+            answer[key] = value;
+        }
+
+        return answer;
+    }
+
+    private static JsonObject Error(string code) => new() { ["ok"] = false, ["error"] = code };
+
+    [GeneratedRegex("^[a-z0-9_-]{1,80}$")]
+    private static partial Regex ChannelName();
+
+    private sealed class SocketConnection(WebSocket socket)
+    {
+        private readonly SemaphoreSlim _send = new(1, 1);
+
+        public async Task SendAsync(JsonObject message)
+        {
+            await _send.WaitAsync();
+            try
+            {
+                await socket.SendAsync(Encoding.UTF8.GetBytes(message.ToJsonString()), WebSocketMessageType.Text, true, CancellationToken.None);
+            }
+            finally
+            {
+                _send.Release();
+            }
+        }
+
+        public void Abort() => socket.Abort();
+    }
+}
