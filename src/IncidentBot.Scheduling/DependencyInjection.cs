@@ -1,5 +1,9 @@
 using Microsoft.Extensions.Configuration;
+using IncidentBot.Core.Application;
+using IncidentBot.Paging;
 using Microsoft.Extensions.DependencyInjection;
+using Microsoft.Extensions.DependencyInjection.Extensions;
+using Microsoft.Extensions.Options;
 using Quartz;
 
 namespace IncidentBot.Scheduling;
@@ -12,7 +16,8 @@ public static class DependencyInjection
     /// <summary>
     /// Quartz with its persistent store on the bot's database: clustered on PostgreSQL (each trigger fires on
     /// one instance, a dead instance's work moves to another), single-instance on SQLite. The schema is
-    /// provisioned at start-up; jobs are resolved from DI.
+    /// provisioned at start-up; jobs are resolved from DI. Also registers update/commander reminders and escalation
+    /// (with the pagers from <see cref="Paging.DependencyInjection.AddPaging(IServiceCollection)"/>).
     /// </summary>
     public static IServiceCollection AddScheduling(this IServiceCollection services, IConfiguration configuration, SchedulerDatabase database)
     {
@@ -25,6 +30,12 @@ public static class DependencyInjection
             {
                 scheduler.InstanceName = options.Name;
                 scheduler.InstanceId = options.InstanceId;
+                // Triggers another instance scheduled are seen within this; local ones wake the scheduler at once.
+                scheduler.IdleWaitTime = options.IdleWaitTime;
+                // Many reminders can come due together; acquiring them in batches keeps up where one at a time would
+                // fall behind. A trigger in a batch may fire up to the window early.
+                scheduler.MaxBatchSize = options.MaxConcurrency;
+                scheduler.BatchTriggerAcquisitionFireAheadTimeWindow = options.BatchWindow;
             });
             quartz.UseDefaultThreadPool(pool => pool.MaxConcurrency = options.MaxConcurrency);
             quartz.UsePersistentStore(store =>
@@ -52,6 +63,15 @@ public static class DependencyInjection
             hosted.AwaitApplicationStarted = true;
         });
         services.AddSingleton<SchedulerHealth>();
+
+        // Update reminders, commander reminders and escalation: timers per incident, kept in step by outbox events.
+        services.AddOptions<ReminderOptions>().BindConfiguration(ReminderOptions.Section).ValidateOnStart();
+        services.TryAddEnumerable(ServiceDescriptor.Singleton<IValidateOptions<ReminderOptions>, ReminderOptionsValidator>());
+        services.AddPaging();
+        services.TryAddSingleton<IncidentTimers>();
+        services.TryAddSingleton<Escalations>();
+        services.AddTransient<IncidentTimerJob>();
+        services.TryAddEnumerable(ServiceDescriptor.Singleton<IIncidentEventHandler, ReminderEventHandler>());
         return services;
     }
 }

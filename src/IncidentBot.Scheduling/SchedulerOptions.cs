@@ -14,5 +14,12 @@ public sealed class SchedulerOptions
     /// <summary>How often a clustered instance checks in; a silent instance's jobs move to others after about twice this.</summary>
     public TimeSpan ClusterCheckinInterval { get; set; } = TimeSpan.FromSeconds(5);
 
-    public int MaxConcurrency { get; set; } = 8;
+    /// <summary>Jobs run at once per instance; also the most triggers acquired in one batch.</summary>
+    public int MaxConcurrency { get; set; } = 16;
+
+    /// <summary>Triggers due within this of the first one are acquired and fired together (at most this early).</summary>
+    public TimeSpan BatchWindow { get; set; } = TimeSpan.FromMilliseconds(100);
+
+    /// <summary>How often an idle instance looks for due triggers it did not schedule itself (at least 1 s).</summary>
+    public TimeSpan IdleWaitTime { get; set; } = TimeSpan.FromSeconds(5);
 }

@@ -1,0 +1,84 @@
+using System.Net;
+
+namespace IncidentBot.Paging;
+
+/// <summary>Pager endpoints and credentials under <c>Paging:*</c>; a provider is on when its credential is set.</summary>
+public sealed class PagingOptions
+{
+    public const string Section = "Paging";
+
+    public PagerDutyOptions PagerDuty { get; set; } = new();
+    public OpsgenieOptions Opsgenie { get; set; } = new();
+    public WebhookOptions Webhook { get; set; } = new();
+
+    /// <summary>Tries per request, the first included; 429, 5xx and network errors are retried, 4xx never.</summary>
+    public int MaxAttempts { get; set; } = 5;
+
+    /// <summary>The first back-off; doubled on every retry (with jitter).</summary>
+    public TimeSpan RetryDelay { get; set; } = TimeSpan.FromSeconds(2);
+
+    /// <summary>The longest wait between tries, also the cap on a server's Retry-After.</summary>
+    public TimeSpan MaxRetryDelay { get; set; } = TimeSpan.FromSeconds(60);
+
+    public TimeSpan RequestTimeout { get; set; } = TimeSpan.FromSeconds(10);
+}
+
+public sealed class PagerDutyOptions
+{
+    public string EventsUrl { get; set; } = "https://events.pagerduty.com/v2/enqueue";
+    public string? RoutingKey { get; set; }
+    public bool IsConfigured => !string.IsNullOrWhiteSpace(RoutingKey);
+}
+
+public sealed class OpsgenieOptions
+{
+    /// <summary>The API base: https://api.opsgenie.com, or https://api.eu.opsgenie.com for EU accounts.</summary>
+    public string ApiUrl { get; set; } = "https://api.opsgenie.com";
+    public string? ApiKey { get; set; }
+    public bool IsConfigured => !string.IsNullOrWhiteSpace(ApiKey);
+}
+
+public sealed class WebhookOptions
+{
+    public string? Url { get; set; }
+
+    /// <summary>A Standard Webhooks secret: <c>whsec_</c> followed by base64.</summary>
+    public string? Secret { get; set; }
+    public bool IsConfigured => !string.IsNullOrWhiteSpace(Url);
+}
+
+/// <summary>The escalation policy under <c>Escalation:*</c>.</summary>
+public sealed class EscalationOptions
+{
+    public const string Section = "Escalation";
+
+    /// <summary>Declaring at these severities pages at once; empty means SEV1 and SEV2, <c>none</c> means never.</summary>
+    public List<string> PageSeverities { get; set; } = [];
+
+    /// <summary>Ordered levels; empty means one level with every configured pager.</summary>
+    public List<EscalationLevelOptions> Levels { get; set; } = [];
+
+    /// <summary>How many times the whole chain is paged again after its last level.</summary>
+    public int Repeat { get; set; }
+
+    /// <summary>Wait after the last level before the chain starts again from the first (when <see cref="Repeat"/> allows).</summary>
+    public TimeSpan RepeatDelay { get; set; } = TimeSpan.FromMinutes(5);
+}
+
+public sealed class EscalationLevelOptions
+{
+    /// <summary>How long after the previous level (for the first level: after the escalation started) this level is paged.</summary>
+    public TimeSpan Delay { get; set; }
+    public List<string> Targets { get; set; } = [];
+}
+
+internal static class EndpointRules
+{
+    /// <summary>https anywhere; plain http only for loopback (tests, local relays).</summary>
+    public static bool IsAcceptable(string? url) =>
+        Uri.TryCreate(url, UriKind.Absolute, out var uri)
+        && (uri.Scheme == Uri.UriSchemeHttps || (uri.Scheme == Uri.UriSchemeHttp && IsLoopback(uri)));
+
+    private static bool IsLoopback(Uri uri) =>
+        uri.IsLoopback || (IPAddress.TryParse(uri.Host.Trim('[', ']'), out var address) && IPAddress.IsLoopback(address));
+}

@@ -1,0 +1,95 @@
+using IncidentBot.Core.Incidents;
+using Microsoft.Extensions.Options;
+
+namespace IncidentBot.Paging;
+
+internal sealed class PagingOptionsValidator : IValidateOptions<PagingOptions>
+{
+    public ValidateOptionsResult Validate(string? name, PagingOptions options)
+    {
+        var failures = new List<string>();
+        if (options.PagerDuty.IsConfigured && !EndpointRules.IsAcceptable(options.PagerDuty.EventsUrl))
+        {
+            failures.Add("Paging:PagerDuty:EventsUrl must be an https:// URL (http:// only for loopback), e.g. https://events.pagerduty.com/v2/enqueue");
+        }
+
+        if (options.Opsgenie.IsConfigured && !EndpointRules.IsAcceptable(options.Opsgenie.ApiUrl))
+        {
+            failures.Add("Paging:Opsgenie:ApiUrl must be an https:// URL (http:// only for loopback), e.g. https://api.opsgenie.com or https://api.eu.opsgenie.com");
+        }
+
+        if (options.Webhook.IsConfigured)
+        {
+            if (!EndpointRules.IsAcceptable(options.Webhook.Url))
+            {
+                failures.Add("Paging:Webhook:Url must be an https:// URL (http:// only for loopback)");
+            }
+
+            if (!WebhookSignature.TryDecodeSecret(options.Webhook.Secret, out _))
+            {
+                failures.Add("Paging:Webhook:Secret must be a Standard Webhooks secret: whsec_ followed by base64");
+            }
+        }
+
+        if (options.MaxAttempts is < 1 or > 20)
+        {
+            failures.Add("Paging:MaxAttempts must be between 1 and 20");
+        }
+
+        if (options.RetryDelay <= TimeSpan.Zero || options.MaxRetryDelay < options.RetryDelay)
+        {
+            failures.Add("Paging:RetryDelay must be positive and not above Paging:MaxRetryDelay");
+        }
+
+        return failures.Count == 0 ? ValidateOptionsResult.Success : ValidateOptionsResult.Fail(failures);
+    }
+}
+
+internal sealed class EscalationOptionsValidator : IValidateOptions<EscalationOptions>
+{
+    public ValidateOptionsResult Validate(string? name, EscalationOptions options)
+    {
+        var failures = new List<string>();
+        foreach (var (value, index) in options.PageSeverities.Select((v, i) => (v, i)))
+        {
+            if (!SeverityText.TryParse(value, out _) && !string.Equals(value, EscalationPolicy.None, StringComparison.OrdinalIgnoreCase))
+            {
+                failures.Add($"Escalation:PageSeverities:{index} must be SEV1 to SEV4, or none (was '{value}')");
+            }
+        }
+
+        for (var i = 0; i < options.Levels.Count; i++)
+        {
+            var level = options.Levels[i];
+            if (level.Delay < TimeSpan.Zero)
+            {
+                failures.Add($"Escalation:Levels:{i}:Delay must be zero or a positive time span such as 00:10:00");
+            }
+
+            if (level.Targets.Count == 0)
+            {
+                failures.Add($"Escalation:Levels:{i}:Targets must name at least one pager (pagerduty, opsgenie, webhook)");
+            }
+
+            foreach (var (target, t) in level.Targets.Select((v, j) => (v, j)))
+            {
+                if (!Pagers.All.Contains(target, StringComparer.OrdinalIgnoreCase))
+                {
+                    failures.Add($"Escalation:Levels:{i}:Targets:{t} must be pagerduty, opsgenie or webhook (was '{target}')");
+                }
+            }
+        }
+
+        if (options.Repeat is < 0 or > 9)
+        {
+            failures.Add("Escalation:Repeat must be between 0 and 9");
+        }
+
+        if (options.RepeatDelay <= TimeSpan.Zero)
+        {
+            failures.Add("Escalation:RepeatDelay must be a positive time span such as 00:05:00");
+        }
+
+        return failures.Count == 0 ? ValidateOptionsResult.Success : ValidateOptionsResult.Fail(failures);
+    }
+}

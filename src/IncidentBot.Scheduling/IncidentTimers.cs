@@ -1,0 +1,88 @@
+using System.Globalization;
+using IncidentBot.Core.Incidents;
+using Quartz;
+
+namespace IncidentBot.Scheduling;
+
+public enum TimerKind
+{
+    Reminder,
+    Commander,
+    Escalation,
+}
+
+/// <summary>
+/// The per-incident Quartz timers. Each incident has at most one timer of each kind under a stable key, so
+/// scheduling again replaces it; the data travels with the trigger in the database, so any instance can fire it.
+/// </summary>
+public sealed class IncidentTimers(ISchedulerFactory schedulers, TimeProvider time)
+{
+    public const string Group = "incident-timers";
+
+    public static JobKey Key(TimerKind kind, long incidentId) => new($"{kind.ToString().ToLowerInvariant()}-{incidentId}", Group);
+
+    public async Task ScheduleAsync(TimerKind kind, long incidentId, IncidentNumber number, DateTimeOffset at, IReadOnlyDictionary<string, string> data, CancellationToken cancellationToken)
+    {
+        var scheduler = await schedulers.GetScheduler(cancellationToken);
+        var key = Key(kind, incidentId);
+        var map = new JobDataMap
+        {
+            [TimerData.Kind] = kind.ToString(),
+            [TimerData.IncidentId] = incidentId.ToString(CultureInfo.InvariantCulture),
+            [TimerData.Number] = number.Value.ToString(CultureInfo.InvariantCulture),
+        };
+        foreach (var (name, value) in data)
+        {
+            map[name] = value;
+        }
+
+        var job = JobBuilder.Create<IncidentTimerJob>()
+            .WithIdentity(key)
+            .UsingJobData(map)
+            .RequestRecovery()
+            .Build();
+        // Never in the past: a timer due while nobody ran fires once, at once (FireNow on misfire).
+        var fireAt = at < time.GetUtcNow() ? time.GetUtcNow() : at;
+        var trigger = TriggerBuilder.Create()
+            .WithIdentity(key.Name, key.Group)
+            .ForJob(key)
+            .StartAt(fireAt)
+            .WithSimpleSchedule(s => s.WithMisfireInstruction(SimpleTriggerMisfireInstruction.FireNow))
+            .Build();
+        await scheduler.ScheduleJob(job, [trigger], new ScheduleJobOptions { Replace = true }, cancellationToken);
+    }
+
+    public async Task CancelAsync(TimerKind kind, long incidentId, CancellationToken cancellationToken)
+    {
+        var scheduler = await schedulers.GetScheduler(cancellationToken);
+        await scheduler.DeleteJob(Key(kind, incidentId), cancellationToken);
+    }
+
+    public async Task<DateTimeOffset?> NextFireAsync(TimerKind kind, long incidentId, CancellationToken cancellationToken)
+    {
+        var scheduler = await schedulers.GetScheduler(cancellationToken);
+        var trigger = await scheduler.GetTrigger(new TriggerKey(Key(kind, incidentId).Name, Group), cancellationToken);
+        return trigger?.NextFireTimeUtc;
+    }
+}
+
+internal static class TimerData
+{
+    public const string Kind = "kind";
+    public const string IncidentId = "incidentId";
+    public const string Number = "number";
+    public const string DueAt = "dueAt";
+    public const string Missed = "missed";
+    public const string Level = "level";
+    public const string Loop = "loop";
+    public const string StartedAt = "startedAt";
+    public const string Reason = "reason";
+
+    public static string Time(DateTimeOffset value) => value.UtcTicks.ToString(CultureInfo.InvariantCulture);
+
+    public static DateTimeOffset Time(string value) => new(long.Parse(value, CultureInfo.InvariantCulture), TimeSpan.Zero);
+
+    public static string Int(int value) => value.ToString(CultureInfo.InvariantCulture);
+
+    public static int Int(string value) => int.Parse(value, CultureInfo.InvariantCulture);
+}

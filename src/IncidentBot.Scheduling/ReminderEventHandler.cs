@@ -1,0 +1,90 @@
+using IncidentBot.Core.Application;
+using IncidentBot.Core.Incidents;
+using IncidentBot.Core.Telemetry;
+using IncidentBot.Paging;
+using Microsoft.Extensions.Options;
+
+namespace IncidentBot.Scheduling;
+
+/// <summary>
+/// Keeps each incident's timers in step with its state as events arrive from the outbox. Every action replaces a
+/// timer under a stable key or goes through the page ledger, so a redelivered event changes nothing.
+/// </summary>
+public sealed class ReminderEventHandler(
+    IncidentTimers timers,
+    Escalations escalations,
+    EscalationPolicy policy,
+    PagingService paging,
+    IncidentService incidents,
+    TimeProvider time,
+    IOptions<ReminderOptions> reminders) : IIncidentEventHandler
+{
+    public async Task HandleAsync(IncidentEvent incidentEvent, CancellationToken cancellationToken)
+    {
+        switch (incidentEvent)
+        {
+            case IncidentDeclared declared:
+                var incident = await incidents.GetAsync(declared.Number, cancellationToken);
+                await SyncReminderAsync(incident, cancellationToken);
+                if (reminders.Value.CommanderMissingAfter is { } after && incident.RoleHolder(IncidentRole.Commander) is null && !incident.IsResolved)
+                {
+                    await timers.ScheduleAsync(TimerKind.Commander, incident.Id, incident.Number, incident.DeclaredAt + after, new Dictionary<string, string>
+                    {
+                        [TimerData.Missed] = TimerData.Int(1),
+                    }, cancellationToken);
+                }
+
+                if (policy.PageSeverities.Contains(declared.Severity))
+                {
+                    await escalations.StartAsync(incident.Id, incident.Number, 1, declared.OccurredAt, $"declared at {declared.Severity.ToLabel()}", explicitRequest: false, cancellationToken);
+                }
+
+                break;
+            case UpdatePosted or SeverityChanged or UpdateSnoozed:
+                await SyncReminderAsync(await incidents.GetAsync(incidentEvent.Number, cancellationToken), cancellationToken);
+                break;
+            case IncidentReopened:
+                var reopened = await incidents.GetAsync(incidentEvent.Number, cancellationToken);
+                await SyncReminderAsync(reopened, cancellationToken);
+                if (!reopened.IsResolved && policy.PageSeverities.Contains(reopened.Severity))
+                {
+                    await escalations.StartAsync(reopened.Id, reopened.Number, 1, incidentEvent.OccurredAt, "reopened", explicitRequest: false, cancellationToken);
+                }
+
+                break;
+            case RoleAssigned { Role: IncidentRole.Commander }:
+                await timers.CancelAsync(TimerKind.Commander, incidentEvent.IncidentId, cancellationToken);
+                break;
+            case PageRequested page:
+                var reason = $"paged by {page.Actor?.DisplayName ?? "someone"}" + (page.Target is { } target ? $" for {target.DisplayName}" : "");
+                await escalations.StartAsync(page.IncidentId, page.Number, page.Level ?? 1, page.OccurredAt, reason, explicitRequest: true, cancellationToken);
+                break;
+            case IncidentAcknowledged:
+                await escalations.StopAsync(incidentEvent.IncidentId, cancellationToken);
+                await paging.AcknowledgeAsync(await incidents.GetAsync(incidentEvent.Number, cancellationToken), incidentEvent.OccurredAt, cancellationToken);
+                break;
+            case UpdateReminderDue due:
+                // Delivered to the front-ends in this same pass, so this is (about) when the reminder is posted.
+                IncidentBotTelemetry.ReminderLateness.Record((time.GetUtcNow() - due.DueAt).TotalMilliseconds);
+                break;
+            case IncidentResolved:
+                await timers.CancelAsync(TimerKind.Reminder, incidentEvent.IncidentId, cancellationToken);
+                await timers.CancelAsync(TimerKind.Commander, incidentEvent.IncidentId, cancellationToken);
+                await escalations.StopAsync(incidentEvent.IncidentId, cancellationToken);
+                await paging.ResolveAsync(await incidents.GetAsync(incidentEvent.Number, cancellationToken), incidentEvent.OccurredAt, cancellationToken);
+                break;
+        }
+    }
+
+    private Task SyncReminderAsync(Incident incident, CancellationToken cancellationToken) =>
+        incident.IsResolved || incident.NextUpdateDueAt is null
+            ? timers.CancelAsync(TimerKind.Reminder, incident.Id, cancellationToken)
+            : ArmReminderAsync(timers, incident, 1, cancellationToken);
+
+    internal static Task ArmReminderAsync(IncidentTimers timers, Incident incident, int missed, CancellationToken cancellationToken) =>
+        timers.ScheduleAsync(TimerKind.Reminder, incident.Id, incident.Number, incident.NextUpdateDueAt!.Value, new Dictionary<string, string>
+        {
+            [TimerData.DueAt] = TimerData.Time(incident.NextUpdateDueAt!.Value),
+            [TimerData.Missed] = TimerData.Int(missed),
+        }, cancellationToken);
+}

@@ -1,0 +1,130 @@
+using System.Diagnostics;
+using System.Globalization;
+using IncidentBot.Core;
+using IncidentBot.Core.Application;
+using IncidentBot.Core.Incidents;
+using IncidentBot.TestKit.Databases;
+using Microsoft.Extensions.DependencyInjection;
+using Npgsql;
+
+namespace IncidentBot.Benchmarks;
+
+/// <summary>
+/// Reminder lateness on PostgreSQL: declares N SEV1 incidents at a steady rate against running host instances
+/// (separate processes, clustered Quartz), then reads, for every first reminder, the time it was due, the time the
+/// scheduler recorded it (outbox row created) and the time it was delivered to the front-ends (the post).
+/// Needs INCIDENTBOT_TEST_POSTGRES. Options: --incidents 10000 --rate 100 --cadence 180 --instances 1.
+/// </summary>
+public sealed class ReminderLatencyBenchmark : IBenchmark
+{
+    public string Name => "reminder-latency";
+
+    public string Description => "p50/p99 from reminder due time to post, N open incidents on PostgreSQL";
+
+    public async Task<int> RunAsync(string[] args, CancellationToken cancellationToken)
+    {
+        var incidents = Option(args, "--incidents", 10_000);
+        var rate = Option(args, "--rate", 100);
+        var cadence = TimeSpan.FromSeconds(Option(args, "--cadence", 180));
+        var instanceCount = Option(args, "--instances", 1);
+
+        await using var database = new PostgresTestDatabase();
+        await database.InitializeAsync();
+        await using var services = database.CreateServices(s => s.AddIncidentEngine(c => c.Sev1 = cadence));
+        var environment = new Dictionary<string, string>
+        {
+            ["Database__Provider"] = "Postgres",
+            ["ConnectionStrings__IncidentBot"] = database.ConnectionString,
+            ["Scheduler__Name"] = "benchmark",
+            ["Scheduler__IdleWaitTime"] = "00:00:01",
+            ["Reminders__Sev1"] = cadence.ToString("c", CultureInfo.InvariantCulture),
+            ["Reminders__CommanderMissingAfter"] = "",
+            ["Escalation__PageSeverities__0"] = "none",
+            ["Logging__LogLevel__Default"] = "Warning",
+            ["Logging__LogLevel__Microsoft.Hosting.Lifetime"] = "Information",
+        };
+        var instances = Enumerable.Range(0, instanceCount).Select(_ => HostInstance.Start(environment)).ToList();
+        try
+        {
+            await Task.WhenAll(instances.Select(i => i.WaitUntilListeningAsync(TimeSpan.FromSeconds(60))));
+            Console.WriteLine($"{instanceCount} instance(s) up; declaring {incidents} SEV1 incidents at {rate}/s, cadence {cadence}");
+
+            var service = services.GetRequiredService<IncidentService>();
+            var actor = new Actor(new Person("bench", "U1", "Bench"));
+            var clock = Stopwatch.StartNew();
+            var declared = 0;
+            await Parallel.ForAsync(0, incidents, new ParallelOptions { MaxDegreeOfParallelism = 4, CancellationToken = cancellationToken }, async (i, ct) =>
+            {
+                var wait = TimeSpan.FromSeconds((double)i / rate) - clock.Elapsed;
+                if (wait > TimeSpan.Zero)
+                {
+                    await Task.Delay(wait, ct);
+                }
+
+                await service.DeclareAsync(new DeclareRequest($"Benchmark outage {i}", Severity.Sev1), actor, ct);
+                Interlocked.Increment(ref declared);
+            });
+            Console.WriteLine($"declared {declared} in {clock.Elapsed.TotalSeconds:F1} s; waiting for the first reminders");
+
+            var deadline = DateTime.UtcNow + cadence + clock.Elapsed + TimeSpan.FromMinutes(5);
+            long delivered;
+            do
+            {
+                await Task.Delay(TimeSpan.FromSeconds(2), cancellationToken);
+                delivered = await ScalarAsync(database.ConnectionString, "SELECT count(*) FROM outbox WHERE event_type = 'update_reminder_due' AND delivered_at IS NOT NULL", cancellationToken);
+                Console.WriteLine($"  {delivered}/{incidents} reminders posted");
+            }
+            while (delivered < incidents && DateTime.UtcNow < deadline);
+
+            var (fired, posted) = await LatenessAsync(database.ConnectionString, cancellationToken);
+            Console.WriteLine($"reminder lateness, due -> scheduler fired: {fired.Describe()}");
+            Console.WriteLine($"reminder lateness, due -> posted (delivered to front-ends): {posted.Describe()}");
+            var duplicates = await ScalarAsync(database.ConnectionString, "SELECT count(*) - count(DISTINCT (incident_id, payload->>'dueAt')) FROM outbox WHERE event_type = 'update_reminder_due'", cancellationToken);
+            Console.WriteLine($"duplicate reminders: {duplicates}; missing: {incidents - delivered}");
+            return delivered == incidents && duplicates == 0 ? 0 : 1;
+        }
+        finally
+        {
+            foreach (var instance in instances)
+            {
+                await instance.DisposeAsync();
+            }
+        }
+    }
+
+    private static async Task<(LatencyStats Fired, LatencyStats Posted)> LatenessAsync(string connectionString, CancellationToken cancellationToken)
+    {
+        const string sql = """
+            SELECT EXTRACT(EPOCH FROM created_at - (payload->>'dueAt')::timestamptz) * 1000,
+                   EXTRACT(EPOCH FROM delivered_at - (payload->>'dueAt')::timestamptz) * 1000
+            FROM outbox WHERE event_type = 'update_reminder_due' AND delivered_at IS NOT NULL AND (payload->>'missed')::int = 1
+            """;
+        var fired = new List<TimeSpan>();
+        var posted = new List<TimeSpan>();
+        await using var connection = new NpgsqlConnection(connectionString);
+        await connection.OpenAsync(cancellationToken);
+        await using var command = new NpgsqlCommand(sql, connection);
+        await using var reader = await command.ExecuteReaderAsync(cancellationToken);
+        while (await reader.ReadAsync(cancellationToken))
+        {
+            fired.Add(TimeSpan.FromMilliseconds((double)reader.GetDecimal(0)));
+            posted.Add(TimeSpan.FromMilliseconds((double)reader.GetDecimal(1)));
+        }
+
+        return (new LatencyStats(fired), new LatencyStats(posted));
+    }
+
+    private static async Task<long> ScalarAsync(string connectionString, string sql, CancellationToken cancellationToken)
+    {
+        await using var connection = new NpgsqlConnection(connectionString);
+        await connection.OpenAsync(cancellationToken);
+        await using var command = new NpgsqlCommand(sql, connection);
+        return Convert.ToInt64(await command.ExecuteScalarAsync(cancellationToken), CultureInfo.InvariantCulture);
+    }
+
+    private static int Option(string[] args, string name, int fallback)
+    {
+        var index = Array.IndexOf(args, name);
+        return index >= 0 && index + 1 < args.Length ? int.Parse(args[index + 1], CultureInfo.InvariantCulture) : fallback;
+    }
+}

@@ -1,0 +1,80 @@
+using System.Collections.Concurrent;
+using IncidentBot.Core.Application;
+using IncidentBot.Core.Incidents;
+using IncidentBot.TestKit.Databases;
+using Microsoft.AspNetCore.Hosting;
+using Microsoft.AspNetCore.Mvc.Testing;
+using Microsoft.AspNetCore.TestHost;
+using Microsoft.Extensions.DependencyInjection;
+
+namespace IncidentBot.Scheduling.Tests;
+
+/// <summary>The real host (Program) on a test database with second-scale cadences, recording the events the front-ends would post.</summary>
+public sealed class SchedulingHost(TestDatabase database, IReadOnlyDictionary<string, string?> settings) : WebApplicationFactory<Program>
+{
+    public RecordingHandler Events { get; } = new();
+
+    public IncidentService Incidents => Services.GetRequiredService<IncidentService>();
+
+    public IIncidentStore Store => Services.GetRequiredService<IIncidentStore>();
+
+    protected override void ConfigureWebHost(IWebHostBuilder builder)
+    {
+        builder.UseEnvironment("Testing");
+        var all = new Dictionary<string, string?>(database.Configuration)
+        {
+            // Quartz keeps schedulers in a process-wide repository by name; each host in this process needs its own.
+            ["Scheduler:Name"] = $"test-{Guid.NewGuid():N}",
+            ["Scheduler:IdleWaitTime"] = "00:00:01",
+            ["Reminders:CommanderMissingAfter"] = "",
+            ["Escalation:PageSeverities:0"] = "none",
+        };
+        foreach (var (key, value) in settings)
+        {
+            all[key] = value;
+        }
+
+        foreach (var (key, value) in all)
+        {
+            builder.UseSetting(key, value);
+        }
+
+        builder.ConfigureTestServices(services => services.AddSingleton<IIncidentEventHandler>(Events));
+    }
+
+    public async Task<IReadOnlyList<TimelineEntry>> TimelineAsync(Incident incident) => await Store.GetTimelineAsync(incident.Id, default);
+}
+
+/// <summary>Every event delivered by the outbox, with the time it arrived.</summary>
+public sealed class RecordingHandler : IIncidentEventHandler
+{
+    private readonly ConcurrentQueue<(IncidentEvent Event, DateTimeOffset At)> _events = new();
+
+    public IReadOnlyList<(IncidentEvent Event, DateTimeOffset At)> All => _events.ToArray();
+
+    public Task HandleAsync(IncidentEvent incidentEvent, CancellationToken cancellationToken)
+    {
+        _events.Enqueue((incidentEvent, DateTimeOffset.UtcNow));
+        return Task.CompletedTask;
+    }
+
+    public IReadOnlyList<(T Event, DateTimeOffset At)> Of<T>(IncidentNumber number)
+        where T : IncidentEvent =>
+        All.Where(e => e.Event is T && e.Event.Number == number).Select(e => ((T)e.Event, e.At)).ToList();
+
+    public async Task<IReadOnlyList<(T Event, DateTimeOffset At)>> WaitForAsync<T>(IncidentNumber number, int count = 1, TimeSpan? timeout = null)
+        where T : IncidentEvent
+    {
+        var deadline = DateTime.UtcNow + (timeout ?? TimeSpan.FromSeconds(20));
+        while (true)
+        {
+            var found = Of<T>(number);
+            if (found.Count >= count || DateTime.UtcNow > deadline)
+            {
+                return found;
+            }
+
+            await Task.Delay(50);
+        }
+    }
+}
