@@ -2,6 +2,7 @@ using IncidentBot.Api;
 using IncidentBot.Dashboard;
 using IncidentBot.Hosting;
 using IncidentBot.Slack;
+using IncidentBot.Teams;
 
 var builder = WebApplication.CreateBuilder(args);
 
@@ -11,6 +12,7 @@ builder.AddIncidentEngine();
 builder.AddStorage();
 builder.AddScheduler();
 builder.AddSlack();
+builder.AddTeams();
 builder.AddApi();
 builder.AddDashboard();
 
@@ -22,6 +24,7 @@ app.MapHealth();
 app.MapIncidentApi();
 app.MapDashboard();
 app.MapSlack();
+app.MapTeams();
 
 return await app.RunGuardedAsync();
 

@@ -1,0 +1,183 @@
+using System.Globalization;
+using System.Text.Json.Nodes;
+using IncidentBot.Core.Incidents;
+
+namespace IncidentBot.Teams.Cards;
+
+/// <summary>The verbs of the incident card's <c>Action.Execute</c> buttons (also sent as <c>verb</c> in Action.Submit data).</summary>
+public static class CardVerbs
+{
+    public const string Acknowledge = "ack";
+    public const string Resolve = "resolve";
+    public const string Severity = "severity";
+    public const string Status = "status";
+    public const string Update = "update";
+    public const string AssignRole = "assignRole";
+    public const string Declare = "declare";
+    public const string Refresh = "refresh";
+}
+
+/// <summary>Adaptive Cards 1.5 for Teams: the incident card and the declare form.</summary>
+public static class IncidentCards
+{
+    public const string ContentType = "application/vnd.microsoft.card.adaptive";
+    public const string Version = "1.5";
+
+    public static JsonObject Incident(Incident incident)
+    {
+        var number = incident.Number.ToString();
+        var body = new JsonArray
+        {
+            new JsonObject
+            {
+                ["type"] = "TextBlock",
+                ["text"] = $"{number} · {incident.Severity.ToLabel()} · {incident.Status.ToToken()}",
+                ["weight"] = "Bolder",
+                ["color"] = incident.IsResolved ? "Good" : incident.Severity <= Severity.Sev2 ? "Attention" : "Warning",
+            },
+            new JsonObject { ["type"] = "TextBlock", ["text"] = incident.Title, ["size"] = "Large", ["wrap"] = true },
+            Facts(incident),
+        };
+        if (incident.Summary is { Length: > 0 } summary)
+        {
+            body.Add(new JsonObject { ["type"] = "TextBlock", ["text"] = $"Summary: {summary}", ["wrap"] = true });
+        }
+
+        var actions = new JsonArray();
+        if (!incident.IsResolved)
+        {
+            if (incident.AcknowledgedAt is null)
+            {
+                actions.Add(Execute("Acknowledge", CardVerbs.Acknowledge, number));
+            }
+
+            actions.Add(ShowCard("Update", [
+                new JsonObject { ["type"] = "Input.Text", ["id"] = "text", ["label"] = "Status update", ["isMultiline"] = true, ["isRequired"] = true, ["errorMessage"] = "Write the update", ["maxLength"] = 4000 },
+            ], Execute("Post update", CardVerbs.Update, number)));
+            // Teams shows at most five top-level actions, so severity and status share one panel.
+            actions.Add(ShowCard("Severity & status", [
+                Choices("severity", "Severity", incident.Severity.ToLabel().ToLowerInvariant(),
+                    Enum.GetValues<Severity>().Select(s => (s.ToLabel(), s.ToLabel().ToLowerInvariant()))),
+                Choices("status", "Status", incident.Status.ToToken(),
+                    Enum.GetValues<IncidentStatus>().Where(s => s != IncidentStatus.Resolved).Select(s => (s.ToToken(), s.ToToken()))),
+            ], Execute("Set severity", CardVerbs.Severity, number), Execute("Set status", CardVerbs.Status, number)));
+            actions.Add(ShowCard("Roles", [
+                Choices("role", "Role", IncidentRole.Commander.ToToken(), IncidentRoleText.All.Select(r => (r.ToTitle(), r.ToToken()))),
+                PeoplePicker("user", "Person"),
+            ], Execute("Assign", CardVerbs.AssignRole, number)));
+            actions.Add(ShowCard("Resolve", [
+                new JsonObject { ["type"] = "Input.Text", ["id"] = "summary", ["label"] = "Summary (optional)", ["isMultiline"] = true, ["maxLength"] = 4000 },
+            ], Execute("Resolve", CardVerbs.Resolve, number)));
+        }
+
+        return Card(body, actions);
+    }
+
+    /// <summary>What <c>declare</c> without a title answers: title and severity.</summary>
+    public static JsonObject DeclareForm()
+    {
+        var body = new JsonArray
+        {
+            new JsonObject { ["type"] = "TextBlock", ["text"] = "Declare an incident", ["weight"] = "Bolder", ["size"] = "Medium" },
+            new JsonObject { ["type"] = "Input.Text", ["id"] = "title", ["label"] = "Title", ["isRequired"] = true, ["errorMessage"] = "Give the incident a title", ["maxLength"] = 200 },
+            Choices("severity", "Severity", "sev3", Enum.GetValues<Severity>().Select(s => (s.ToLabel(), s.ToLabel().ToLowerInvariant()))),
+        };
+        return Card(body, [Execute("Declare", CardVerbs.Declare, null)]);
+    }
+
+    private static JsonObject Card(JsonArray body, JsonArray actions)
+    {
+        var card = new JsonObject
+        {
+            ["type"] = "AdaptiveCard",
+            ["$schema"] = "http://adaptivecards.io/schemas/adaptive-card.json",
+            ["version"] = Version,
+            ["body"] = body,
+        };
+        if (actions.Count > 0)
+        {
+            body.Add(new JsonObject { ["type"] = "ActionSet", ["actions"] = actions });
+        }
+
+        card["msteams"] = new JsonObject { ["width"] = "Full" };
+        return card;
+    }
+
+    private static JsonObject Facts(Incident incident)
+    {
+        var facts = new JsonArray();
+        foreach (var role in IncidentRoleText.All)
+        {
+            facts.Add(Fact(role.ToTitle(), incident.RoleHolder(role)?.DisplayName ?? "—"));
+        }
+
+        facts.Add(Fact("Declared", $"{Format(incident.DeclaredAt)} by {incident.DeclaredBy.DisplayName}"));
+        if (incident.AcknowledgedAt is { } ack)
+        {
+            facts.Add(Fact("Acknowledged", Format(ack)));
+        }
+
+        if (incident.ResolvedAt is { } resolved)
+        {
+            facts.Add(Fact("Resolved", Format(resolved)));
+        }
+        else if (incident.NextUpdateDueAt is { } due)
+        {
+            facts.Add(Fact("Next update due", Format(due)));
+        }
+
+        return new JsonObject { ["type"] = "FactSet", ["facts"] = facts };
+    }
+
+    private static JsonObject Fact(string title, string value) => new() { ["title"] = title, ["value"] = value };
+
+    private static string Format(DateTimeOffset time) => time.UtcDateTime.ToString("yyyy-MM-dd HH:mm 'UTC'", CultureInfo.InvariantCulture);
+
+    /// <summary>Action.Execute (Universal Actions) with Action.Submit as the fallback for older clients.</summary>
+    private static JsonObject Execute(string title, string verb, string? incident)
+    {
+        JsonObject Data() => incident is null ? new JsonObject { ["verb"] = verb } : new JsonObject { ["verb"] = verb, ["incident"] = incident };
+        return new JsonObject
+        {
+            ["type"] = "Action.Execute",
+            ["title"] = title,
+            ["verb"] = verb,
+            ["data"] = Data(),
+            ["fallback"] = new JsonObject { ["type"] = "Action.Submit", ["title"] = title, ["data"] = Data() },
+        };
+    }
+
+    private static JsonObject ShowCard(string title, JsonNode[] inputs, params JsonNode[] submit) => new()
+    {
+        ["type"] = "Action.ShowCard",
+        ["title"] = title,
+        ["card"] = new JsonObject
+        {
+            ["type"] = "AdaptiveCard",
+            ["body"] = new JsonArray(inputs),
+            ["actions"] = new JsonArray(submit),
+        },
+    };
+
+    private static JsonObject Choices(string id, string label, string value, IEnumerable<(string Title, string Value)> choices) => new()
+    {
+        ["type"] = "Input.ChoiceSet",
+        ["id"] = id,
+        ["label"] = label,
+        ["style"] = "compact",
+        ["value"] = value,
+        ["choices"] = new JsonArray(choices.Select(c => (JsonNode)new JsonObject { ["title"] = c.Title, ["value"] = c.Value }).ToArray()),
+    };
+
+    /// <summary>Teams' people picker: searches the organisation's users; the value is the Entra object id.</summary>
+    private static JsonObject PeoplePicker(string id, string label) => new()
+    {
+        ["type"] = "Input.ChoiceSet",
+        ["id"] = id,
+        ["label"] = label,
+        ["isRequired"] = true,
+        ["errorMessage"] = "Pick a person",
+        ["choices"] = new JsonArray(),
+        ["choices.data"] = new JsonObject { ["type"] = "Data.Query", ["dataset"] = "graph.microsoft.com/users" },
+    };
+}

@@ -1,0 +1,236 @@
+using System.Globalization;
+using System.Text.Json.Nodes;
+using IncidentBot.Core.Application;
+using IncidentBot.Core.Incidents;
+using IncidentBot.Teams.Activities;
+using IncidentBot.Teams.Cards;
+using IncidentBot.Teams.Connector;
+using IncidentBot.Teams.Schema;
+using IncidentBot.Teams.Storage;
+using Microsoft.Extensions.Logging;
+using Microsoft.Extensions.Options;
+
+namespace IncidentBot.Teams.Events;
+
+/// <summary>
+/// Keeps the Teams war rooms in step with the incident, from the outbox (at-least-once, so every step checks
+/// what is already done): opens the war room when an incident is declared from Teams, posts the incident card
+/// into each Teams war room and updates it in place after every change, and announces changes, reminders and
+/// escalations in the war rooms other than the one the change came from.
+/// </summary>
+public sealed partial class TeamsWarRoomHandler(
+    IIncidentStore incidents,
+    IncidentService service,
+    TeamsStore store,
+    ConnectorClient connector,
+    IOptions<TeamsOptions> options,
+    ILogger<TeamsWarRoomHandler> logger) : IIncidentEventHandler
+{
+    public async Task HandleAsync(IncidentEvent incidentEvent, CancellationToken cancellationToken)
+    {
+        switch (incidentEvent)
+        {
+            case IncidentDeclared declared when declared.Origin?.Platform == TeamsBot.Platform:
+                await OpenWarRoomAsync(declared, declared.Origin, cancellationToken);
+                return;
+            case WarRoomLinked linked when linked.Room.Platform == TeamsBot.Platform:
+                if (await incidents.GetAsync(linked.Number, cancellationToken) is { } incident)
+                {
+                    await PostOrUpdateCardAsync(incident, linked.Room.Channel, cancellationToken);
+                }
+
+                return;
+        }
+
+        var announcement = Announcement(incidentEvent);
+        var changesCard = incidentEvent is RoleAssigned or SeverityChanged or StatusChanged or UpdatePosted or IncidentAcknowledged
+            or IncidentResolved or IncidentReopened or UpdateSnoozed;
+        if (announcement is null && !changesCard)
+        {
+            return;
+        }
+
+        var current = await incidents.GetAsync(incidentEvent.Number, cancellationToken);
+        if (current is null)
+        {
+            return;
+        }
+
+        foreach (var room in current.WarRooms.Where(r => r.Platform == TeamsBot.Platform))
+        {
+            if (changesCard)
+            {
+                await PostOrUpdateCardAsync(current, room.Channel, cancellationToken);
+            }
+
+            if (announcement is not null && room != incidentEvent.Origin)
+            {
+                await AnnounceOnceAsync(incidentEvent, room.Channel, announcement, cancellationToken);
+            }
+        }
+    }
+
+    private async Task OpenWarRoomAsync(IncidentDeclared declared, ChatSpace origin, CancellationToken cancellationToken)
+    {
+        var incident = await incidents.GetAsync(declared.Number, cancellationToken);
+        if (incident is null)
+        {
+            return;
+        }
+
+        var channelId = options.Value.IncidentsChannelId;
+        if (string.IsNullOrWhiteSpace(channelId))
+        {
+            // The conversation it was declared in is the war room (linked by the declare itself).
+            await PostOrUpdateCardAsync(incident, origin.Channel, cancellationToken);
+            return;
+        }
+
+        var cards = await store.GetCardsAsync(incident.Id, cancellationToken);
+        var thread = cards.FirstOrDefault(c => c.ConversationId.StartsWith(channelId + ";messageid=", StringComparison.Ordinal));
+        var reference = await store.GetConversationAsync(origin.Channel, cancellationToken)
+            ?? throw new InvalidOperationException($"No conversation reference for {origin.Channel}; cannot reach Teams.");
+        if (thread is null)
+        {
+            var channelData = new JsonObject { ["channel"] = new JsonObject { ["id"] = channelId } };
+            if (reference.TenantId is not null)
+            {
+                channelData["tenant"] = new JsonObject { ["id"] = reference.TenantId };
+            }
+
+            var created = await connector.CreateConversationAsync(reference.ServiceUrl, new ConversationParameters
+            {
+                IsGroup = true,
+                Bot = new ChannelAccount(reference.BotId, reference.BotName),
+                TenantId = reference.TenantId,
+                ChannelData = channelData,
+                Activity = TeamsBot.CardActivity(IncidentCards.Incident(incident)),
+            }, cancellationToken);
+            var threadId = created.Id!;
+            await store.SaveConversationAsync(reference with
+            {
+                ConversationId = threadId,
+                ConversationType = "channel",
+                ChannelId = channelId,
+                MeetingId = null,
+            }, cancellationToken);
+            await store.SaveCardAsync(new CardPost(incident.Id, threadId, created.ActivityId ?? ThreadRoot(threadId)), cancellationToken);
+            thread = new CardPost(incident.Id, threadId, created.ActivityId ?? ThreadRoot(threadId));
+            LogThreadOpened(logger, incident.Number, threadId);
+        }
+
+        await EnsureLinkedAsync(incident, thread.ConversationId, declared.Actor, cancellationToken);
+        if (incident.WarRooms.Contains(origin))
+        {
+            // Declared in a meeting chat: it is a war room too and gets its own card.
+            await PostOrUpdateCardAsync(incident, origin.Channel, cancellationToken);
+        }
+    }
+
+    private async Task EnsureLinkedAsync(Incident incident, string conversationId, Person? actor, CancellationToken cancellationToken)
+    {
+        var room = new ChatSpace(TeamsBot.Platform, conversationId);
+        if (incident.WarRooms.Contains(room))
+        {
+            return;
+        }
+
+        try
+        {
+            await service.LinkWarRoomAsync(incident.Number, room, new Actor(actor ?? new Person(TeamsBot.Platform, "incidentbot", "IncidentBot")), cancellationToken);
+        }
+        catch (IncidentRuleException)
+        {
+            // Fine when an earlier delivery of this event linked it; anything else is a real conflict.
+            if ((await incidents.FindByWarRoomAsync(room, cancellationToken))?.Id != incident.Id)
+            {
+                throw;
+            }
+        }
+    }
+
+    private async Task PostOrUpdateCardAsync(Incident incident, string conversationId, CancellationToken cancellationToken)
+    {
+        var reference = await store.GetConversationAsync(conversationId, cancellationToken);
+        if (reference is null)
+        {
+            LogNoReference(logger, incident.Number, conversationId);
+            return;
+        }
+
+        var card = TeamsBot.CardActivity(IncidentCards.Incident(incident));
+        var posted = await store.GetCardAsync(incident.Id, conversationId, cancellationToken);
+        if (posted is not null)
+        {
+            await connector.UpdateAsync(reference.ServiceUrl, conversationId, posted.ActivityId, card, cancellationToken);
+            return;
+        }
+
+        var activityId = await connector.SendAsync(reference.ServiceUrl, conversationId, card, cancellationToken);
+        if (activityId is not null)
+        {
+            await store.SaveCardAsync(new CardPost(incident.Id, conversationId, activityId), cancellationToken);
+        }
+    }
+
+    private async Task AnnounceOnceAsync(IncidentEvent incidentEvent, string conversationId, string text, CancellationToken cancellationToken)
+    {
+        var key = string.Create(CultureInfo.InvariantCulture, $"{incidentEvent.IncidentId}:{incidentEvent.GetType().Name}:{incidentEvent.OccurredAt.UtcTicks}");
+        if (await store.IsDeliveredAsync(key, conversationId, cancellationToken))
+        {
+            return;
+        }
+
+        var reference = await store.GetConversationAsync(conversationId, cancellationToken);
+        if (reference is null)
+        {
+            LogNoReference(logger, incidentEvent.Number, conversationId);
+            return;
+        }
+
+        await connector.SendAsync(reference.ServiceUrl, conversationId, TeamsBot.TextActivity(text), cancellationToken);
+        await store.RecordDeliveryAsync(key, conversationId, cancellationToken);
+    }
+
+    private static string? Announcement(IncidentEvent incidentEvent)
+    {
+        var who = incidentEvent.Actor?.DisplayName ?? "IncidentBot";
+        var number = incidentEvent.Number;
+        return incidentEvent switch
+        {
+            RoleAssigned r => r.Previous is null
+                ? $"{number}: {r.Holder.DisplayName} is {r.Role.ToTitle()}."
+                : $"{number}: {r.Previous.DisplayName} handed {r.Role.ToTitle()} to {r.Holder.DisplayName}.",
+            SeverityChanged s => $"{number}: {who} changed severity from {s.From.ToLabel()} to {s.To.ToLabel()}.",
+            StatusChanged s => $"{number}: {who} changed status from {s.From.ToToken()} to {s.To.ToToken()}.",
+            UpdatePosted u => $"{number} status update from {who}: {u.Text}",
+            IncidentAcknowledged => $"{number} acknowledged by {who}.",
+            IncidentResolved r => r.Summary is null ? $"{number} resolved by {who}." : $"{number} resolved by {who}: {r.Summary}",
+            IncidentReopened => $"{number} reopened by {who}.",
+            UpdateReminderDue r => $"{number}: a status update is overdue (due {r.DueAt.UtcDateTime:HH:mm} UTC){Mentions(r.Commander, r.Comms)}. Post one with @IncidentBot update <text>.",
+            CommanderMissing => $"{number} has no incident commander yet. Take it with @IncidentBot role ic me.",
+            IncidentEscalated e => $"{number} escalated to level {e.Level} ({string.Join(", ", e.Targets)}): {e.Reason}",
+            PageRequested p => $"{number}: {who} paged {p.Target?.DisplayName ?? (p.Level is { } l ? $"escalation level {l}" : "the escalation chain")}.",
+            _ => null,
+        };
+    }
+
+    private static string Mentions(Person? commander, Person? comms)
+    {
+        var names = new[] { commander, comms }.OfType<Person>().Select(p => p.DisplayName).Distinct().ToList();
+        return names.Count == 0 ? "" : " — " + string.Join(", ", names);
+    }
+
+    private static string ThreadRoot(string threadId)
+    {
+        const string marker = ";messageid=";
+        var at = threadId.IndexOf(marker, StringComparison.Ordinal);
+        return at < 0 ? threadId : threadId[(at + marker.Length)..];
+    }
+
+    [LoggerMessage(Level = LogLevel.Information, Message = "Teams: opened the war-room thread {ThreadId} for {Number}")]
+    private static partial void LogThreadOpened(ILogger logger, IncidentNumber number, string threadId);
+
+    [LoggerMessage(Level = LogLevel.Warning, Message = "Teams: no conversation reference for {ConversationId}, so {Number} cannot be posted there")]
+    private static partial void LogNoReference(ILogger logger, IncidentNumber number, string conversationId);
+}

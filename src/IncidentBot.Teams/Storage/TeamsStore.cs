@@ -1,0 +1,167 @@
+using Dapper;
+using IncidentBot.Storage;
+
+namespace IncidentBot.Teams.Storage;
+
+/// <summary>How to reach a conversation proactively (its Bot Connector service URL and context).</summary>
+public sealed record ConversationReference(
+    string ConversationId,
+    string ServiceUrl,
+    string? TenantId,
+    string? ConversationType,
+    string? TeamId,
+    string? ChannelId,
+    string? MeetingId,
+    string BotId,
+    string? BotName);
+
+/// <summary>The incident card posted in one war room.</summary>
+public sealed record CardPost(long IncidentId, string ConversationId, string ActivityId);
+
+/// <summary>The Teams tables of migration 0004: conversation references, activity receipts, cards, deliveries.</summary>
+public sealed class TeamsStore(IDbConnectionFactory database, TimeProvider time)
+{
+    public async Task SaveConversationAsync(ConversationReference reference, CancellationToken cancellationToken)
+    {
+        await using var connection = await database.OpenConnectionAsync(cancellationToken);
+        await connection.ExecuteAsync(new CommandDefinition(
+            UpsertConversationSql,
+            new
+            {
+                reference.ConversationId,
+                reference.ServiceUrl,
+                reference.TenantId,
+                reference.ConversationType,
+                reference.TeamId,
+                reference.ChannelId,
+                reference.MeetingId,
+                reference.BotId,
+                reference.BotName,
+                UpdatedAt = time.GetUtcNow(),
+            },
+            cancellationToken: cancellationToken));
+    }
+
+    // Later activities may lack context an earlier one had (e.g. meeting id), so known values are kept.
+    private const string UpsertConversationSql = """
+        INSERT INTO teams_conversations (
+            conversation_id, service_url, tenant_id, conversation_type, team_id, channel_id, meeting_id, bot_id, bot_name, updated_at)
+        VALUES (@ConversationId, @ServiceUrl, @TenantId, @ConversationType, @TeamId, @ChannelId, @MeetingId, @BotId, @BotName, @UpdatedAt)
+        ON CONFLICT (conversation_id) DO UPDATE SET
+            service_url = excluded.service_url,
+            tenant_id = COALESCE(excluded.tenant_id, teams_conversations.tenant_id),
+            conversation_type = COALESCE(excluded.conversation_type, teams_conversations.conversation_type),
+            team_id = COALESCE(excluded.team_id, teams_conversations.team_id),
+            channel_id = COALESCE(excluded.channel_id, teams_conversations.channel_id),
+            meeting_id = COALESCE(excluded.meeting_id, teams_conversations.meeting_id),
+            bot_id = excluded.bot_id,
+            bot_name = COALESCE(excluded.bot_name, teams_conversations.bot_name),
+            updated_at = excluded.updated_at
+        """;
+
+    public async Task<ConversationReference?> GetConversationAsync(string conversationId, CancellationToken cancellationToken)
+    {
+        await using var connection = await database.OpenConnectionAsync(cancellationToken);
+        return await connection.QuerySingleOrDefaultAsync<ConversationReference>(new CommandDefinition(
+            SelectConversationSql, new { ConversationId = conversationId }, cancellationToken: cancellationToken));
+    }
+
+    private const string SelectConversationSql = """
+        SELECT conversation_id AS ConversationId, service_url AS ServiceUrl, tenant_id AS TenantId,
+               conversation_type AS ConversationType, team_id AS TeamId, channel_id AS ChannelId,
+               meeting_id AS MeetingId, bot_id AS BotId, bot_name AS BotName
+        FROM teams_conversations WHERE conversation_id = @ConversationId
+        """;
+
+    /// <summary>Records that an activity is being processed; false when it was seen before (a redelivery).</summary>
+    public async Task<bool> TryRecordActivityAsync(string conversationId, string activityId, CancellationToken cancellationToken)
+    {
+        await using var connection = await database.OpenConnectionAsync(cancellationToken);
+        return await connection.ExecuteAsync(new CommandDefinition(
+            InsertReceiptSql,
+            new { ConversationId = conversationId, ActivityId = activityId, ReceivedAt = time.GetUtcNow() },
+            cancellationToken: cancellationToken)) == 1;
+    }
+
+    private const string InsertReceiptSql = """
+        INSERT INTO teams_activity_receipts (conversation_id, activity_id, received_at)
+        VALUES (@ConversationId, @ActivityId, @ReceivedAt)
+        ON CONFLICT (conversation_id, activity_id) DO NOTHING
+        """;
+
+    /// <summary>Forgets an activity whose processing failed, so Teams' redelivery is processed.</summary>
+    public async Task ForgetActivityAsync(string conversationId, string activityId, CancellationToken cancellationToken)
+    {
+        await using var connection = await database.OpenConnectionAsync(cancellationToken);
+        await connection.ExecuteAsync(new CommandDefinition(
+            "DELETE FROM teams_activity_receipts WHERE conversation_id = @ConversationId AND activity_id = @ActivityId",
+            new { ConversationId = conversationId, ActivityId = activityId },
+            cancellationToken: cancellationToken));
+    }
+
+    /// <summary>Drops receipts older than <paramref name="before"/>; Teams redelivers within minutes, not days.</summary>
+    public async Task<int> PruneActivitiesAsync(DateTimeOffset before, CancellationToken cancellationToken)
+    {
+        await using var connection = await database.OpenConnectionAsync(cancellationToken);
+        return await connection.ExecuteAsync(new CommandDefinition(
+            "DELETE FROM teams_activity_receipts WHERE received_at < @Before",
+            new { Before = before },
+            cancellationToken: cancellationToken));
+    }
+
+    public async Task<CardPost?> GetCardAsync(long incidentId, string conversationId, CancellationToken cancellationToken)
+    {
+        await using var connection = await database.OpenConnectionAsync(cancellationToken);
+        return await connection.QuerySingleOrDefaultAsync<CardPost>(new CommandDefinition(
+            SelectCardsSql + " AND conversation_id = @ConversationId",
+            new { IncidentId = incidentId, ConversationId = conversationId },
+            cancellationToken: cancellationToken));
+    }
+
+    public async Task<IReadOnlyList<CardPost>> GetCardsAsync(long incidentId, CancellationToken cancellationToken)
+    {
+        await using var connection = await database.OpenConnectionAsync(cancellationToken);
+        return (await connection.QueryAsync<CardPost>(new CommandDefinition(
+            SelectCardsSql, new { IncidentId = incidentId }, cancellationToken: cancellationToken))).AsList();
+    }
+
+    private const string SelectCardsSql = """
+        SELECT incident_id AS IncidentId, conversation_id AS ConversationId, activity_id AS ActivityId
+        FROM teams_cards WHERE incident_id = @IncidentId
+        """;
+
+    public async Task SaveCardAsync(CardPost card, CancellationToken cancellationToken)
+    {
+        await using var connection = await database.OpenConnectionAsync(cancellationToken);
+        await connection.ExecuteAsync(new CommandDefinition(
+            """
+            INSERT INTO teams_cards (incident_id, conversation_id, activity_id, posted_at)
+            VALUES (@IncidentId, @ConversationId, @ActivityId, @PostedAt)
+            ON CONFLICT (incident_id, conversation_id) DO NOTHING
+            """,
+            new { card.IncidentId, card.ConversationId, card.ActivityId, PostedAt = time.GetUtcNow() },
+            cancellationToken: cancellationToken));
+    }
+
+    public async Task<bool> IsDeliveredAsync(string key, string conversationId, CancellationToken cancellationToken)
+    {
+        await using var connection = await database.OpenConnectionAsync(cancellationToken);
+        return await connection.ExecuteScalarAsync<long>(new CommandDefinition(
+            "SELECT COUNT(*) FROM teams_deliveries WHERE delivery_key = @Key AND conversation_id = @ConversationId",
+            new { Key = key, ConversationId = conversationId },
+            cancellationToken: cancellationToken)) > 0;
+    }
+
+    public async Task RecordDeliveryAsync(string key, string conversationId, CancellationToken cancellationToken)
+    {
+        await using var connection = await database.OpenConnectionAsync(cancellationToken);
+        await connection.ExecuteAsync(new CommandDefinition(
+            """
+            INSERT INTO teams_deliveries (delivery_key, conversation_id, delivered_at)
+            VALUES (@Key, @ConversationId, @DeliveredAt)
+            ON CONFLICT (delivery_key, conversation_id) DO NOTHING
+            """,
+            new { Key = key, ConversationId = conversationId, DeliveredAt = time.GetUtcNow() },
+            cancellationToken: cancellationToken));
+    }
+}

@@ -1,0 +1,59 @@
+using System.Diagnostics;
+
+namespace IncidentBot.Teams.Tests;
+
+/// <summary>Bad Teams configuration stops the real host at start-up with one line naming the key.</summary>
+public sealed class OptionsTests
+{
+    [Theory]
+    [InlineData("Teams:AppPassword", "Teams__AppId", "6f1c1d1e-0000-4000-8000-000000000001", "Teams__TenantId", "contoso")]
+    [InlineData("Teams:TenantId", "Teams__AppId", "6f1c1d1e-0000-4000-8000-000000000001", "Teams__AppPassword", "secret")]
+    [InlineData("Teams:OpenIdMetadataUrl", "Teams__OpenIdMetadataUrl", "http://login.example.com/openid", "Teams__AppId", "")]
+    [InlineData("Teams:TokenEndpoint", "Teams__TokenEndpoint", "not a url", "Teams__AppId", "")]
+    [InlineData("Teams:IncidentsChannelId", "Teams__IncidentsChannelId", "general", "Teams__AppId", "")]
+    public async Task Start_InvalidTeamsSetting_ExitsNamingTheKey(string namedKey, string key1, string value1, string key2, string value2)
+    {
+        var workingDirectory = Directory.CreateTempSubdirectory("incidentbot-teams-options-").FullName;
+        var start = new ProcessStartInfo("dotnet")
+        {
+            WorkingDirectory = workingDirectory,
+            RedirectStandardOutput = true,
+            RedirectStandardError = true,
+        };
+        start.ArgumentList.Add(HostAssemblyPath());
+        start.ArgumentList.Add("--urls");
+        start.ArgumentList.Add("http://127.0.0.1:0");
+        foreach (var key in start.Environment.Keys.Where(k => k.Contains("__", StringComparison.Ordinal) || k.StartsWith("ASPNETCORE_", StringComparison.Ordinal)).ToList())
+        {
+            start.Environment.Remove(key);
+        }
+
+        start.Environment[key1] = value1;
+        start.Environment[key2] = value2;
+        try
+        {
+            using var process = Process.Start(start)!;
+            var stderr = process.StandardError.ReadToEndAsync();
+            var stdout = process.StandardOutput.ReadToEndAsync();
+            using var timeout = new CancellationTokenSource(TimeSpan.FromSeconds(60));
+            await process.WaitForExitAsync(timeout.Token);
+            var error = await stderr;
+            Assert.True(process.ExitCode == 2, $"exit {process.ExitCode}: {error} {await stdout}");
+            var line = Assert.Single(error.Split('\n', StringSplitOptions.RemoveEmptyEntries | StringSplitOptions.TrimEntries));
+            Assert.StartsWith("IncidentBot cannot start:", line, StringComparison.Ordinal);
+            Assert.Contains(namedKey, line, StringComparison.Ordinal);
+        }
+        finally
+        {
+            Directory.Delete(workingDirectory, recursive: true);
+        }
+    }
+
+    private static string HostAssemblyPath()
+    {
+        // tests/IncidentBot.Teams.Tests/bin/<Configuration>/<tfm>/ → src/IncidentBot/bin/<Configuration>/<tfm>/IncidentBot.dll
+        var testBin = new DirectoryInfo(AppContext.BaseDirectory.TrimEnd(Path.DirectorySeparatorChar));
+        var path = Path.Combine(CardTests.RepositoryRoot(), "src", "IncidentBot", "bin", testBin.Parent!.Name, testBin.Name, "IncidentBot.dll");
+        return File.Exists(path) ? path : throw new FileNotFoundException("Build src/IncidentBot first.", path);
+    }
+}

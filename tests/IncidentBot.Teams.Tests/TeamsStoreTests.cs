@@ -1,0 +1,73 @@
+using IncidentBot.Storage;
+using IncidentBot.Teams.Storage;
+using IncidentBot.TestKit;
+using IncidentBot.TestKit.Databases;
+using Microsoft.Extensions.DependencyInjection;
+
+namespace IncidentBot.Teams.Tests;
+
+public sealed class SqliteTeamsStoreTests : TeamsStoreTests<SqliteTestDatabase>;
+
+public sealed class PostgresTeamsStoreTests : TeamsStoreTests<PostgresTestDatabase>;
+
+/// <summary>Migration 0004's tables through <see cref="TeamsStore"/>, on each database.</summary>
+public abstract class TeamsStoreTests<TDatabase> : IAsyncLifetime
+    where TDatabase : TestDatabase, new()
+{
+    private readonly TDatabase _database = new();
+    private readonly ManualClock _clock = new(new DateTimeOffset(2026, 11, 22, 4, 0, 0, TimeSpan.Zero));
+    private ServiceProvider _services = null!;
+
+    private TeamsStore Store => new(_services.GetRequiredService<IDbConnectionFactory>(), _clock);
+
+    public async Task InitializeAsync()
+    {
+        await _database.InitializeAsync();
+        _services = _database.CreateServices();
+    }
+
+    public async Task DisposeAsync()
+    {
+        await _services.DisposeAsync();
+        await _database.DisposeAsync();
+    }
+
+    [Fact]
+    public async Task TryRecordActivity_Redelivered_FalseUntilPrunedOrForgotten()
+    {
+        Assert.True(await Store.TryRecordActivityAsync("19:c@thread.v2", "1001", default));
+        Assert.False(await Store.TryRecordActivityAsync("19:c@thread.v2", "1001", default));
+        Assert.True(await Store.TryRecordActivityAsync("19:other@thread.v2", "1001", default));
+
+        await Store.ForgetActivityAsync("19:c@thread.v2", "1001", default);
+        Assert.True(await Store.TryRecordActivityAsync("19:c@thread.v2", "1001", default));
+
+        _clock.Advance(ReceiptPruning.Keep + TimeSpan.FromMinutes(1));
+        Assert.True(await Store.TryRecordActivityAsync("19:c@thread.v2", "1002", default));
+        Assert.Equal(2, await Store.PruneActivitiesAsync(_clock.GetUtcNow() - ReceiptPruning.Keep, default));
+        Assert.False(await Store.TryRecordActivityAsync("19:c@thread.v2", "1002", default));
+        Assert.True(await Store.TryRecordActivityAsync("19:c@thread.v2", "1001", default));
+    }
+
+    [Fact]
+    public async Task SaveConversation_LaterActivityWithoutMeeting_KeepsKnownContext()
+    {
+        await Store.SaveConversationAsync(new ConversationReference("19:m@thread.v2", "https://smba.trafficmanager.net/emea/", "t1", "groupChat", null, null, "MEETING-1", "28:bot", "IncidentBot"), default);
+        await Store.SaveConversationAsync(new ConversationReference("19:m@thread.v2", "https://smba.trafficmanager.net/amer/", null, null, null, null, null, "28:bot", null), default);
+
+        var reference = await Store.GetConversationAsync("19:m@thread.v2", default);
+
+        Assert.Equal(new ConversationReference("19:m@thread.v2", "https://smba.trafficmanager.net/amer/", "t1", "groupChat", null, null, "MEETING-1", "28:bot", "IncidentBot"), reference);
+        Assert.Null(await Store.GetConversationAsync("19:unknown@thread.v2", default));
+    }
+
+    [Fact]
+    public async Task RecordDelivery_Twice_DeliveredOnce()
+    {
+        Assert.False(await Store.IsDeliveredAsync("7:UpdateReminderDue:1", "19:c@thread.v2", default));
+        await Store.RecordDeliveryAsync("7:UpdateReminderDue:1", "19:c@thread.v2", default);
+        await Store.RecordDeliveryAsync("7:UpdateReminderDue:1", "19:c@thread.v2", default);
+        Assert.True(await Store.IsDeliveredAsync("7:UpdateReminderDue:1", "19:c@thread.v2", default));
+        Assert.False(await Store.IsDeliveredAsync("7:UpdateReminderDue:1", "19:d@thread.v2", default));
+    }
+}
