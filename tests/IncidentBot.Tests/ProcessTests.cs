@@ -30,6 +30,7 @@ public sealed class ProcessTests
     [InlineData("Database__Provider", "Postgres", "ConnectionStrings:IncidentBot is required when Database:Provider is Postgres")]
     [InlineData("Reminders__Sev1", "soon", "Reminders:Sev1")]
     [InlineData("Reminders__Sev2", "-00:05:00", "Reminders:Sev2 must be a positive time span")]
+    [InlineData("Outbox__Lease", "00:00:01", "Outbox:Lease must be at least 00:00:10")]
     public async Task Run_WithInvalidSetting_ExitsWithOneLineNamingTheKey(string variable, string value, string expected)
     {
         await using var host = HostProcess.Start(new Dictionary<string, string?> { [variable] = value });
@@ -41,6 +42,22 @@ public sealed class ProcessTests
         Assert.StartsWith("IncidentBot cannot start:", line);
         Assert.Contains(expected, line);
         Assert.DoesNotContain("   at ", host.StandardOutput);
+    }
+
+    [Fact]
+    public async Task Run_WithTwoInvalidSections_NamesBothKeysOnOneLine()
+    {
+        await using var host = HostProcess.Start(new Dictionary<string, string?>
+        {
+            ["Reminders__Sev1"] = "-00:01:00",
+            ["Outbox__BatchSize"] = "0",
+        });
+        var exitCode = await host.WaitForExitAsync(StartTimeout);
+
+        Assert.NotEqual(0, exitCode);
+        var line = Assert.Single(host.StandardError.Split('\n', StringSplitOptions.RemoveEmptyEntries | StringSplitOptions.TrimEntries));
+        Assert.Contains("Reminders:Sev1 must be a positive time span", line);
+        Assert.Contains("Outbox:BatchSize must be between 1 and 1000", line);
     }
 
     private static async Task WaitUntilReadyAsync(HttpClient http)

@@ -1,4 +1,5 @@
 using IncidentBot.Core;
+using IncidentBot.Core.Application;
 using IncidentBot.Core.Incidents;
 using IncidentBot.Scheduling;
 using IncidentBot.Storage;
@@ -28,6 +29,12 @@ internal static class HostingExtensions
         builder.Services.AddOptions<UpdateCadence>().BindConfiguration("Reminders");
         builder.Services.AddSingleton<IValidateOptions<UpdateCadence>, UpdateCadenceValidator>();
         builder.Services.AddOptions<UpdateCadence>().ValidateOnStart();
+        builder.Services.AddOptions<OutboxOptions>().BindConfiguration("Outbox")
+            .Validate(o => o.PollInterval > TimeSpan.Zero, "Outbox:PollInterval must be a positive time span such as 00:00:00.5")
+            .Validate(o => o.Lease >= TimeSpan.FromSeconds(10), "Outbox:Lease must be at least 00:00:10 (longer than the slowest delivery)")
+            .Validate(o => o.BatchSize is >= 1 and <= 1000, "Outbox:BatchSize must be between 1 and 1000")
+            .Validate(o => o.MaxAttempts >= 1, "Outbox:MaxAttempts must be at least 1")
+            .ValidateOnStart();
         return builder;
     }
 
@@ -94,7 +101,14 @@ internal static class ConfigurationError
     {
         OptionsValidationException validation => string.Join("; ", validation.Failures),
         InvalidOperationException binding when binding.Message.StartsWith("Failed to convert configuration value", StringComparison.Ordinal) => binding.Message,
-        AggregateException aggregate when aggregate.InnerExceptions.Count == 1 => Describe(aggregate.InnerExceptions[0]),
+        AggregateException aggregate => Join(aggregate.InnerExceptions.Select(Describe)),
         _ => null,
     };
+
+    // Start-up validation reports every bad section at once; so does the one line, when all of them are configuration mistakes.
+    private static string? Join(IEnumerable<string?> messages)
+    {
+        var described = messages.ToList();
+        return described.Count > 0 && described.All(m => m is not null) ? string.Join("; ", described) : null;
+    }
 }
