@@ -23,30 +23,27 @@ public sealed class ReminderLatencyBenchmark : IBenchmark
 
     public async Task<int> RunAsync(string[] args, CancellationToken cancellationToken)
     {
-        var incidents = Option(args, "--incidents", 10_000);
-        var rate = Option(args, "--rate", 100);
-        var cadence = TimeSpan.FromSeconds(Option(args, "--cadence", 180));
-        var instanceCount = Option(args, "--instances", 1);
+        var incidents = BenchmarkArguments.Int(args, "--incidents", 10_000);
+        var rate = BenchmarkArguments.Int(args, "--rate", 100);
+        var cadence = TimeSpan.FromSeconds(BenchmarkArguments.Int(args, "--cadence", 180));
+        var instanceCount = BenchmarkArguments.Int(args, "--instances", 1);
 
         await using var database = new PostgresTestDatabase();
         await database.InitializeAsync();
         await using var services = database.CreateServices(s => s.AddIncidentEngine(c => c.Sev1 = cadence));
-        var environment = new Dictionary<string, string>
+        var settings = new Dictionary<string, string?>
         {
-            ["Database__Provider"] = "Postgres",
-            ["ConnectionStrings__IncidentBot"] = database.ConnectionString,
+            // One name for all the instances, so they form one Quartz cluster.
             ["Scheduler__Name"] = "benchmark",
             ["Scheduler__IdleWaitTime"] = "00:00:01",
             ["Reminders__Sev1"] = cadence.ToString("c", CultureInfo.InvariantCulture),
             ["Reminders__CommanderMissingAfter"] = "",
             ["Escalation__PageSeverities__0"] = "none",
-            ["Logging__LogLevel__Default"] = "Warning",
-            ["Logging__LogLevel__Microsoft.Hosting.Lifetime"] = "Information",
         };
-        var instances = Enumerable.Range(0, instanceCount).Select(_ => HostInstance.Start(environment)).ToList();
+        var instances = Enumerable.Range(0, instanceCount).Select(_ => BenchmarkHost.Start(database, settings)).ToList();
         try
         {
-            await Task.WhenAll(instances.Select(i => i.WaitUntilListeningAsync(TimeSpan.FromSeconds(60))));
+            await Task.WhenAll(instances.Select(i => i.WaitUntilReadyAsync(cancellationToken)));
             Console.WriteLine($"{instanceCount} instance(s) up; declaring {incidents} SEV1 incidents at {rate}/s, cadence {cadence}");
 
             var service = services.GetRequiredService<IncidentService>();
@@ -120,11 +117,5 @@ public sealed class ReminderLatencyBenchmark : IBenchmark
         await connection.OpenAsync(cancellationToken);
         await using var command = new NpgsqlCommand(sql, connection);
         return Convert.ToInt64(await command.ExecuteScalarAsync(cancellationToken), CultureInfo.InvariantCulture);
-    }
-
-    private static int Option(string[] args, string name, int fallback)
-    {
-        var index = Array.IndexOf(args, name);
-        return index >= 0 && index + 1 < args.Length ? int.Parse(args[index + 1], CultureInfo.InvariantCulture) : fallback;
     }
 }

@@ -1,3 +1,5 @@
+using IncidentBot.TestKit.Processes;
+
 namespace IncidentBot.Scheduling.Tests;
 
 /// <summary>Bad reminder, escalation or paging settings stop the real host with one line naming the key.</summary>
@@ -10,7 +12,7 @@ public sealed class ConfigurationTests
     [InlineData("Escalation__Levels__0__Targets__0", "slack", "Escalation:Levels:0:Targets:0 must be pagerduty, opsgenie or webhook (was 'slack')")]
     public async Task Run_WithInvalidSetting_ExitsWithOneLineNamingTheKey(string variable, string value, string expected)
     {
-        var environment = new Dictionary<string, string>
+        var environment = new Dictionary<string, string?>
         {
             [variable] = value,
             ["Paging__PagerDuty__RoutingKey"] = variable.StartsWith("Escalation", StringComparison.Ordinal) ? "" : "R0123456789abcdef0123456789abcde",

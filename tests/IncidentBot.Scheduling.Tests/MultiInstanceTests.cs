@@ -2,6 +2,7 @@ using IncidentBot.Core;
 using IncidentBot.Core.Application;
 using IncidentBot.Core.Incidents;
 using IncidentBot.TestKit.Databases;
+using IncidentBot.TestKit.Processes;
 using Microsoft.Extensions.DependencyInjection;
 
 namespace IncidentBot.Scheduling.Tests;
@@ -74,7 +75,7 @@ public sealed class MultiInstanceTests : IAsyncLifetime
 
     private async Task StartInstancesAsync(int count)
     {
-        var started = Enumerable.Range(0, count).Select(_ => BotProcess.Start(new Dictionary<string, string>
+        var started = Enumerable.Range(0, count).Select(_ => BotProcess.Start(new Dictionary<string, string?>
         {
             ["Database__Provider"] = "Postgres",
             ["ConnectionStrings__IncidentBot"] = _database.ConnectionString,

@@ -1,4 +1,5 @@
 using System.Net;
+using IncidentBot.TestKit.Processes;
 
 namespace IncidentBot.Tests;
 
@@ -10,7 +11,7 @@ public sealed class ProcessTests
     [Fact]
     public async Task Run_WithNoConfiguration_ServesHealthOnSqliteFile()
     {
-        await using var host = HostProcess.Start();
+        await using var host = BotProcess.Start();
         var address = await host.WaitUntilListeningAsync(StartTimeout);
         using var http = new HttpClient { BaseAddress = address };
 
@@ -33,7 +34,7 @@ public sealed class ProcessTests
     [InlineData("Outbox__Lease", "00:00:01", "Outbox:Lease must be at least 00:00:10")]
     public async Task Run_WithInvalidSetting_ExitsWithOneLineNamingTheKey(string variable, string value, string expected)
     {
-        await using var host = HostProcess.Start(new Dictionary<string, string?> { [variable] = value });
+        await using var host = BotProcess.Start(new Dictionary<string, string?> { [variable] = value });
         var exitCode = await host.WaitForExitAsync(StartTimeout);
 
         Assert.NotEqual(0, exitCode);
@@ -47,7 +48,7 @@ public sealed class ProcessTests
     [Fact]
     public async Task Run_WithTwoInvalidSections_NamesBothKeysOnOneLine()
     {
-        await using var host = HostProcess.Start(new Dictionary<string, string?>
+        await using var host = BotProcess.Start(new Dictionary<string, string?>
         {
             ["Reminders__Sev1"] = "-00:01:00",
             ["Outbox__BatchSize"] = "0",

@@ -3,6 +3,7 @@ using IncidentBot.Core.Application;
 using IncidentBot.Core.Incidents;
 using IncidentBot.TestKit;
 using IncidentBot.TestKit.Databases;
+using IncidentBot.TestKit.Processes;
 using Microsoft.Extensions.DependencyInjection;
 using Microsoft.Playwright;
 
@@ -129,7 +130,7 @@ public sealed class DashboardBrowserFixture : IAsyncLifetime
 {
     private const string ChromiumPath = "/usr/bin/chromium";
     private readonly SqliteTestDatabase _database = new();
-    private HostProcess? _host;
+    private BotProcess? _host;
     private IPlaywright? _playwright;
     private IBrowser? _browser;
 
@@ -141,7 +142,7 @@ public sealed class DashboardBrowserFixture : IAsyncLifetime
     {
         await _database.InitializeAsync();
         await SeedAsync();
-        _host = HostProcess.Start(new Dictionary<string, string?>
+        _host = BotProcess.Start(new Dictionary<string, string?>
         {
             ["Database__Provider"] = "Sqlite",
             ["ConnectionStrings__IncidentBot"] = _database.ConnectionString,

@@ -1,0 +1,43 @@
+using IncidentBot.TestKit.Databases;
+
+namespace IncidentBot.Benchmarks;
+
+/// <summary>
+/// The frame of an HTTP load benchmark against the host: <c>--requests</c> per workload, <c>--concurrency</c>
+/// connections, and one run on SQLite and one on PostgreSQL (when INCIDENTBOT_TEST_POSTGRES is set and
+/// <c>--sqlite-only</c> is not given), each on a fresh database.
+/// </summary>
+internal sealed record HttpLoad(string Benchmark, int Requests, int Concurrency, bool SqliteOnly)
+{
+    public static HttpLoad FromArguments(string benchmark, string[] args, int defaultRequests, int defaultConcurrency) => new(
+        benchmark,
+        BenchmarkArguments.Int(args, "--requests", defaultRequests),
+        BenchmarkArguments.Int(args, "--concurrency", defaultConcurrency),
+        args.Contains("--sqlite-only"));
+
+    public async Task RunOnEachDatabaseAsync(Func<TestDatabase, Task> run)
+    {
+        Console.WriteLine($"{Benchmark}: {Requests} requests per workload, {Concurrency} concurrent connections, {Environment.ProcessorCount} cores");
+        foreach (var database in Databases())
+        {
+            await database.InitializeAsync();
+            try
+            {
+                await run(database);
+            }
+            finally
+            {
+                await database.DisposeAsync();
+            }
+        }
+    }
+
+    private IEnumerable<TestDatabase> Databases()
+    {
+        yield return new SqliteTestDatabase();
+        if (!SqliteOnly && Environment.GetEnvironmentVariable(PostgresTestDatabase.ServerVariable) is { Length: > 0 })
+        {
+            yield return new PostgresTestDatabase();
+        }
+    }
+}
