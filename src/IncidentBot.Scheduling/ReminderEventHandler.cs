@@ -64,7 +64,7 @@ public sealed class ReminderEventHandler(
                 await paging.AcknowledgeAsync(await incidents.GetAsync(incidentEvent.Number, cancellationToken), incidentEvent.OccurredAt, cancellationToken);
                 break;
             case UpdateReminderDue due:
-                // Delivered to the front-ends in this same pass, so this is (about) when the reminder is posted.
+                // Measured in this handler's own lane; the front-ends' lanes usually post it at about the same time.
                 IncidentBotTelemetry.ReminderLateness.Record((time.GetUtcNow() - due.DueAt).TotalMilliseconds);
                 break;
             case IncidentResolved:

@@ -5,122 +5,218 @@ using Microsoft.Extensions.Logging;
 
 namespace IncidentBot.Storage;
 
-/// <summary><see cref="IOutbox"/> over the <c>outbox</c> table that <see cref="SqlIncidentStore"/> writes.</summary>
+/// <summary>
+/// <see cref="IOutbox"/> over the <c>outbox</c> table that <see cref="SqlIncidentStore"/> writes and the
+/// <c>outbox_deliveries</c> table of per-handler lanes (one row per message and handler) that claims fill.
+/// </summary>
 public sealed partial class SqlOutbox(IDbConnectionFactory database, TimeProvider time, ILogger<SqlOutbox> logger) : IOutbox
 {
     static SqlOutbox() => TypeHandlers.EnsureRegistered();
 
-    public async Task<IReadOnlyList<OutboxMessage>> ClaimAsync(int max, TimeSpan lease, CancellationToken cancellationToken)
+    public async Task<IReadOnlyList<OutboxDelivery>> ClaimAsync(
+        IReadOnlyDictionary<string, int> capacity, TimeSpan lease, CancellationToken cancellationToken)
     {
+        ArgumentNullException.ThrowIfNull(capacity);
         ArgumentOutOfRangeException.ThrowIfLessThanOrEqual(lease, TimeSpan.Zero);
-        if (max <= 0)
+        var most = capacity.Count == 0 ? 0 : capacity.Values.Max();
+        if (most <= 0)
         {
             return [];
         }
 
         var now = time.GetUtcNow();
-        await using var connection = await database.OpenConnectionAsync(cancellationToken);
-        var rows = await connection.QueryAsync<OutboxRow>(new CommandDefinition(
-            database.Provider == DatabaseProvider.Postgres ? ClaimPostgresSql : ClaimSqliteSql,
-            new { Max = max, Now = now, LockedUntil = now + lease },
-            cancellationToken: cancellationToken));
+        var postgres = database.Provider == DatabaseProvider.Postgres;
+        var rows = new List<DeliveryRow>();
+        await using (var connection = await database.OpenConnectionAsync(cancellationToken))
+        await using (var transaction = await connection.BeginWriteAsync(cancellationToken))
+        {
+            // Lanes are made for the handlers this claimer runs when it first sees a message. So a handler added
+            // later (Teams configured months after Slack) starts with the events stored from then on instead of
+            // being flooded with old history, and a message is never fanned out twice.
+            var fanOut = new
+            {
+                // A text[] on PostgreSQL; a JSON array for json_each on SQLite.
+                Handlers = postgres ? (object)capacity.Keys.ToArray() : JsonSerializer.Serialize(capacity.Keys),
+                // As many messages as the roomiest handler could take, so a backlog is fanned out batch by batch.
+                Max = most,
+                Now = now,
+            };
+            if (postgres)
+            {
+                await connection.ExecuteAsync(new CommandDefinition(FanOutPostgresSql, fanOut, transaction, cancellationToken: cancellationToken));
+            }
+            else
+            {
+                await connection.ExecuteAsync(new CommandDefinition(FanOutSqliteSql, fanOut, transaction, cancellationToken: cancellationToken));
+                await connection.ExecuteAsync(new CommandDefinition(MarkFannedOutSqliteSql, new { Now = now }, transaction, cancellationToken: cancellationToken));
+            }
 
-        var messages = new List<OutboxMessage>();
-        foreach (var row in rows.OrderBy(r => r.Id))
+            // One statement per handler, so each takes only as many as that handler has room for.
+            foreach (var (handler, max) in capacity.Where(c => c.Value > 0).OrderBy(c => c.Key, StringComparer.Ordinal))
+            {
+                rows.AddRange(await connection.QueryAsync<DeliveryRow>(new CommandDefinition(
+                    postgres ? ClaimPostgresSql : ClaimSqliteSql,
+                    new { Handler = handler, Max = max, Now = now, LeaseUntil = now + lease },
+                    transaction,
+                    cancellationToken: cancellationToken)));
+            }
+
+            await transaction.CommitAsync(cancellationToken);
+        }
+
+        var deliveries = new List<OutboxDelivery>(rows.Count);
+        foreach (var row in rows.OrderBy(r => r.MessageId).ThenBy(r => r.Handler, StringComparer.Ordinal))
         {
             try
             {
-                messages.Add(new OutboxMessage(row.Id, EventJson.Deserialize(row.Payload), row.Attempts));
+                deliveries.Add(new OutboxDelivery(row.MessageId, row.Handler, EventJson.Deserialize(row.Payload), row.Attempts));
             }
             catch (Exception ex) when (ex is JsonException or NotSupportedException)
             {
-                // Left pending, an unreadable message would block its incident's queue for good.
-                LogUnreadable(logger, ex, row.Id, row.EventType);
-                await FailAsync(row.Id, $"Unreadable {row.EventType} payload: {ex.Message}", cancellationToken);
+                // Left pending, an unreadable message would block its lanes for good.
+                LogUnreadable(logger, ex, row.MessageId, row.EventType, row.Handler);
+                await FailAsync(row.MessageId, row.Handler, $"Unreadable {row.EventType} payload: {ex.Message}", cancellationToken);
             }
         }
 
-        return messages;
+        return deliveries;
     }
 
-    private const string DueCondition = """
+    // Not yet fanned out. locked_until is set only by builds from before lanes existed, while they deliver the
+    // message themselves (a rolling deploy): it is left to them until they finish or their lease runs out.
+    private const string NotFannedOut = """
         o.delivered_at IS NULL AND o.failed_at IS NULL
-        AND o.available_at <= @Now
         AND (o.locked_until IS NULL OR o.locked_until <= @Now)
-        AND NOT EXISTS (
-            SELECT 1 FROM outbox earlier
-            WHERE earlier.incident_id = o.incident_id AND earlier.id < o.id
-            AND earlier.delivered_at IS NULL AND earlier.failed_at IS NULL)
         """;
 
-    private const string ClaimedColumns = "id AS Id, event_type AS EventType, payload AS Payload, attempts AS Attempts";
-
-    // SKIP LOCKED: a row another instance is claiming right now is left to it, never claimed twice.
-    private const string ClaimPostgresSql = $"""
-        WITH due AS (
+    // The not_before of a lane starts at the message's available_at, so a backoff from before lanes still holds.
+    private const string FanOutPostgresSql = $"""
+        WITH pending AS (
             SELECT o.id FROM outbox o
-            WHERE {DueCondition}
+            WHERE {NotFannedOut}
             ORDER BY o.id
             LIMIT @Max
+            FOR UPDATE SKIP LOCKED),
+        fanned AS (
+            UPDATE outbox SET delivered_at = @Now, locked_until = NULL
+            FROM pending
+            WHERE outbox.id = pending.id
+            RETURNING outbox.id, outbox.incident_id, outbox.available_at)
+        INSERT INTO outbox_deliveries (message_id, handler, incident_id, not_before)
+        SELECT fanned.id, names.handler, fanned.incident_id, fanned.available_at
+        FROM fanned CROSS JOIN unnest(@Handlers) AS names (handler)
+        ON CONFLICT (message_id, handler) DO NOTHING
+        """;
+
+    // SQLite runs one writer at a time, and the claim's transaction holds the write lock from its start, so the
+    // messages this inserts lanes for are exactly those the next statement marks.
+    private const string FanOutSqliteSql = $"""
+        INSERT INTO outbox_deliveries (message_id, handler, incident_id, not_before)
+        SELECT o.id, names.value, o.incident_id, o.available_at
+        FROM (SELECT o.id, o.incident_id, o.available_at FROM outbox o WHERE {NotFannedOut} ORDER BY o.id LIMIT @Max) AS o
+        CROSS JOIN json_each(@Handlers) AS names
+        """;
+
+    private const string MarkFannedOutSqliteSql = """
+        UPDATE outbox SET delivered_at = @Now, locked_until = NULL
+        WHERE delivered_at IS NULL AND failed_at IS NULL
+        AND EXISTS (SELECT 1 FROM outbox_deliveries d WHERE d.message_id = outbox.id)
+        """;
+
+    // Due, and the oldest open delivery of its lane (incident, handler). A lane also waits while an earlier message
+    // of its incident is not fanned out yet (another claimer is fanning it out right now, or a build from before
+    // lanes holds it), so no handler ever gets an incident's events out of order.
+    private const string DueCondition = """
+        d.done_at IS NULL AND d.failed_at IS NULL
+        AND d.not_before <= @Now
+        AND (d.lease_until IS NULL OR d.lease_until <= @Now)
+        AND NOT EXISTS (
+            SELECT 1 FROM outbox_deliveries earlier
+            WHERE earlier.incident_id = d.incident_id AND earlier.handler = d.handler AND earlier.message_id < d.message_id
+            AND earlier.done_at IS NULL AND earlier.failed_at IS NULL)
+        AND NOT EXISTS (
+            SELECT 1 FROM outbox unfanned
+            WHERE unfanned.incident_id = d.incident_id AND unfanned.id < d.message_id
+            AND unfanned.delivered_at IS NULL AND unfanned.failed_at IS NULL)
+        """;
+
+    // SKIP LOCKED: a delivery another instance is claiming right now is left to it, never claimed twice.
+    private const string ClaimPostgresSql = $"""
+        WITH due AS (
+            SELECT d.message_id, d.handler FROM outbox_deliveries d
+            WHERE d.handler = @Handler AND {DueCondition}
+            ORDER BY d.message_id, d.handler
+            LIMIT @Max
             FOR UPDATE SKIP LOCKED)
-        UPDATE outbox SET locked_until = @LockedUntil, attempts = attempts + 1
-        FROM due
-        WHERE outbox.id = due.id
-        RETURNING outbox.id AS Id, outbox.event_type AS EventType, outbox.payload::text AS Payload, outbox.attempts AS Attempts
+        UPDATE outbox_deliveries AS delivery SET lease_until = @LeaseUntil, attempts = delivery.attempts + 1
+        FROM due, outbox AS message
+        WHERE delivery.message_id = due.message_id AND delivery.handler = due.handler AND message.id = due.message_id
+        RETURNING delivery.message_id AS MessageId, delivery.handler AS Handler, delivery.attempts AS Attempts,
+            message.event_type AS EventType, message.payload::text AS Payload
         """;
 
     // SQLite runs one writer at a time, so the select and update cannot interleave with another claim.
     private const string ClaimSqliteSql = $"""
-        UPDATE outbox SET locked_until = @LockedUntil, attempts = attempts + 1
-        WHERE id IN (
-            SELECT o.id FROM outbox o
-            WHERE {DueCondition}
-            ORDER BY o.id
+        UPDATE outbox_deliveries SET lease_until = @LeaseUntil, attempts = attempts + 1
+        WHERE (message_id, handler) IN (
+            SELECT d.message_id, d.handler FROM outbox_deliveries d
+            WHERE d.handler = @Handler AND {DueCondition}
+            ORDER BY d.message_id, d.handler
             LIMIT @Max)
-        RETURNING {ClaimedColumns}
+        RETURNING message_id AS MessageId, handler AS Handler, attempts AS Attempts,
+            (SELECT event_type FROM outbox WHERE outbox.id = outbox_deliveries.message_id) AS EventType,
+            (SELECT payload FROM outbox WHERE outbox.id = outbox_deliveries.message_id) AS Payload
         """;
 
-    public async Task CompleteAsync(long id, CancellationToken cancellationToken)
+    public async Task CompleteAsync(long messageId, string handler, CancellationToken cancellationToken)
     {
         await using var connection = await database.OpenConnectionAsync(cancellationToken);
         await connection.ExecuteAsync(new CommandDefinition(
-            CompleteSql, new { Id = id, DeliveredAt = time.GetUtcNow() }, cancellationToken: cancellationToken));
+            CompleteSql, new { MessageId = messageId, Handler = handler, DoneAt = time.GetUtcNow() }, cancellationToken: cancellationToken));
     }
 
-    private const string CompleteSql = "UPDATE outbox SET delivered_at = @DeliveredAt, locked_until = NULL WHERE id = @Id";
+    private const string CompleteSql = """
+        UPDATE outbox_deliveries SET done_at = @DoneAt, lease_until = NULL
+        WHERE message_id = @MessageId AND handler = @Handler AND done_at IS NULL
+        """;
 
-    public async Task RetryLaterAsync(long id, DateTimeOffset notBefore, string error, CancellationToken cancellationToken)
+    public async Task RetryLaterAsync(long messageId, string handler, DateTimeOffset notBefore, string error, CancellationToken cancellationToken)
     {
         await using var connection = await database.OpenConnectionAsync(cancellationToken);
         await connection.ExecuteAsync(new CommandDefinition(
-            RetryLaterSql, new { Id = id, AvailableAt = notBefore, Error = error }, cancellationToken: cancellationToken));
+            RetryLaterSql,
+            new { MessageId = messageId, Handler = handler, NotBefore = notBefore, Error = error },
+            cancellationToken: cancellationToken));
     }
 
     private const string RetryLaterSql = """
-        UPDATE outbox SET locked_until = NULL, available_at = @AvailableAt, last_error = @Error
-        WHERE id = @Id AND delivered_at IS NULL AND failed_at IS NULL
+        UPDATE outbox_deliveries SET lease_until = NULL, not_before = @NotBefore, error = @Error
+        WHERE message_id = @MessageId AND handler = @Handler AND done_at IS NULL AND failed_at IS NULL
         """;
 
-    public async Task FailAsync(long id, string error, CancellationToken cancellationToken)
+    public async Task FailAsync(long messageId, string handler, string error, CancellationToken cancellationToken)
     {
         await using var connection = await database.OpenConnectionAsync(cancellationToken);
         await connection.ExecuteAsync(new CommandDefinition(
-            FailSql, new { Id = id, FailedAt = time.GetUtcNow(), Error = error }, cancellationToken: cancellationToken));
+            FailSql,
+            new { MessageId = messageId, Handler = handler, FailedAt = time.GetUtcNow(), Error = error },
+            cancellationToken: cancellationToken));
     }
 
     private const string FailSql = """
-        UPDATE outbox SET failed_at = @FailedAt, locked_until = NULL, last_error = @Error
-        WHERE id = @Id AND delivered_at IS NULL
+        UPDATE outbox_deliveries SET failed_at = @FailedAt, lease_until = NULL, error = @Error
+        WHERE message_id = @MessageId AND handler = @Handler AND done_at IS NULL AND failed_at IS NULL
         """;
 
-    [LoggerMessage(Level = LogLevel.Error, Message = "Outbox message {Id} ({EventType}) cannot be read and is marked failed")]
-    private static partial void LogUnreadable(ILogger logger, Exception exception, long id, string eventType);
+    [LoggerMessage(Level = LogLevel.Error, Message = "Outbox message {Id} ({EventType}) cannot be read and is marked failed for {Handler}")]
+    private static partial void LogUnreadable(ILogger logger, Exception exception, long id, string eventType, string handler);
 
-    private sealed class OutboxRow
+    private sealed class DeliveryRow
     {
-        public long Id { get; init; }
+        public long MessageId { get; init; }
+        public string Handler { get; init; } = "";
+        public int Attempts { get; init; }
         public string EventType { get; init; } = "";
         public string Payload { get; init; } = "";
-        public int Attempts { get; init; }
     }
 }

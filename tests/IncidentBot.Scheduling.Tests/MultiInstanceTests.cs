@@ -99,7 +99,13 @@ public sealed class MultiInstanceTests : IAsyncLifetime
         await connection.OpenAsync();
         while (true)
         {
-            await using var command = new Npgsql.NpgsqlCommand("SELECT count(*) FROM outbox WHERE delivered_at IS NULL", connection);
+            // Not yet fanned out into per-handler lanes, or fanned out and not yet delivered by every handler.
+            await using var command = new Npgsql.NpgsqlCommand(
+                """
+                SELECT (SELECT count(*) FROM outbox WHERE delivered_at IS NULL AND failed_at IS NULL)
+                    + (SELECT count(*) FROM outbox_deliveries WHERE done_at IS NULL AND failed_at IS NULL)
+                """,
+                connection);
             if ((long)(await command.ExecuteScalarAsync())! == 0)
             {
                 return;

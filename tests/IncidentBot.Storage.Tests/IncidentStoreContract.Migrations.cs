@@ -1,3 +1,4 @@
+using Dapper;
 using Microsoft.Extensions.DependencyInjection;
 
 namespace IncidentBot.Storage.Tests;
@@ -42,6 +43,21 @@ public abstract partial class IncidentStoreContract
         finally
         {
             await database.DisposeAsync();
+        }
+    }
+
+    /// <summary>Brings an empty database to <paramref name="version"/> only, as an older build would have left it.</summary>
+    protected async Task MigrateToAsync(ServiceProvider services, int version)
+    {
+        var database = services.GetRequiredService<IDbConnectionFactory>();
+        await using var connection = await database.OpenConnectionAsync(None);
+        await connection.ExecuteAsync(database.Provider == DatabaseProvider.Postgres
+            ? "CREATE TABLE schema_migrations (version integer PRIMARY KEY, applied_at timestamptz NOT NULL)"
+            : "CREATE TABLE schema_migrations (version INTEGER PRIMARY KEY, applied_at TEXT NOT NULL) STRICT");
+        foreach (var migration in DatabaseMigrator.For(database.Provider).Where(m => m.Version <= version))
+        {
+            await connection.ExecuteAsync(migration.Sql);
+            await connection.ExecuteAsync("INSERT INTO schema_migrations (version, applied_at) VALUES (@Version, @Now)", new { migration.Version, Now });
         }
     }
 }

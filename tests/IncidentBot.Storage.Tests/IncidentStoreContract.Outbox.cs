@@ -8,16 +8,35 @@ namespace IncidentBot.Storage.Tests;
 
 public abstract partial class IncidentStoreContract
 {
+    protected const string SlackHandler = "slack-war-rooms";
+    protected const string TeamsHandler = "teams-war-rooms";
+    protected const string ReminderHandler = "reminders";
+
+    private static readonly string[] OnlySlack = [SlackHandler];
+    private static readonly string[] SlackAndReminders = [SlackHandler, ReminderHandler];
+    private static readonly string[] AllHandlers = [SlackHandler, TeamsHandler, ReminderHandler];
+
+    /// <summary>Room for <paramref name="max"/> deliveries for each of <paramref name="handlers"/>.</summary>
+    private static Dictionary<string, int> Room(IEnumerable<string> handlers, int max = 10) => handlers.ToDictionary(h => h, _ => max);
+
+    private Task<IReadOnlyList<OutboxDelivery>> ClaimAsync(IEnumerable<string> handlers, int max = 10, TimeSpan? lease = null) =>
+        Outbox.ClaimAsync(Room(handlers, max), lease ?? Lease, None);
+
+    private Task CompleteAsync(OutboxDelivery delivery) => Outbox.CompleteAsync(delivery.MessageId, delivery.Handler, None);
+
+    private Task<T> DeliveryColumnAsync<T>(OutboxDelivery delivery, string column) => QueryScalarAsync<T>(
+        $"SELECT {column} FROM outbox_deliveries WHERE message_id = @MessageId AND handler = @Handler", new { delivery.MessageId, delivery.Handler });
+
     [Fact]
     public async Task DeclareAsync_Events_AreQueuedInOrderWithTheStoredIncidentId()
     {
         var request = new DeclareRequest("Checkout is failing", Severity.Sev1) { Commander = Bob, Responders = [Carol] };
         var incident = (await Incidents.DeclareAsync(request, AsAlice, None)).Incident;
 
-        var first = Assert.Single(await Outbox.ClaimAsync(10, Lease, None));
-        await Outbox.CompleteAsync(first.Id, None);
-        var second = Assert.Single(await Outbox.ClaimAsync(10, Lease, None));
-        await Outbox.CompleteAsync(second.Id, None);
+        var first = Assert.Single(await ClaimAsync(OnlySlack));
+        await CompleteAsync(first);
+        var second = Assert.Single(await ClaimAsync(OnlySlack));
+        await CompleteAsync(second);
 
         var declared = Assert.IsType<IncidentDeclared>(first.Event);
         Assert.Equal((incident.Id, incident.Number, Alice, Origin), (declared.IncidentId, declared.Number, declared.Actor, declared.Origin));
@@ -25,11 +44,11 @@ public abstract partial class IncidentStoreContract
         Assert.Equal([Carol], declared.Responders);
         Assert.Equal(incident.DeclaredAt, declared.OccurredAt);
         Assert.Equal(TimeSpan.Zero, declared.OccurredAt.Offset);
-        Assert.Equal(1, first.Attempts);
+        Assert.Equal((SlackHandler, 1), (first.Handler, first.Attempts));
         var assigned = Assert.IsType<RoleAssigned>(second.Event);
         Assert.Equal((incident.Id, IncidentRole.Commander, Bob, (Person?)null), (assigned.IncidentId, assigned.Role, assigned.Holder, assigned.Previous));
-        Assert.True(first.Id < second.Id);
-        Assert.Empty(await Outbox.ClaimAsync(10, Lease, None));
+        Assert.True(first.MessageId < second.MessageId);
+        Assert.Empty(await ClaimAsync(OnlySlack));
     }
 
     [Fact]
@@ -51,16 +70,32 @@ public abstract partial class IncidentStoreContract
     }
 
     [Fact]
-    public async Task ClaimAsync_SecondEventOfIncident_NotClaimableUntilFirstCompletes()
+    public async Task ClaimAsync_NewMessage_FansOutOneDeliveryPerHandler()
+    {
+        var incident = await DeclareAsync();
+
+        var claimed = await ClaimAsync(AllHandlers);
+
+        var message = await QueryScalarAsync<long>("SELECT id FROM outbox WHERE incident_id = @Id", new { incident.Id });
+        Assert.Equal(
+            [(message, ReminderHandler), (message, SlackHandler), (message, TeamsHandler)],
+            claimed.Select(d => (d.MessageId, d.Handler)).OrderBy(k => k.Handler, StringComparer.Ordinal));
+        Assert.All(claimed, d => Assert.Equal((incident.Id, 1), (d.Event.IncidentId, d.Attempts)));
+        Assert.Equal(3, await QueryScalarAsync<long>("SELECT count(*) FROM outbox_deliveries WHERE incident_id = @Id", new { incident.Id }));
+        Assert.True(await QueryScalarAsync<bool>("SELECT delivered_at IS NOT NULL FROM outbox WHERE id = @Id", new { Id = message }));
+    }
+
+    [Fact]
+    public async Task ClaimAsync_SecondEventOfLane_NotClaimableUntilFirstCompletes()
     {
         var first = await DeclareAsync("First");
         await Incidents.AddNoteAsync(first.Number, "Second event of the first incident", AsAlice, None);
         var second = await DeclareAsync("Second");
 
-        var claimed = await Outbox.ClaimAsync(10, Lease, None);
-        var whileLeased = await Outbox.ClaimAsync(10, Lease, None);
-        await Outbox.CompleteAsync(claimed.Single(m => m.Event.IncidentId == first.Id).Id, None);
-        var afterComplete = await Outbox.ClaimAsync(10, Lease, None);
+        var claimed = await ClaimAsync(OnlySlack);
+        var whileLeased = await ClaimAsync(OnlySlack);
+        await CompleteAsync(claimed.Single(m => m.Event.IncidentId == first.Id));
+        var afterComplete = await ClaimAsync(OnlySlack);
 
         Assert.Equal([(first.Id, typeof(IncidentDeclared)), (second.Id, typeof(IncidentDeclared))], claimed.Select(m => (m.Event.IncidentId, m.Event.GetType())));
         Assert.Empty(whileLeased);
@@ -69,7 +104,7 @@ public abstract partial class IncidentStoreContract
     }
 
     [Fact]
-    public async Task ClaimAsync_Max_LimitsTheBatchToTheOldest()
+    public async Task ClaimAsync_Capacity_LimitsEachHandlerToItsOldestDeliveries()
     {
         var incidents = new List<Incident>();
         for (var i = 0; i < 5; i++)
@@ -77,52 +112,78 @@ public abstract partial class IncidentStoreContract
             incidents.Add(await DeclareAsync($"Incident {i}"));
         }
 
-        var batch = await Outbox.ClaimAsync(2, Lease, None);
+        var first = await Outbox.ClaimAsync(new Dictionary<string, int> { [SlackHandler] = 1, [ReminderHandler] = 3 }, Lease, None);
+        var second = await Outbox.ClaimAsync(new Dictionary<string, int> { [SlackHandler] = 2, [ReminderHandler] = 0 }, Lease, None);
 
-        Assert.Equal(incidents.Take(2).Select(i => i.Id), batch.Select(m => m.Event.IncidentId));
-        Assert.Empty(await Outbox.ClaimAsync(0, Lease, None));
+        Assert.Equal(
+            [(incidents[0].Id, ReminderHandler), (incidents[0].Id, SlackHandler), (incidents[1].Id, ReminderHandler), (incidents[2].Id, ReminderHandler)],
+            first.Select(d => (d.Event.IncidentId, d.Handler)));
+        Assert.Equal([(incidents[1].Id, SlackHandler), (incidents[2].Id, SlackHandler)], second.Select(d => (d.Event.IncidentId, d.Handler)));
+        Assert.Empty(await ClaimAsync(SlackAndReminders, max: 0));
+        Assert.Empty(await ClaimAsync([]));
     }
 
     [Fact]
-    public async Task ClaimAsync_LeaseExpired_MessageIsClaimableAgain()
+    public async Task ClaimAsync_HandlerWithoutRoom_StillGetsItsLanesAndClaimsThemLater()
     {
         await DeclareAsync();
-        var claimed = Assert.Single(await Outbox.ClaimAsync(10, TimeSpan.FromSeconds(30), None));
+
+        var slackOnly = await Outbox.ClaimAsync(new Dictionary<string, int> { [SlackHandler] = 10, [TeamsHandler] = 0 }, Lease, None);
+        var teamsLater = await ClaimAsync([SlackHandler, TeamsHandler]);
+
+        Assert.Equal([SlackHandler], slackOnly.Select(d => d.Handler));
+        Assert.Equal([(slackOnly[0].MessageId, TeamsHandler, 1)], teamsLater.Select(d => (d.MessageId, d.Handler, d.Attempts)));
+    }
+
+    [Fact]
+    public async Task ClaimAsync_LeaseExpired_OnlyThatDeliveryIsClaimableAgain()
+    {
+        await DeclareAsync();
+        var claimed = await ClaimAsync(SlackAndReminders, lease: TimeSpan.FromSeconds(30));
+        await CompleteAsync(claimed.Single(d => d.Handler == ReminderHandler));
 
         Clock.Advance(TimeSpan.FromSeconds(29));
-        var beforeExpiry = await Outbox.ClaimAsync(10, TimeSpan.FromSeconds(30), None);
+        var beforeExpiry = await ClaimAsync(SlackAndReminders, lease: TimeSpan.FromSeconds(30));
         Clock.Advance(TimeSpan.FromSeconds(1));
-        var afterExpiry = await Outbox.ClaimAsync(10, TimeSpan.FromSeconds(30), None);
+        var afterExpiry = await ClaimAsync(SlackAndReminders, lease: TimeSpan.FromSeconds(30));
 
         Assert.Empty(beforeExpiry);
         var reclaimed = Assert.Single(afterExpiry);
-        Assert.Equal(claimed.Id, reclaimed.Id);
-        Assert.Equal((1, 2), (claimed.Attempts, reclaimed.Attempts));
+        var slack = claimed.Single(d => d.Handler == SlackHandler);
+        Assert.Equal((slack.MessageId, SlackHandler), (reclaimed.MessageId, reclaimed.Handler));
+        Assert.Equal((1, 2), (slack.Attempts, reclaimed.Attempts));
     }
 
     [Fact]
-    public async Task ClaimAsync_ConcurrentClaimersOnSeparateInstances_NeverGetTheSameMessage()
+    public async Task ClaimAsync_ConcurrentClaimersOnSeparateInstances_NeverGetTheSameDeliveryAndKeepLaneOrder()
     {
-        for (var i = 0; i < 40; i++)
+        const int IncidentCount = 20;
+        for (var i = 0; i < IncidentCount; i++)
         {
-            await Store.DeclareAsync(number => NewIncident(number, $"Incident {i}"), None);
+            var incident = await Store.DeclareAsync(number => NewIncident(number, $"Incident {i}"), None);
+            await Incidents.AddNoteAsync(incident.Number, "First note", AsAlice, None);
+            await Incidents.AddNoteAsync(incident.Number, "Second note", AsAlice, None);
         }
 
         var instances = Enumerable.Range(0, 4).Select(_ => CreateServices(Database)).ToList();
-        var claims = new ConcurrentBag<long>();
+        // In claim order: a lane's next delivery is claimable only after its previous one completed, which is
+        // after that one was recorded here.
+        var claims = new ConcurrentQueue<OutboxDelivery>();
+        async Task DrainAsync(IOutbox outbox)
+        {
+            while (await outbox.ClaimAsync(Room(AllHandlers, 3), Lease, None) is { Count: > 0 } batch)
+            {
+                foreach (var delivery in batch)
+                {
+                    claims.Enqueue(delivery);
+                    await outbox.CompleteAsync(delivery.MessageId, delivery.Handler, None);
+                }
+            }
+        }
+
         try
         {
-            await Task.WhenAll(instances.Select(instance => Task.Run(async () =>
-            {
-                var outbox = instance.GetRequiredService<IOutbox>();
-                while (await outbox.ClaimAsync(3, Lease, None) is { Count: > 0 } batch)
-                {
-                    foreach (var message in batch)
-                    {
-                        claims.Add(message.Id);
-                    }
-                }
-            })));
+            await Task.WhenAll(instances.Select(instance => Task.Run(() => DrainAsync(instance.GetRequiredService<IOutbox>()))));
         }
         finally
         {
@@ -132,57 +193,114 @@ public abstract partial class IncidentStoreContract
             }
         }
 
-        // A claimer may stop early while others hold rows locked; whatever is left is claimed here.
-        foreach (var message in await Outbox.ClaimAsync(100, Lease, None))
-        {
-            claims.Add(message.Id);
-        }
+        // A claimer may stop early while another holds a lane's previous delivery; whatever is left is claimed here.
+        await DrainAsync(Outbox);
 
-        Assert.Equal(40, claims.Count);
-        Assert.Equal(40, claims.Distinct().Count());
+        var all = claims.ToList();
+        Assert.Equal(IncidentCount * 3 * AllHandlers.Length, all.Count);
+        Assert.Equal(all.Count, all.Select(d => (d.MessageId, d.Handler)).Distinct().Count());
+        Assert.All(all, d => Assert.Equal(1, d.Attempts));
+        foreach (var lane in all.GroupBy(d => (d.Event.IncidentId, d.Handler)))
+        {
+            Assert.Equal(lane.Select(d => d.MessageId).Order(), lane.Select(d => d.MessageId));
+            Assert.Equal([typeof(IncidentDeclared), typeof(NoteAdded), typeof(NoteAdded)], lane.Select(d => d.Event.GetType()));
+        }
     }
 
     [Fact]
-    public async Task RetryLaterAsync_ClaimedMessage_IsDueAgainOnlyAtNotBeforeAndBlocksItsIncident()
+    public async Task RetryLaterAsync_Delivery_IsDueAgainOnlyAtNotBeforeAndBlocksOnlyItsOwnLane()
     {
-        await DeclareAsync(commander: Bob);
-        var claimed = Assert.Single(await Outbox.ClaimAsync(10, Lease, None));
+        var incident = await DeclareAsync(commander: Bob);
+        var other = await DeclareAsync("Other incident");
+        var first = await ClaimAsync(SlackAndReminders);
+        var slackDeclared = first.Single(d => d.Handler == SlackHandler && d.Event.IncidentId == incident.Id);
         var notBefore = Now + TimeSpan.FromMinutes(2);
 
-        await Outbox.RetryLaterAsync(claimed.Id, notBefore, "slack: ratelimited", None);
-        var beforeNotBefore = await Outbox.ClaimAsync(10, Lease, None);
-        Clock.Advance(TimeSpan.FromMinutes(2));
-        var atNotBefore = await Outbox.ClaimAsync(10, Lease, None);
+        await Outbox.RetryLaterAsync(slackDeclared.MessageId, SlackHandler, notBefore, "slack: ratelimited", None);
+        foreach (var delivery in first.Where(d => d != slackDeclared))
+        {
+            await CompleteAsync(delivery);
+        }
 
+        var othersGoOn = await ClaimAsync(SlackAndReminders);
+        foreach (var delivery in othersGoOn)
+        {
+            await CompleteAsync(delivery);
+        }
+
+        var beforeNotBefore = await ClaimAsync(SlackAndReminders);
+        Clock.Advance(TimeSpan.FromMinutes(2));
+        var retried = Assert.Single(await ClaimAsync(SlackAndReminders));
+        await CompleteAsync(retried);
+        var slackCatchesUp = Assert.Single(await ClaimAsync(SlackAndReminders));
+
+        Assert.Equal(
+            [(incident.Id, ReminderHandler), (incident.Id, SlackHandler), (other.Id, ReminderHandler), (other.Id, SlackHandler)],
+            first.Select(d => (d.Event.IncidentId, d.Handler)));
+        // The reminders lane of the incident moves on; the Slack lane waits, and nothing already done runs again.
+        var movedOn = Assert.Single(othersGoOn);
+        Assert.Equal((incident.Id, ReminderHandler, typeof(RoleAssigned)), (movedOn.Event.IncidentId, movedOn.Handler, movedOn.Event.GetType()));
         Assert.Empty(beforeNotBefore);
-        var retried = Assert.Single(atNotBefore);
-        Assert.Equal((claimed.Id, 2), (retried.Id, retried.Attempts));
+        Assert.Equal((slackDeclared.MessageId, SlackHandler, 2), (retried.MessageId, retried.Handler, retried.Attempts));
         Assert.IsType<IncidentDeclared>(retried.Event);
-        Assert.Equal("slack: ratelimited", await QueryScalarAsync<string>("SELECT last_error FROM outbox WHERE id = @Id", new { claimed.Id }));
+        Assert.Equal("slack: ratelimited", await DeliveryColumnAsync<string>(slackDeclared, "error"));
+        Assert.Equal((SlackHandler, typeof(RoleAssigned), 1), (slackCatchesUp.Handler, slackCatchesUp.Event.GetType(), slackCatchesUp.Attempts));
     }
 
     [Fact]
-    public async Task FailAsync_ClaimedMessage_IsNeverClaimedAgainAndUnblocksItsIncident()
+    public async Task ClaimAsync_LaneWaitingForRetry_LaterEventsOfOtherIncidentsFlow()
+    {
+        var stuck = await DeclareAsync("Stuck in Slack");
+        var declared = Assert.Single(await ClaimAsync(OnlySlack));
+        await Outbox.RetryLaterAsync(declared.MessageId, SlackHandler, Now + TimeSpan.FromHours(1), "slack: 503", None);
+        await Incidents.AddNoteAsync(stuck.Number, "Waits behind the declare", AsAlice, None);
+        var flowing = await DeclareAsync("Flowing");
+        await Incidents.AddNoteAsync(flowing.Number, "Goes through", AsAlice, None);
+
+        var firstOfFlowing = Assert.Single(await ClaimAsync(OnlySlack));
+        await CompleteAsync(firstOfFlowing);
+        var secondOfFlowing = Assert.Single(await ClaimAsync(OnlySlack));
+        await CompleteAsync(secondOfFlowing);
+
+        Assert.Equal((flowing.Id, typeof(IncidentDeclared)), (firstOfFlowing.Event.IncidentId, firstOfFlowing.Event.GetType()));
+        Assert.Equal((flowing.Id, typeof(NoteAdded)), (secondOfFlowing.Event.IncidentId, secondOfFlowing.Event.GetType()));
+        Assert.Empty(await ClaimAsync(OnlySlack));
+    }
+
+    [Fact]
+    public async Task FailAsync_Delivery_IsNeverClaimedAgainAndUnblocksOnlyItsLane()
     {
         await DeclareAsync(commander: Bob);
-        var claimed = Assert.Single(await Outbox.ClaimAsync(10, Lease, None));
+        var claimed = await ClaimAsync(SlackAndReminders);
+        var slack = claimed.Single(d => d.Handler == SlackHandler);
+        var reminders = claimed.Single(d => d.Handler == ReminderHandler);
 
-        await Outbox.FailAsync(claimed.Id, "slack: channel_not_found", None);
+        await Outbox.FailAsync(slack.MessageId, SlackHandler, "slack: channel_not_found", None);
         Clock.Advance(Lease * 2);
-        var next = await Outbox.ClaimAsync(10, Lease, None);
+        var next = await ClaimAsync(SlackAndReminders);
 
-        Assert.IsType<RoleAssigned>(Assert.Single(next).Event);
-        Assert.Equal("slack: channel_not_found", await QueryScalarAsync<string>("SELECT last_error FROM outbox WHERE id = @Id", new { claimed.Id }));
-        Assert.True(await QueryScalarAsync<bool>("SELECT failed_at IS NOT NULL FROM outbox WHERE id = @Id", new { claimed.Id }));
+        // The reminders delivery of the same message ran out of its lease, so it is claimed again (at-least-once).
+        Assert.Equal(
+            [(ReminderHandler, typeof(IncidentDeclared)), (SlackHandler, typeof(RoleAssigned))],
+            next.Select(d => (d.Handler, d.Event.GetType())));
+        Assert.Equal(slack.MessageId, next[0].MessageId);
+        Assert.Equal(2, next.Single(d => d.Handler == ReminderHandler).Attempts);
+        Assert.Equal("slack: channel_not_found", await DeliveryColumnAsync<string>(slack, "error"));
+        Assert.True(await DeliveryColumnAsync<bool>(slack, "failed_at IS NOT NULL"));
+        Assert.False(await DeliveryColumnAsync<bool>(reminders, "failed_at IS NOT NULL"));
         Clock.Advance(Lease * 2);
-        Assert.DoesNotContain(claimed.Id, (await Outbox.ClaimAsync(10, Lease, None)).Select(m => m.Id));
+        Assert.DoesNotContain((slack.MessageId, SlackHandler), (await ClaimAsync(SlackAndReminders)).Select(d => (d.MessageId, d.Handler)));
     }
 
     [Fact]
     public async Task ClaimAsync_UnreadablePayload_MarksItFailedAndMovesOn()
     {
         var incident = await DeclareAsync();
-        await Outbox.CompleteAsync(Assert.Single(await Outbox.ClaimAsync(10, Lease, None)).Id, None);
+        foreach (var delivery in await ClaimAsync(SlackAndReminders))
+        {
+            await CompleteAsync(delivery);
+        }
+
         await using (var connection = await OpenAsync())
         {
             await Dapper.SqlMapper.ExecuteAsync(
@@ -196,21 +314,152 @@ public abstract partial class IncidentStoreContract
 
         await Incidents.AddNoteAsync(incident.Number, "After the unreadable one", AsAlice, None);
 
-        Assert.Empty(await Outbox.ClaimAsync(10, Lease, None));
-        Assert.Contains("from_the_future", await QueryScalarAsync<string>("SELECT last_error FROM outbox WHERE event_type = 'from_the_future'"));
-        Assert.IsType<NoteAdded>(Assert.Single(await Outbox.ClaimAsync(10, Lease, None)).Event);
+        Assert.Empty(await ClaimAsync(SlackAndReminders));
+        Assert.Equal(
+            2,
+            await QueryScalarAsync<long>(
+                """
+                SELECT count(*) FROM outbox_deliveries d JOIN outbox o ON o.id = d.message_id
+                WHERE o.event_type = 'from_the_future' AND d.failed_at IS NOT NULL AND d.error LIKE '%from_the_future%'
+                """));
+        var next = await ClaimAsync(SlackAndReminders);
+        Assert.Equal([ReminderHandler, SlackHandler], next.Select(d => d.Handler));
+        Assert.All(next, d => Assert.IsType<NoteAdded>(d.Event));
     }
 
     [Fact]
-    public async Task CompleteAsync_DeliveredMessage_IsNeverClaimedAgain()
+    public async Task CompleteAsync_Delivery_IsNeverClaimedAgainWhileTheOtherHandlersStillGetIt()
     {
         await DeclareAsync();
-        var claimed = Assert.Single(await Outbox.ClaimAsync(10, Lease, None));
+        var claimed = await ClaimAsync(SlackAndReminders);
+        var slack = claimed.Single(d => d.Handler == SlackHandler);
 
-        await Outbox.CompleteAsync(claimed.Id, None);
+        await CompleteAsync(slack);
         Clock.Advance(Lease * 2);
+        var again = await ClaimAsync(SlackAndReminders);
 
-        Assert.Empty(await Outbox.ClaimAsync(10, Lease, None));
-        Assert.True(await QueryScalarAsync<bool>("SELECT delivered_at IS NOT NULL FROM outbox WHERE id = @Id", new { claimed.Id }));
+        Assert.Equal((slack.MessageId, ReminderHandler), (Assert.Single(again).MessageId, again[0].Handler));
+        Assert.True(await DeliveryColumnAsync<bool>(slack, "done_at IS NOT NULL"));
+        await CompleteAsync(again[0]);
+        Clock.Advance(Lease * 2);
+        Assert.Empty(await ClaimAsync(SlackAndReminders));
+    }
+
+    [Fact]
+    public async Task ClaimAsync_OtherInstancesHandlers_AreNotClaimed()
+    {
+        await DeclareAsync();
+        var teamsInstanceClaims = await ClaimAsync([SlackHandler, TeamsHandler]);
+        foreach (var delivery in teamsInstanceClaims)
+        {
+            await CompleteAsync(delivery);
+        }
+
+        await DeclareAsync("Second");
+        await using var slackOnly = CreateServices(Database);
+        var slackInstanceClaims = await slackOnly.GetRequiredService<IOutbox>().ClaimAsync(Room(OnlySlack), Lease, None);
+
+        Assert.Equal([SlackHandler, TeamsHandler], teamsInstanceClaims.Select(d => d.Handler));
+        Assert.Equal([SlackHandler], slackInstanceClaims.Select(d => d.Handler));
+        // The second message was fanned out by the Slack-only instance, so it has no Teams lane.
+        Assert.Empty(await ClaimAsync([SlackHandler, TeamsHandler]));
+    }
+
+    [Fact]
+    public async Task ClaimAsync_HandlerAddedAfterMessagesWereFannedOut_GetsOnlyTheMessagesFannedOutSince()
+    {
+        var before = await DeclareAsync("Before Teams was configured");
+        foreach (var delivery in await ClaimAsync(OnlySlack))
+        {
+            await CompleteAsync(delivery);
+        }
+
+        await Incidents.AddNoteAsync(before.Number, "After Teams was configured", AsAlice, None);
+        var withTeams = await ClaimAsync([SlackHandler, TeamsHandler]);
+
+        Assert.Equal(
+            [(SlackHandler, typeof(NoteAdded)), (TeamsHandler, typeof(NoteAdded))],
+            withTeams.Select(d => (d.Handler, d.Event.GetType())));
+    }
+
+    [Fact]
+    public async Task ClaimAsync_MessagesStoredBeforeLanesExisted_AreStillDeliveredInOrder()
+    {
+        var database = CreateDatabase(migrate: false);
+        await database.InitializeAsync();
+        try
+        {
+            await using var services = CreateServices(database);
+            await MigrateToAsync(services, version: 4);
+            var store = services.GetRequiredService<IIncidentStore>();
+
+            // What a build from before per-handler lanes leaves behind.
+            var delivered = await store.DeclareAsync(n => NewIncident(n, "Delivered before the upgrade"), None);
+            var backingOff = await store.DeclareAsync(n => NewIncident(n, "Backing off"), None);
+            var leased = await store.DeclareAsync(n => NewIncident(n, "Being delivered by an old instance"), None);
+            var failed = await store.DeclareAsync(n => NewIncident(n, "Given up on"), None);
+            foreach (var incident in new[] { delivered, backingOff, leased, failed })
+            {
+                await store.SaveAsync(NoteChange(incident, "Pending when the upgrade came"), None);
+            }
+
+            await using (var connection = await services.GetRequiredService<IDbConnectionFactory>().OpenConnectionAsync(None))
+            {
+                const string FirstOf = "id = (SELECT min(id) FROM outbox WHERE incident_id = @Id)";
+                await Dapper.SqlMapper.ExecuteAsync(connection, $"UPDATE outbox SET delivered_at = @Now, attempts = 1 WHERE {FirstOf}", new { delivered.Id, Now });
+                await Dapper.SqlMapper.ExecuteAsync(
+                    connection, $"UPDATE outbox SET attempts = 3, available_at = @At, last_error = 'slack: 503' WHERE {FirstOf}", new { backingOff.Id, At = Now + TimeSpan.FromMinutes(1) });
+                await Dapper.SqlMapper.ExecuteAsync(
+                    connection, $"UPDATE outbox SET attempts = 1, locked_until = @At WHERE {FirstOf}", new { leased.Id, At = Now + TimeSpan.FromSeconds(30) });
+                await Dapper.SqlMapper.ExecuteAsync(connection, $"UPDATE outbox SET failed_at = @Now, attempts = 12 WHERE {FirstOf}", new { failed.Id, Now });
+            }
+
+            Assert.Equal(1, await services.GetRequiredService<DatabaseMigrator>().MigrateAsync(None));
+            var outbox = services.GetRequiredService<IOutbox>();
+            async Task<List<(long IncidentId, string Handler, Type Event, int Attempts)>> ClaimAndCompleteAsync()
+            {
+                var batch = await outbox.ClaimAsync(Room(SlackAndReminders, 20), Lease, None);
+                foreach (var delivery in batch)
+                {
+                    await outbox.CompleteAsync(delivery.MessageId, delivery.Handler, None);
+                }
+
+                return batch.Select(d => (d.Event.IncidentId, d.Handler, d.Event.GetType(), d.Attempts)).ToList();
+            }
+
+            var atOnce = await ClaimAndCompleteAsync();
+            var thenNotes = await ClaimAndCompleteAsync();
+            Clock.Advance(TimeSpan.FromSeconds(30));
+            var afterOldLease = await ClaimAndCompleteAsync();
+            var thenLeasedNote = await ClaimAndCompleteAsync();
+            Clock.Advance(TimeSpan.FromSeconds(30));
+            var afterBackoff = await ClaimAndCompleteAsync();
+            var thenBackedOffNote = await ClaimAndCompleteAsync();
+
+            Assert.Equal(
+                [(delivered.Id, ReminderHandler, typeof(NoteAdded), 1), (delivered.Id, SlackHandler, typeof(NoteAdded), 1),
+                 (failed.Id, ReminderHandler, typeof(NoteAdded), 1), (failed.Id, SlackHandler, typeof(NoteAdded), 1)],
+                atOnce.Concat(thenNotes).OrderBy(d => d.IncidentId).ThenBy(d => d.Handler, StringComparer.Ordinal));
+            Assert.Equal(
+                [(leased.Id, ReminderHandler, typeof(IncidentDeclared), 1), (leased.Id, SlackHandler, typeof(IncidentDeclared), 1)], afterOldLease);
+            Assert.Equal([(leased.Id, ReminderHandler, typeof(NoteAdded), 1), (leased.Id, SlackHandler, typeof(NoteAdded), 1)], thenLeasedNote);
+            Assert.Equal(
+                [(backingOff.Id, ReminderHandler, typeof(IncidentDeclared), 1), (backingOff.Id, SlackHandler, typeof(IncidentDeclared), 1)], afterBackoff);
+            Assert.Equal([(backingOff.Id, ReminderHandler, typeof(NoteAdded), 1), (backingOff.Id, SlackHandler, typeof(NoteAdded), 1)], thenBackedOffNote);
+            Assert.Empty(await ClaimAndCompleteAsync());
+        }
+        finally
+        {
+            await database.DisposeAsync();
+        }
+    }
+
+    private static IncidentChange NoteChange(Incident incident, string text)
+    {
+        var at = incident.DeclaredAt;
+        return new IncidentChange(
+            incident,
+            [new NewTimelineEntry(at, TimelineKind.Note, Alice, text)],
+            [new NoteAdded(text) { IncidentId = incident.Id, Number = incident.Number, OccurredAt = at, Actor = Alice }]) { AppendOnly = true };
     }
 }

@@ -25,5 +25,6 @@ public sealed class PostgresIncidentStoreTests : IncidentStoreContract
         Assert.Equal("timestamp with time zone", await QueryScalarAsync<string>(ColumnType, new { Table = "incidents", Column = "declared_at" }));
         Assert.Equal("timestamp with time zone", await QueryScalarAsync<string>(ColumnType, new { Table = "outbox", Column = "locked_until" }));
         Assert.Equal("jsonb", await QueryScalarAsync<string>(ColumnType, new { Table = "outbox", Column = "payload" }));
+        Assert.Equal("timestamp with time zone", await QueryScalarAsync<string>(ColumnType, new { Table = "outbox_deliveries", Column = "lease_until" }));
     }
 }

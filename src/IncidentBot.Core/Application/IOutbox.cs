@@ -2,26 +2,41 @@ using IncidentBot.Core.Incidents;
 
 namespace IncidentBot.Core.Application;
 
-/// <summary>An incident event waiting to be delivered to its handlers.</summary>
-public sealed record OutboxMessage(long Id, IncidentEvent Event, int Attempts);
+/// <summary>
+/// One stored incident event (outbox message <paramref name="MessageId"/>) due for one handler, leased to the
+/// caller. <paramref name="Attempts"/> counts this handler's claims of this message, this one included.
+/// </summary>
+public sealed record OutboxDelivery(long MessageId, string Handler, IncidentEvent Event, int Attempts);
 
 /// <summary>
 /// Durable queue of <see cref="IncidentEvent"/>s written by <see cref="IIncidentStore"/> in the same
-/// transaction as the change. Delivery is at-least-once and in order per incident.
+/// transaction as the change, delivered at least once to each handler through a lane of its own: every
+/// (incident, handler) pair is an ordered lane, so a handler that keeps failing holds back only its own later
+/// events of that incident, never another handler's and never another incident's.
 /// </summary>
+/// <remarks>
+/// A message gets its lanes when it is first claimed, one per handler the claimer names then; a handler added
+/// later receives only the messages claimed after it was added, not the history before it. Retries, attempts,
+/// leases and giving up are all per delivery, that is per (message, handler).
+/// </remarks>
 public interface IOutbox
 {
     /// <summary>
-    /// Leases up to <paramref name="max"/> due messages, the oldest undelivered one per incident only,
-    /// so one incident's events are handled in order. A lease that runs out makes the message due again.
+    /// Creates the lanes of messages no one has claimed yet, one delivery per handler named in
+    /// <paramref name="capacity"/>, then leases for each handler up to its capacity (how many more deliveries it
+    /// can run now; 0 claims none) of its due deliveries: in each (incident, handler) lane only the oldest one not
+    /// yet completed or given up, so a handler sees an incident's events in order, and a batch holds at most one
+    /// delivery per lane. Each claim counts as an attempt. A lease that runs out makes the delivery due again;
+    /// while it holds, no other claimer (in this process or another) gets that delivery.
     /// </summary>
-    Task<IReadOnlyList<OutboxMessage>> ClaimAsync(int max, TimeSpan lease, CancellationToken cancellationToken);
+    Task<IReadOnlyList<OutboxDelivery>> ClaimAsync(IReadOnlyDictionary<string, int> capacity, TimeSpan lease, CancellationToken cancellationToken);
 
-    Task CompleteAsync(long id, CancellationToken cancellationToken);
+    /// <summary>Records the delivery as done; the handler's next event of that incident becomes due.</summary>
+    Task CompleteAsync(long messageId, string handler, CancellationToken cancellationToken);
 
-    /// <summary>Releases the lease and makes the message due again at <paramref name="notBefore"/>.</summary>
-    Task RetryLaterAsync(long id, DateTimeOffset notBefore, string error, CancellationToken cancellationToken);
+    /// <summary>Releases the lease and makes the delivery due again at <paramref name="notBefore"/>; its lane waits.</summary>
+    Task RetryLaterAsync(long messageId, string handler, DateTimeOffset notBefore, string error, CancellationToken cancellationToken);
 
-    /// <summary>Gives up on a message (recorded with the error, never claimed again).</summary>
-    Task FailAsync(long id, string error, CancellationToken cancellationToken);
+    /// <summary>Gives up on the delivery (recorded with the error, never claimed again), which unblocks its lane.</summary>
+    Task FailAsync(long messageId, string handler, string error, CancellationToken cancellationToken);
 }

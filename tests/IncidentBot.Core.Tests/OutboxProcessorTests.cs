@@ -1,0 +1,322 @@
+using System.Collections.Concurrent;
+using Dapper;
+using IncidentBot.Core.Application;
+using IncidentBot.Core.Incidents;
+using IncidentBot.Storage;
+using IncidentBot.TestKit;
+using IncidentBot.TestKit.Databases;
+using Microsoft.Extensions.DependencyInjection;
+using Microsoft.Extensions.Logging.Abstractions;
+using Microsoft.Extensions.Options;
+
+namespace IncidentBot.Core.Tests;
+
+/// <summary>
+/// The outbox processor on the real store (run once on SQLite and once on PostgreSQL) with handlers that fail,
+/// stall or succeed on cue: each handler's lanes are independent of the others'.
+/// </summary>
+public abstract class OutboxProcessorTests<TDatabase> : IAsyncLifetime
+    where TDatabase : TestDatabase, new()
+{
+    private static readonly Person Ann = new("chat", "U-ANN", "Ann");
+    private static readonly Person Bo = new("chat", "U-BO", "Bo");
+    private static readonly Actor AsAnn = new(Ann, new ChatSpace("chat", "C-GENERAL"));
+    private static readonly TimeSpan Timeout = TimeSpan.FromSeconds(20);
+
+    private readonly TDatabase _database = new();
+    private readonly OutboxSignal _signal = new();
+    private readonly List<OutboxProcessor> _processors = [];
+    private ServiceProvider? _services;
+
+    private ManualClock Clock { get; } = new(new DateTimeOffset(2026, 11, 20, 23, 50, 0, TimeSpan.Zero));
+
+    private OutboxOptions Settings { get; } = new() { PollInterval = TimeSpan.FromMilliseconds(20), Lease = TimeSpan.FromMinutes(1), MaxAttempts = 12 };
+
+    private IncidentService Incidents { get; set; } = null!;
+
+    private LaneHandler Slack { get; } = new("slack");
+
+    private LaneHandler Teams { get; } = new("teams");
+
+    private LaneHandler Reminders { get; } = new("reminders");
+
+    public async Task InitializeAsync()
+    {
+        await _database.InitializeAsync();
+        _services = _database.CreateServices(s => s.AddSingleton<TimeProvider>(Clock));
+        Incidents = new IncidentService(
+            _services.GetRequiredService<IIncidentStore>(), Clock, Options.Create(new UpdateCadence()), _signal, NullLogger<IncidentService>.Instance);
+    }
+
+    public async Task DisposeAsync()
+    {
+        foreach (var processor in _processors)
+        {
+            await processor.StopAsync(CancellationToken.None);
+            processor.Dispose();
+        }
+
+        await _services!.DisposeAsync();
+        await _database.DisposeAsync();
+        _signal.Dispose();
+    }
+
+    private OutboxProcessor Processor(params IIncidentEventHandler[] handlers)
+    {
+        var processor = new OutboxProcessor(
+            _services!.GetRequiredService<IOutbox>(), handlers, _signal, Clock, Options.Create(Settings), NullLogger<OutboxProcessor>.Instance);
+        _processors.Add(processor);
+        return processor;
+    }
+
+    /// <summary>Declares an incident with a commander and adds a note: three events, in this order.</summary>
+    private async Task<Incident> DeclareWithNoteAsync(string title = "Checkout is down")
+    {
+        var incident = (await Incidents.DeclareAsync(new DeclareRequest(title, Severity.Sev1) { Commander = Bo }, AsAnn, default)).Incident;
+        await Incidents.AddNoteAsync(incident.Number, "Rolled back the deploy", AsAnn, default);
+        return incident;
+    }
+
+    private static readonly Type[] ThreeEvents = [typeof(IncidentDeclared), typeof(RoleAssigned), typeof(NoteAdded)];
+
+    /// <summary>Processes what is due, then moves the clock past any backoff, <paramref name="rounds"/> times.</summary>
+    private async Task RunRoundsAsync(OutboxProcessor processor, int rounds)
+    {
+        for (var i = 0; i < rounds; i++)
+        {
+            await processor.ProcessDueAsync(default);
+            Clock.Advance(TimeSpan.FromMinutes(10));
+        }
+    }
+
+    private async Task<T> QueryScalarAsync<T>(string sql, object? parameters = null)
+    {
+        await using var connection = await _services!.GetRequiredService<IDbConnectionFactory>().OpenConnectionAsync(default);
+        return (await connection.ExecuteScalarAsync<T>(sql, parameters))!;
+    }
+
+    [Fact]
+    public async Task ProcessDue_OneHandlerKeepsFailing_OthersGetEveryEventOnceInOrder()
+    {
+        Slack.Behaviour = (_, _) => throw new HttpRequestException("Slack answered 503");
+        var processor = Processor(Slack, Teams, Reminders);
+        await DeclareWithNoteAsync();
+
+        await RunRoundsAsync(processor, rounds: 6);
+
+        Assert.Equal(ThreeEvents, Teams.Received.Select(e => e.GetType()));
+        Assert.Equal(ThreeEvents, Reminders.Received.Select(e => e.GetType()));
+        // Retried on its own lane, six times, and never handed the later events out of order.
+        Assert.Equal(6, Slack.Received.Count);
+        Assert.All(Slack.Received, e => Assert.IsType<IncidentDeclared>(e));
+        Assert.Equal(
+            "HttpRequestException: Slack answered 503",
+            await QueryScalarAsync<string>("SELECT error FROM outbox_deliveries WHERE handler = 'slack' AND attempts > 0"));
+        Assert.Equal(6, await QueryScalarAsync<int>("SELECT attempts FROM outbox_deliveries WHERE handler = 'slack' AND attempts > 0"));
+    }
+
+    [Fact]
+    public async Task ProcessDue_FailingHandlerRecovers_ItsLaneResumesInOrder()
+    {
+        var failures = 2;
+        Slack.Behaviour = (_, _) => Interlocked.Decrement(ref failures) >= 0 ? throw new TimeoutException("Slack timed out") : Task.CompletedTask;
+        var processor = Processor(Slack, Teams);
+        await DeclareWithNoteAsync();
+
+        await processor.ProcessDueAsync(default);
+        var beforeBackoff = await processor.ProcessDueAsync(default);
+        await RunRoundsAsync(processor, rounds: 6);
+
+        // The first call left Slack's lane waiting for its backoff while Teams' lane moved on.
+        Assert.Equal(1, beforeBackoff);
+        Assert.Equal(
+            [typeof(IncidentDeclared), typeof(IncidentDeclared), typeof(IncidentDeclared), typeof(RoleAssigned), typeof(NoteAdded)],
+            Slack.Received.Select(e => e.GetType()));
+        Assert.Equal(ThreeEvents, Teams.Received.Select(e => e.GetType()));
+    }
+
+    [Fact]
+    public async Task ProcessDue_LaneWaitingForRetry_OtherIncidentsFlowToTheSameHandler()
+    {
+        var stuck = await DeclareWithNoteAsync("Stuck in Slack");
+        Slack.Behaviour = (e, _) => e.IncidentId == stuck.Id ? throw new HttpRequestException("Slack answered 500") : Task.CompletedTask;
+        var processor = Processor(Slack, Reminders);
+        var flowing = await DeclareWithNoteAsync("Flowing");
+
+        // No clock movement: the stuck lane's backoff never runs out.
+        for (var i = 0; i < 4; i++)
+        {
+            await processor.ProcessDueAsync(default);
+        }
+
+        Assert.Equal(ThreeEvents, Slack.Received.Where(e => e.IncidentId == flowing.Id).Select(e => e.GetType()));
+        Assert.Equal([typeof(IncidentDeclared)], Slack.Received.Where(e => e.IncidentId == stuck.Id).Select(e => e.GetType()));
+        Assert.Equal(ThreeEvents, Reminders.Received.Where(e => e.IncidentId == stuck.Id).Select(e => e.GetType()));
+        Assert.Equal(ThreeEvents, Reminders.Received.Where(e => e.IncidentId == flowing.Id).Select(e => e.GetType()));
+    }
+
+    [Fact]
+    public async Task ProcessDue_MaxAttemptsReached_GivesUpForThatHandlerOnly()
+    {
+        Settings.MaxAttempts = 3;
+        Slack.Behaviour = (e, _) => e is IncidentDeclared ? throw new InvalidOperationException("channel_not_found") : Task.CompletedTask;
+        Teams.Behaviour = (e, _) => e is IncidentDeclared && Teams.Received.Count == 1 ? throw new HttpRequestException("Teams answered 502") : Task.CompletedTask;
+        var processor = Processor(Slack, Teams, Reminders);
+        await DeclareWithNoteAsync();
+
+        await RunRoundsAsync(processor, rounds: 8);
+
+        Assert.Equal(
+            [typeof(IncidentDeclared), typeof(IncidentDeclared), typeof(IncidentDeclared), typeof(RoleAssigned), typeof(NoteAdded)],
+            Slack.Received.Select(e => e.GetType()));
+        Assert.Equal([typeof(IncidentDeclared), .. ThreeEvents], Teams.Received.Select(e => e.GetType()));
+        Assert.Equal(ThreeEvents, Reminders.Received.Select(e => e.GetType()));
+        Assert.Equal(
+            "slack:3:InvalidOperationException: channel_not_found",
+            await QueryScalarAsync<string>("SELECT handler || ':' || attempts || ':' || error FROM outbox_deliveries WHERE failed_at IS NOT NULL"));
+        Assert.Equal(1, await QueryScalarAsync<int>("SELECT count(*) FROM outbox_deliveries WHERE failed_at IS NOT NULL"));
+        Assert.Equal(8, await QueryScalarAsync<int>("SELECT count(*) FROM outbox_deliveries WHERE done_at IS NOT NULL"));
+    }
+
+    [Fact]
+    public async Task ProcessDue_Batch_DeliversItsLanesConcurrently()
+    {
+        // Each waits for the other to have started: delivered one after the other, neither would finish.
+        var slackStarted = new TaskCompletionSource(TaskCreationOptions.RunContinuationsAsynchronously);
+        var teamsStarted = new TaskCompletionSource(TaskCreationOptions.RunContinuationsAsynchronously);
+        Slack.Behaviour = async (_, ct) =>
+        {
+            slackStarted.TrySetResult();
+            await teamsStarted.Task.WaitAsync(Timeout, ct);
+        };
+        Teams.Behaviour = async (_, ct) =>
+        {
+            teamsStarted.TrySetResult();
+            await slackStarted.Task.WaitAsync(Timeout, ct);
+        };
+        var processor = Processor(Slack, Teams);
+        await Incidents.DeclareAsync(new DeclareRequest("Checkout is down", Severity.Sev1), AsAnn, default);
+
+        var claimed = await processor.ProcessDueAsync(default).WaitAsync(Timeout);
+
+        Assert.Equal(2, claimed);
+        Assert.Equal(2, await QueryScalarAsync<int>("SELECT count(*) FROM outbox_deliveries WHERE done_at IS NOT NULL"));
+    }
+
+    [Fact]
+    public async Task Running_SlowHandler_HoldsOnlyItsOwnLane()
+    {
+        var release = new TaskCompletionSource(TaskCreationOptions.RunContinuationsAsynchronously);
+        Slack.Behaviour = (e, ct) => e is IncidentDeclared ? release.Task.WaitAsync(ct) : Task.CompletedTask;
+        Settings.BatchSize = 2;
+        var processor = Processor(Slack, Teams, Reminders);
+        await processor.StartAsync(default);
+
+        var first = await DeclareWithNoteAsync("First");
+        var second = await DeclareWithNoteAsync("Second");
+        await WaitUntilAsync(() => Teams.Received.Count == 6 && Reminders.Received.Count == 6, "Teams and reminders to get every event");
+        var slackWhileStalled = Slack.Received.ToList();
+        release.SetResult();
+        await WaitUntilAsync(() => Slack.Received.Count == 6, "Slack to catch up");
+
+        // Slack's two stalled calls held both slots of a batch only until they were released; the other lanes never waited.
+        Assert.Equal([typeof(IncidentDeclared), typeof(IncidentDeclared)], slackWhileStalled.Select(e => e.GetType()));
+        Assert.Equal(ThreeEvents, Slack.Received.Where(e => e.IncidentId == first.Id).Select(e => e.GetType()));
+        Assert.Equal(ThreeEvents, Slack.Received.Where(e => e.IncidentId == second.Id).Select(e => e.GetType()));
+    }
+
+    [Fact]
+    public async Task ProcessDue_DeliveryOutlivesItsLease_IsCancelledAndLeftForTheNextClaim()
+    {
+        Settings.Lease = TimeSpan.FromMilliseconds(300);
+        var calls = 0;
+        Slack.Behaviour = (_, ct) => Interlocked.Increment(ref calls) == 1 ? Task.Delay(System.Threading.Timeout.Infinite, ct) : Task.CompletedTask;
+        var processor = Processor(Slack, Teams);
+        await Incidents.DeclareAsync(new DeclareRequest("Checkout is down", Severity.Sev1), AsAnn, default);
+
+        await processor.ProcessDueAsync(default).WaitAsync(Timeout);
+        var whileLeased = await processor.ProcessDueAsync(default);
+        var state = await QueryScalarAsync<string>(
+            "SELECT attempts || ':' || (lease_until IS NOT NULL) || ':' || (done_at IS NULL) || ':' || (error IS NULL) FROM outbox_deliveries WHERE handler = 'slack'");
+        Clock.Advance(TimeSpan.FromSeconds(1));
+        var afterLease = await processor.ProcessDueAsync(default);
+
+        // Neither completed nor retried by the cancelled run: the row is left as claimed, so the lease decides.
+        Assert.Equal(0, whileLeased);
+        Assert.Contains(state, new[] { "1:1:1:1", "1:true:true:true" });
+        Assert.Equal(1, afterLease);
+        Assert.Equal(2, calls);
+        Assert.Equal(2, await QueryScalarAsync<int>("SELECT count(*) FROM outbox_deliveries WHERE done_at IS NOT NULL"));
+    }
+
+    [Fact]
+    public async Task ProcessDue_HandlerAddedLater_GetsNoOldHistory()
+    {
+        var before = await DeclareWithNoteAsync("Before Teams");
+        await RunRoundsAsync(Processor(Slack), rounds: 3);
+
+        var after = await DeclareWithNoteAsync("After Teams");
+        await RunRoundsAsync(Processor(Slack, Teams), rounds: 3);
+
+        Assert.Equal(ThreeEvents, Slack.Received.Where(e => e.IncidentId == before.Id).Select(e => e.GetType()));
+        Assert.Equal(ThreeEvents, Slack.Received.Where(e => e.IncidentId == after.Id).Select(e => e.GetType()));
+        Assert.Equal(ThreeEvents, Teams.Received.Select(e => e.GetType()));
+        Assert.All(Teams.Received, e => Assert.Equal(after.Id, e.IncidentId));
+    }
+
+    [Fact]
+    public void Constructor_TwoHandlersWithTheSameName_Throws()
+    {
+        var error = Assert.Throws<InvalidOperationException>(() => Processor(Slack, new LaneHandler("slack")));
+
+        Assert.Contains("'slack'", error.Message, StringComparison.Ordinal);
+    }
+
+    [Fact]
+    public void Name_NotOverridden_IsTheTypesFullName()
+    {
+        IIncidentEventHandler handler = new UnnamedHandler();
+
+        Assert.Equal("IncidentBot.Core.Tests.UnnamedHandler", handler.Name);
+    }
+
+    private static async Task WaitUntilAsync(Func<bool> condition, string what)
+    {
+        var deadline = DateTime.UtcNow + Timeout;
+        while (!condition())
+        {
+            Assert.True(DateTime.UtcNow < deadline, $"Timed out waiting for {what}.");
+            await Task.Delay(20);
+        }
+    }
+}
+
+public sealed class SqliteOutboxProcessorTests : OutboxProcessorTests<SqliteTestDatabase>;
+
+public sealed class PostgresOutboxProcessorTests : OutboxProcessorTests<PostgresTestDatabase>;
+
+/// <summary>Records every call (failed ones too) and then does what <see cref="Behaviour"/> says.</summary>
+public sealed class LaneHandler(string name) : IIncidentEventHandler
+{
+    private readonly ConcurrentQueue<IncidentEvent> _received = new();
+
+    public string Name => name;
+
+    public Func<IncidentEvent, CancellationToken, Task>? Behaviour { get; set; }
+
+    public IReadOnlyList<IncidentEvent> Received => _received.ToArray();
+
+    public async Task HandleAsync(IncidentEvent incidentEvent, CancellationToken cancellationToken)
+    {
+        _received.Enqueue(incidentEvent);
+        if (Behaviour is { } behaviour)
+        {
+            await behaviour(incidentEvent, cancellationToken);
+        }
+    }
+}
+
+public sealed class UnnamedHandler : IIncidentEventHandler
+{
+    public Task HandleAsync(IncidentEvent incidentEvent, CancellationToken cancellationToken) => Task.CompletedTask;
+}
