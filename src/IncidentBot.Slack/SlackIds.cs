@@ -29,6 +29,7 @@ public static class SlackIds
     public const string AcknowledgeAction = "incident_ack";
     public const string ResolveAction = "incident_resolve";
     public const string PostUpdateAction = "incident_post_update";
+    public const string PostmortemAction = "incident_postmortem";
 
     /// <summary>Block id prefix of the card's action blocks; the incident number follows.</summary>
     public const string CardBlockPrefix = "card:";
@@ -53,6 +54,7 @@ public static class SlackIds
         ["channels:read"] = "conversations.list",
         ["chat:write"] = "chat.postMessage/update/postEphemeral",
         ["commands"] = "/incident and the message shortcut",
+        ["files:write"] = "files.getUploadURLExternal/completeUploadExternal (the postmortem draft as a Markdown file)",
         ["groups:history"] = "message.groups events",
         ["groups:read"] = "conversations.list (private)",
         ["groups:write"] = "conversations.* on private channels",

@@ -29,6 +29,32 @@ public sealed class RenderingTests
     }
 
     [Fact]
+    public void Card_OpenAndResolved_PostmortemButtonWithinLimits()
+    {
+        var open = LongIncident();
+        var resolved = open.With(status: IncidentStatus.Resolved, resolvedAt: DateTimeOffset.UtcNow);
+
+        foreach (var card in new[] { SlackRenderer.Card(open), SlackRenderer.Card(resolved) })
+        {
+            Assert.Null(BlockKitLimits.CheckMessageBlocks(card.Blocks));
+            var button = card.Blocks!.SelectMany(b => b!["elements"] as JsonArray ?? []).Single(e => (string?)e!["action_id"] == SlackIds.PostmortemAction)!;
+            Assert.Equal("INC-42", (string?)button["value"]);
+        }
+
+        Assert.DoesNotContain(SlackIds.ResolveAction, SlackRenderer.Card(resolved).Blocks.Raw(), StringComparison.Ordinal);
+    }
+
+    [Fact]
+    public void Postmortem_Links_MrkdwnLinksWithinLimits()
+    {
+        var message = SlackRenderer.Postmortem(new IncidentNumber(7), new Uri("https://x.example/incidents/INC-7"), new Uri("https://x.example/incidents/INC-7/postmortem.md"), "unused");
+
+        Assert.Null(BlockKitLimits.CheckMessageBlocks(message.Blocks));
+        Assert.Contains("<https://x.example/incidents/INC-7|Open it on the dashboard>", message.Blocks.Raw(), StringComparison.Ordinal);
+        Assert.StartsWith("Postmortem draft for INC-7: https://x.example/incidents/INC-7", message.Text, StringComparison.Ordinal);
+    }
+
+    [Fact]
     public void Timeline_TwoHundredLongEntries_TruncatedCleanlyWithinLimits()
     {
         var incident = LongIncident();

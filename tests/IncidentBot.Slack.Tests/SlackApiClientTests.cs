@@ -1,3 +1,4 @@
+using System.Text;
 using System.Text.Json.Nodes;
 using IncidentBot.Slack.WebApi;
 using IncidentBot.TestKit.Slack;
@@ -113,6 +114,48 @@ public sealed class SlackApiClientTests : IAsyncLifetime
     [InlineData("http://169.254.169.254/latest/meta-data", false)]
     public void ResponseUrl_OnlySlackHosts_Accepted(string url, bool accepted) =>
         Assert.Equal(accepted, Client().IsSlackResponseUrl(new Uri(url)));
+
+    [Fact]
+    public async Task UploadFile_ThreeSteps_SharedInChannelThreadWithoutTokenOnUploadUrl()
+    {
+        var channel = _slack.AddChannel("room");
+        var ts = _slack.PostUserMessage(channel.Id, FakeSlackServer.BotUserId, "links");
+        var content = Encoding.UTF8.GetBytes("# INC-7 postmortem\n\nÜmlauts & <angles> survive.\n");
+
+        var id = await Client().UploadFileAsync(channel.Id, new SlackFileUpload("INC-7-postmortem.md", "INC-7 postmortem draft", content) { ThreadTs = ts }, default);
+
+        var file = _slack.Files[id];
+        Assert.True(file.Shared);
+        Assert.Equal(channel.Id, file.Channel);
+        Assert.Equal(ts, file.ThreadTs);
+        Assert.Equal("INC-7 postmortem draft", file.Title);
+        Assert.Equal(content, file.Content);
+        Assert.False(file.UploadCarriedToken);
+        var ticket = Assert.Single(_slack.CallsTo("files.getUploadURLExternal"));
+        Assert.Equal(content.Length.ToString(System.Globalization.CultureInfo.InvariantCulture), ticket.Arg("length"));
+        Assert.Equal("INC-7-postmortem.md", ticket.Arg("filename"));
+    }
+
+    [Fact]
+    public async Task UploadFile_MissingScope_ThrowsSlackErrorAndUploadsNothing()
+    {
+        var channel = _slack.AddChannel("room");
+        _slack.Script("files.getUploadURLExternal", SlackFault.Fails("missing_scope"));
+
+        var error = await Assert.ThrowsAsync<SlackApiException>(() =>
+            Client().UploadFileAsync(channel.Id, new SlackFileUpload("a.md", "a", new byte[] { 1 }), default));
+
+        Assert.Equal("missing_scope", error.Error);
+        Assert.Empty(_slack.CallsTo("files.completeUploadExternal"));
+    }
+
+    [Theory]
+    [InlineData("https://files.slack.com/upload/v1/ABC123", true)]
+    [InlineData("http://files.slack.com/upload/v1/ABC123", false)]
+    [InlineData("https://files.slack.com.evil.example/upload", false)]
+    [InlineData("https://evil.example.com/files.slack.com", false)]
+    public void UploadUrl_OnlySlackHosts_Accepted(string url, bool accepted) =>
+        Assert.Equal(accepted, Client().IsSlackUploadUrl(new Uri(url)));
 
     [Fact]
     public async Task Respond_FakeResponseUrl_Posted()

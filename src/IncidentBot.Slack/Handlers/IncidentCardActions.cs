@@ -1,18 +1,22 @@
 using System.Text.Json.Nodes;
 using IncidentBot.Core.Application;
+using IncidentBot.Core.Commands;
 using IncidentBot.Core.Incidents;
 using IncidentBot.Slack.Inbound;
+using IncidentBot.Slack.Outbound;
 using IncidentBot.Slack.Rendering;
 using IncidentBot.Slack.WebApi;
 using Microsoft.Extensions.Logging;
 
 namespace IncidentBot.Slack.Handlers;
 
-/// <summary>The incident card's controls: role pickers, severity and status selects, update/ack/resolve buttons.</summary>
+/// <summary>The incident card's controls: role pickers, severity and status selects, update/ack/postmortem/resolve buttons.</summary>
 public sealed partial class IncidentCardActions(
     IncidentService incidents,
+    CommandDispatcher dispatcher,
     ISlackApi slack,
     SlackUserDirectory users,
+    PostmortemPublisher postmortems,
     ILogger<IncidentCardActions> logger) : IBlockActionHandler
 {
     public bool Handles(string actionId) => actionId.StartsWith(SlackIds.ActionPrefix, StringComparison.Ordinal);
@@ -50,6 +54,8 @@ public sealed partial class IncidentCardActions(
                 case SlackIds.ResolveAction:
                     await incidents.ResolveAsync(number, null, actor, cancellationToken);
                     return null;
+                case SlackIds.PostmortemAction:
+                    return await PostmortemAsync(number, action, actor, cancellationToken);
                 case SlackIds.PostUpdateAction when action.TriggerId is not null:
                     await slack.OpenViewAsync(action.TriggerId, SlackRenderer.UpdateModal(number), cancellationToken);
                     return null;
@@ -67,6 +73,20 @@ public sealed partial class IncidentCardActions(
             LogFormFailed(logger, ex.Message);
             return Ephemeral($"I couldn't open the form; use `{SlackIds.CommandTrigger}update <text>` instead.");
         }
+    }
+
+    /// <summary>The card lives in a war room, so the draft goes there, like <c>/incident postmortem</c> typed in it.</summary>
+    private async Task<SlackMessage?> PostmortemAsync(IncidentNumber number, BlockAction action, Actor actor, CancellationToken cancellationToken)
+    {
+        var context = new CommandContext(actor, SlackIds.CommandTrigger, (_, _) => Task.FromResult<Person?>(null));
+        var reply = await dispatcher.ExecuteAsync(new ShowPostmortemCommand { Number = number }, context, cancellationToken);
+        if (reply.Kind != ReplyKind.Postmortem || action.ChannelId is not { } channel)
+        {
+            return Ephemeral(reply.Kind == ReplyKind.Postmortem ? "Use this button on the incident card in its war room." : reply.Text);
+        }
+
+        postmortems.PublishLater(number, channel, reply.Text);
+        return null;
     }
 
     private static bool TryReadNumber(BlockAction action, out IncidentNumber number)

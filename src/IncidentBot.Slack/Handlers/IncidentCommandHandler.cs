@@ -3,18 +3,24 @@ using IncidentBot.Core.Application;
 using IncidentBot.Core.Commands;
 using IncidentBot.Core.Incidents;
 using IncidentBot.Slack.Inbound;
+using IncidentBot.Slack.Outbound;
 using IncidentBot.Slack.Rendering;
 using IncidentBot.Slack.WebApi;
 using Microsoft.Extensions.Logging;
 
 namespace IncidentBot.Slack.Handlers;
 
-/// <summary><c>/incident …</c>: the shared grammar through <see cref="CommandDispatcher"/>; <c>declare</c> alone opens the modal.</summary>
+/// <summary>
+/// <c>/incident …</c>: the shared grammar through <see cref="CommandDispatcher"/>; <c>declare</c> alone opens the
+/// modal; <c>postmortem</c> in a war room posts the draft there for everyone.
+/// </summary>
 public sealed partial class IncidentCommandHandler(
     CommandDispatcher dispatcher,
     IIncidentStore store,
     ISlackApi slack,
     SlackUserDirectory users,
+    IncidentLinks links,
+    PostmortemPublisher postmortems,
     ILogger<IncidentCommandHandler> logger) : ISlashCommandHandler
 {
     public string Command => SlackIds.Command;
@@ -39,6 +45,21 @@ public sealed partial class IncidentCommandHandler(
         }
 
         LogCommand(logger, command.UserId, command.ChannelId, reply.Kind);
+        if (reply is { Kind: ReplyKind.Postmortem, Incident: { } subject })
+        {
+            if (inWarRoom)
+            {
+                // Posted by the bot rather than as the command's answer, so the file can follow in its thread.
+                postmortems.PublishLater(subject.Number, command.ChannelId, reply.Text);
+                return null;
+            }
+
+            return SlackRenderer.Postmortem(subject.Number, links.IncidentPage(subject.Number), links.PostmortemMarkdown(subject.Number), reply.Text) with
+            {
+                ResponseType = "ephemeral",
+            };
+        }
+
         return SlackRenderer.Reply(reply, inWarRoom);
     }
 

@@ -69,8 +69,14 @@ public static class SlackRenderer
                 buttons.Add(Button("Acknowledge", SlackIds.AcknowledgeAction, incident.Number.ToString()));
             }
 
+            buttons.Add(Button("Postmortem", SlackIds.PostmortemAction, incident.Number.ToString()));
             buttons.Add(Button("Resolve", SlackIds.ResolveAction, incident.Number.ToString(), "danger"));
             blocks.Add(Actions(blockId + ":state", buttons));
+        }
+        else
+        {
+            // Once resolved, the draft is what the card is for.
+            blocks.Add(Actions(blockId + ":state", [Button("Postmortem", SlackIds.PostmortemAction, incident.Number.ToString(), "primary")]));
         }
 
         blocks.Add(Context($"{icon} Declared by {Mention(incident.DeclaredBy)} {Date(incident.DeclaredAt)}"));
@@ -98,6 +104,27 @@ public static class SlackRenderer
             default:
                 return Text(reply.Text, "ephemeral");
         }
+    }
+
+    /// <summary>
+    /// Where the postmortem draft of <paramref name="number"/> lives: the dashboard page and the Markdown, or
+    /// <paramref name="fallback"/> (Core's hint) when the dashboard's public address is not configured.
+    /// </summary>
+    public static SlackMessage Postmortem(IncidentNumber number, Uri? page, Uri? markdown, string fallback)
+    {
+        if (page is null)
+        {
+            var hint = $":memo: {Escape(fallback)}";
+            return new SlackMessage(Truncate(fallback, MaxMessageText), Limit([Section(hint)]));
+        }
+
+        var links = markdown is null
+            ? $"<{Escape(page.AbsoluteUri)}|Open it on the dashboard>"
+            : $"<{Escape(page.AbsoluteUri)}|Open it on the dashboard> · <{Escape(markdown.AbsoluteUri)}|Markdown>";
+        var text = markdown is null
+            ? $"Postmortem draft for {number}: {page.AbsoluteUri}"
+            : $"Postmortem draft for {number}: {page.AbsoluteUri} (Markdown: {markdown.AbsoluteUri})";
+        return new SlackMessage(Truncate(text, MaxMessageText), Limit([Section($":memo: *Postmortem draft for {number}*\n{links}")]));
     }
 
     /// <summary>The timeline, oldest first, one section per entry; a long one keeps the newest entries.</summary>

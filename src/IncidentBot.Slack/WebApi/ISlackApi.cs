@@ -41,6 +41,15 @@ public sealed record SlackUser(string Id, string Name, bool IsBot);
 
 public sealed record SlackAuth(string UserId, string? BotId, string TeamId);
 
+/// <summary>A file to share in a channel: its name, the title Slack shows, and its bytes.</summary>
+public sealed record SlackFileUpload(string FileName, string Title, ReadOnlyMemory<byte> Content)
+{
+    /// <summary>Shares the file as a reply in this message's thread instead of in the channel.</summary>
+    public string? ThreadTs { get; init; }
+
+    public string? InitialComment { get; init; }
+}
+
 /// <summary>The Slack Web API methods IncidentBot uses (typed), plus <see cref="CallAsync"/> for the rest.</summary>
 public interface ISlackApi
 {
@@ -89,6 +98,12 @@ public interface ISlackApi
 
     /// <summary><c>apps.connections.open</c> with the app-level token: a fresh Socket Mode URL.</summary>
     Task<Uri> OpenSocketModeConnectionAsync(CancellationToken cancellationToken);
+
+    /// <summary>
+    /// Uploads a file and shares it in <paramref name="channel"/>: <c>files.getUploadURLExternal</c>, the bytes to the
+    /// upload URL, then <c>files.completeUploadExternal</c> (needs <c>files:write</c>). Returns the file id.
+    /// </summary>
+    Task<string> UploadFileAsync(string channel, SlackFileUpload file, CancellationToken cancellationToken);
 
     /// <summary>Posts to an interaction's <c>response_url</c>.</summary>
     Task RespondAsync(Uri responseUrl, SlackMessage message, CancellationToken cancellationToken);

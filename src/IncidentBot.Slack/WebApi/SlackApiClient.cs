@@ -5,6 +5,7 @@ using System.Net.Http.Headers;
 using System.Text;
 using System.Text.Json;
 using System.Text.Json.Nodes;
+using IncidentBot.Core.Telemetry;
 using Microsoft.Extensions.Logging;
 using Microsoft.Extensions.Options;
 using Polly;
@@ -14,7 +15,8 @@ namespace IncidentBot.Slack.WebApi;
 
 /// <summary>
 /// The Web API over HTTP: JSON bodies with a Bearer token, 429 honouring Retry-After, 5xx and network
-/// errors retried with backoff, <c>ok:false</c> surfaced as <see cref="SlackApiException"/>.
+/// errors retried with backoff, <c>ok:false</c> surfaced as <see cref="SlackApiException"/>. Every attempt is
+/// counted in <see cref="IncidentBotTelemetry.OutboundCalls"/> (outcome ok, error, rate_limited or failed).
 /// </summary>
 public sealed partial class SlackApiClient(
     HttpClient http,
@@ -25,6 +27,11 @@ public sealed partial class SlackApiClient(
     ILogger<SlackApiClient> logger) : ISlackApi
 {
     public const int InviteBatchSize = 100;
+
+    /// <summary>The <c>method</c> tag of posts to an interaction's response_url and of file bytes sent to an upload URL.</summary>
+    public const string ResponseUrlMethod = "response_url";
+
+    public const string UploadMethod = "files.upload_url";
 
     /// <summary>A trigger_id is dead 3 s after the click, so a views call that takes longer cannot succeed.</summary>
     public static readonly TimeSpan TriggerLifetime = TimeSpan.FromMilliseconds(2500);
@@ -213,15 +220,66 @@ public sealed partial class SlackApiClient(
         }
 
         using var content = new StringContent(message.ToJson().ToJsonString(), Encoding.UTF8, "application/json");
-        using var response = await http.PostAsync(responseUrl, content, cancellationToken);
-        if (!response.IsSuccessStatusCode)
+        HttpResponseMessage response;
+        try
         {
-            LogResponseUrlFailed(logger, (int)response.StatusCode);
+            response = await http.PostAsync(responseUrl, content, cancellationToken);
         }
+        catch (Exception ex) when (ex is HttpRequestException || ex is OperationCanceledException && !cancellationToken.IsCancellationRequested)
+        {
+            Count(ResponseUrlMethod, "failed");
+            throw;
+        }
+
+        using (response)
+        {
+            Count(ResponseUrlMethod, response.IsSuccessStatusCode ? "ok" : response.StatusCode == HttpStatusCode.TooManyRequests ? "rate_limited" : "failed");
+            if (!response.IsSuccessStatusCode)
+            {
+                LogResponseUrlFailed(logger, (int)response.StatusCode);
+            }
+        }
+    }
+
+    public async Task<string> UploadFileAsync(string channel, SlackFileUpload file, CancellationToken cancellationToken)
+    {
+        var content = file.Content;
+        var ticket = await CallWithFormAsync(
+            "files.getUploadURLExternal", new JsonObject { ["filename"] = file.FileName, ["length"] = content.Length }, cancellationToken);
+        var fileId = Str(ticket, "file_id") ?? throw new SlackTransientException("files.getUploadURLExternal", "no file_id in the answer");
+        if (!Uri.TryCreate(Str(ticket, "upload_url"), UriKind.Absolute, out var uploadUrl) || !IsSlackUploadUrl(uploadUrl))
+        {
+            // The bytes of an incident document go nowhere but Slack's own upload service.
+            throw new SlackApiException("files.getUploadURLExternal", "untrusted_upload_url");
+        }
+
+        await retry.Pipeline.ExecuteAsync(async ct => await SendBytesAsync(uploadUrl, file.FileName, content, ct), cancellationToken);
+
+        var complete = new JsonObject
+        {
+            ["files"] = new JsonArray(new JsonObject { ["id"] = fileId, ["title"] = file.Title }),
+            ["channel_id"] = channel,
+        };
+        if (file.ThreadTs is not null)
+        {
+            complete["thread_ts"] = file.ThreadTs;
+        }
+
+        if (file.InitialComment is not null)
+        {
+            complete["initial_comment"] = file.InitialComment;
+        }
+
+        await CallWithFormAsync("files.completeUploadExternal", complete, cancellationToken);
+        return fileId;
     }
 
     public async Task<JsonElement> CallAsync(string method, JsonObject arguments, CancellationToken cancellationToken) =>
         await retry.Pipeline.ExecuteAsync(async ct => await SendOnceAsync(method, arguments, Options.BotToken, ct), cancellationToken);
+
+    /// <summary>A form-encoded call, for the file methods, whose oldest documentation lists only that content type.</summary>
+    private async Task<JsonElement> CallWithFormAsync(string method, JsonObject arguments, CancellationToken cancellationToken) =>
+        await retry.Pipeline.ExecuteAsync(async ct => await SendOnceAsync(method, arguments, Options.BotToken, asForm: true, ct), cancellationToken);
 
     /// <summary>Only Slack's hooks host (or the configured API host, for tests and proxies) may receive response_url posts.</summary>
     internal bool IsSlackResponseUrl(Uri url) =>
@@ -229,60 +287,145 @@ public sealed partial class SlackApiClient(
             url.Scheme == Uri.UriSchemeHttps && url.Host.Equals("hooks.slack.com", StringComparison.OrdinalIgnoreCase) ||
             Uri.Compare(url, Options.ApiBaseUri, UriComponents.SchemeAndServer, UriFormat.Unescaped, StringComparison.OrdinalIgnoreCase) == 0);
 
-    private async Task<JsonElement> SendOnceAsync(string method, JsonObject arguments, string? token, CancellationToken cancellationToken)
+    /// <summary>Upload URLs come from Slack's answer; only Slack's file hosts (or the configured API host) may receive the bytes.</summary>
+    internal bool IsSlackUploadUrl(Uri url) =>
+        url.IsAbsoluteUri && (
+            url.Scheme == Uri.UriSchemeHttps && (url.Host.Equals("slack.com", StringComparison.OrdinalIgnoreCase) || url.Host.EndsWith(".slack.com", StringComparison.OrdinalIgnoreCase)) ||
+            Uri.Compare(url, Options.ApiBaseUri, UriComponents.SchemeAndServer, UriFormat.Unescaped, StringComparison.OrdinalIgnoreCase) == 0);
+
+    private Task<JsonElement> SendOnceAsync(string method, JsonObject arguments, string? token, CancellationToken cancellationToken) =>
+        SendOnceAsync(method, arguments, token, asForm: false, cancellationToken);
+
+    private async Task<JsonElement> SendOnceAsync(string method, JsonObject arguments, string? token, bool asForm, CancellationToken cancellationToken)
     {
-        using var request = new HttpRequestMessage(HttpMethod.Post, new Uri(Options.ApiBaseUri, method))
-        {
-            Content = new StringContent(arguments.ToJsonString(), Encoding.UTF8, "application/json"),
-        };
-        request.Headers.Authorization = new AuthenticationHeaderValue("Bearer", token);
-        using var response = await http.SendAsync(request, cancellationToken);
-        if (response.StatusCode == HttpStatusCode.TooManyRequests)
-        {
-            throw new SlackRateLimitedException(method, RetryAfter(response));
-        }
-
-        if ((int)response.StatusCode >= 500)
-        {
-            throw new SlackTransientException(method, $"HTTP {(int)response.StatusCode}");
-        }
-
-        if (!response.IsSuccessStatusCode)
-        {
-            throw new SlackApiException(method, $"http_{(int)response.StatusCode}");
-        }
-
-        JsonElement root;
+        // Anything that ends without Slack's envelope (network, 5xx, other HTTP status, unreadable body) is "failed".
+        string? outcome = "failed";
         try
         {
-            var body = await response.Content.ReadAsStreamAsync(cancellationToken);
-            using var document = await JsonDocument.ParseAsync(body, cancellationToken: cancellationToken);
-            root = document.RootElement.Clone();
-        }
-        catch (JsonException)
-        {
-            throw new SlackTransientException(method, "the answer was not JSON");
-        }
+            using var request = new HttpRequestMessage(HttpMethod.Post, new Uri(Options.ApiBaseUri, method))
+            {
+                Content = asForm ? Form(arguments) : new StringContent(arguments.ToJsonString(), Encoding.UTF8, "application/json"),
+            };
+            request.Headers.Authorization = new AuthenticationHeaderValue("Bearer", token);
+            using var response = await http.SendAsync(request, cancellationToken);
+            if (response.StatusCode == HttpStatusCode.TooManyRequests)
+            {
+                outcome = "rate_limited";
+                throw new SlackRateLimitedException(method, RetryAfter(response));
+            }
 
-        if (root.TryGetProperty("ok", out var ok) && ok.ValueKind == JsonValueKind.True)
-        {
-            return root;
-        }
+            if ((int)response.StatusCode >= 500)
+            {
+                throw new SlackTransientException(method, $"HTTP {(int)response.StatusCode}");
+            }
 
-        var error = Str(root, "error") ?? "unknown_error";
-        if (error is "ratelimited" or "rate_limited")
-        {
-            throw new SlackRateLimitedException(method, RetryAfter(response));
-        }
+            if (!response.IsSuccessStatusCode)
+            {
+                throw new SlackApiException(method, $"http_{(int)response.StatusCode}");
+            }
 
-        if (error is "internal_error" or "fatal_error" or "service_unavailable" or "request_timeout")
-        {
-            throw new SlackTransientException(method, error);
-        }
+            JsonElement root;
+            try
+            {
+                var body = await response.Content.ReadAsStreamAsync(cancellationToken);
+                using var document = await JsonDocument.ParseAsync(body, cancellationToken: cancellationToken);
+                root = document.RootElement.Clone();
+            }
+            catch (JsonException)
+            {
+                throw new SlackTransientException(method, "the answer was not JSON");
+            }
 
-        LogApiError(logger, method, error);
-        throw new SlackApiException(method, error);
+            if (root.TryGetProperty("ok", out var ok) && ok.ValueKind == JsonValueKind.True)
+            {
+                outcome = "ok";
+                return root;
+            }
+
+            var error = Str(root, "error") ?? "unknown_error";
+            if (error is "ratelimited" or "rate_limited")
+            {
+                outcome = "rate_limited";
+                throw new SlackRateLimitedException(method, RetryAfter(response));
+            }
+
+            outcome = "error";
+            if (error is "internal_error" or "fatal_error" or "service_unavailable" or "request_timeout")
+            {
+                throw new SlackTransientException(method, error);
+            }
+
+            LogApiError(logger, method, error);
+            throw new SlackApiException(method, error);
+        }
+        catch (OperationCanceledException) when (cancellationToken.IsCancellationRequested)
+        {
+            // Our own cancellation (shutdown, an expired trigger_id) says nothing about Slack.
+            outcome = null;
+            throw;
+        }
+        finally
+        {
+            if (outcome is not null)
+            {
+                Count(method, outcome);
+            }
+        }
     }
+
+    /// <summary>The POST of a file's bytes to the URL files.getUploadURLExternal handed out; it is pre-signed, so no token goes with it.</summary>
+    private async Task SendBytesAsync(Uri uploadUrl, string fileName, ReadOnlyMemory<byte> content, CancellationToken cancellationToken)
+    {
+        string? outcome = "failed";
+        try
+        {
+            using var body = new ReadOnlyMemoryContent(content);
+            body.Headers.ContentType = new MediaTypeHeaderValue("application/octet-stream");
+            using var form = new MultipartFormDataContent { { body, "filename", fileName } };
+            using var response = await http.PostAsync(uploadUrl, form, cancellationToken);
+            if (response.StatusCode == HttpStatusCode.TooManyRequests)
+            {
+                outcome = "rate_limited";
+                throw new SlackRateLimitedException(UploadMethod, RetryAfter(response));
+            }
+
+            if ((int)response.StatusCode >= 500)
+            {
+                throw new SlackTransientException(UploadMethod, $"HTTP {(int)response.StatusCode}");
+            }
+
+            if (!response.IsSuccessStatusCode)
+            {
+                throw new SlackApiException(UploadMethod, $"http_{(int)response.StatusCode}");
+            }
+
+            outcome = "ok";
+        }
+        catch (OperationCanceledException) when (cancellationToken.IsCancellationRequested)
+        {
+            outcome = null;
+            throw;
+        }
+        finally
+        {
+            if (outcome is not null)
+            {
+                Count(UploadMethod, outcome);
+            }
+        }
+    }
+
+    /// <summary>Form fields as the official SDKs send them: strings as they are, numbers and objects as JSON.</summary>
+    private static FormUrlEncodedContent Form(JsonObject arguments) =>
+        new(arguments.Select(a => KeyValuePair.Create(a.Key, a.Value switch
+        {
+            JsonValue v when v.TryGetValue<string>(out var text) => text,
+            null => "",
+            var node => node.ToJsonString(),
+        })));
+
+    private static void Count(string method, string outcome) =>
+        IncidentBotTelemetry.OutboundCalls.Add(1, new("platform", SlackIds.Platform), new("method", method), new("outcome", outcome));
 
     private static TimeSpan RetryAfter(HttpResponseMessage response)
     {

@@ -63,10 +63,30 @@ public sealed class FakeMessage(string ts, string? user, string text, JsonArray?
     public ConcurrentDictionary<string, byte> Reactions { get; } = new();
 }
 
+/// <summary>A file shared through files.getUploadURLExternal, the upload URL and files.completeUploadExternal.</summary>
+public sealed class FakeFile(string id, string name, long declaredLength)
+{
+    public string Id { get; } = id;
+    public string Name { get; } = name;
+    public long DeclaredLength { get; } = declaredLength;
+    public byte[]? Content { get; set; }
+
+    /// <summary>Whether the bytes arrived with an Authorization header (the upload URL is pre-signed and needs none).</summary>
+    public bool UploadCarriedToken { get; set; }
+
+    public string? Title { get; set; }
+    public string? Channel { get; set; }
+    public string? ThreadTs { get; set; }
+    public string? InitialComment { get; set; }
+
+    /// <summary>Completed and shared in <see cref="Channel"/>.</summary>
+    public bool Shared { get; set; }
+}
+
 /// <summary>
 /// Slack on loopback: the Web API (<c>POST /api/&lt;method&gt;</c>, form or JSON bodies, Bearer tokens) for the
-/// methods IncidentBot uses, with channels, messages and reactions kept in memory; Block Kit limits enforced;
-/// faults scriptable per method; <c>response_url</c>s; and a Socket Mode WebSocket server.
+/// methods IncidentBot uses, with channels, messages, reactions and uploaded files kept in memory; Block Kit limits
+/// enforced; faults scriptable per method; <c>response_url</c>s; upload URLs; and a Socket Mode WebSocket server.
 /// </summary>
 public sealed partial class FakeSlackServer : IAsyncDisposable
 {
@@ -83,6 +103,7 @@ public sealed partial class FakeSlackServer : IAsyncDisposable
     private readonly ConcurrentDictionary<string, FakeChannel> _channels = new(StringComparer.Ordinal);
     private readonly ConcurrentDictionary<string, string> _users = new(StringComparer.Ordinal);
     private readonly ConcurrentDictionary<string, byte> _usedTriggers = new(StringComparer.Ordinal);
+    private readonly ConcurrentDictionary<string, FakeFile> _files = new(StringComparer.Ordinal);
     private readonly ConcurrentQueue<(string Id, JsonObject Body)> _responses = new();
     private readonly ConcurrentDictionary<string, TaskCompletionSource<JsonElement>> _pendingAcks = new(StringComparer.Ordinal);
     private readonly ConcurrentDictionary<int, SocketConnection> _sockets = new();
@@ -90,6 +111,7 @@ public sealed partial class FakeSlackServer : IAsyncDisposable
     private WebApplication? _app;
     private long _lastTsMicros;
     private int _channelCounter;
+    private int _fileCounter;
     private int _socketCounter;
     private int _connectionsOpened;
     private int _roundRobin;
@@ -105,6 +127,9 @@ public sealed partial class FakeSlackServer : IAsyncDisposable
     public IReadOnlyList<(string Method, string Error)> Rejections => _rejections.ToArray();
 
     public IReadOnlyDictionary<string, FakeChannel> Channels => _channels;
+
+    /// <summary>Files by id, from the moment an upload URL was handed out.</summary>
+    public IReadOnlyDictionary<string, FakeFile> Files => _files;
 
     /// <summary>Bodies posted to <see cref="ResponseUrl"/>s, with the id each URL carried.</summary>
     public IReadOnlyList<(string Id, JsonObject Body)> Responses => _responses.ToArray();
@@ -125,6 +150,7 @@ public sealed partial class FakeSlackServer : IAsyncDisposable
         app.UseWebSockets(new WebSocketOptions { KeepAliveInterval = TimeSpan.FromSeconds(5) });
         app.MapPost("/api/{method}", server.HandleApiAsync);
         app.MapPost("/respond/{id}", server.HandleResponseAsync);
+        app.MapPost("/upload/{id}", server.HandleUploadAsync);
         app.Map("/socket", server.HandleSocketAsync);
         await app.StartAsync();
         server._app = app;
@@ -480,9 +506,97 @@ public sealed partial class FakeSlackServer : IAsyncDisposable
                 return _users.TryGetValue(id, out var userName)
                     ? Ok(new() { ["user"] = new JsonObject { ["id"] = id, ["name"] = userName, ["real_name"] = userName, ["is_bot"] = false, ["profile"] = new JsonObject { ["display_name"] = userName } } })
                     : Error("user_not_found");
+            case "files.getUploadURLExternal":
+                var fileName = S(args, "filename");
+                if (string.IsNullOrEmpty(fileName) || !long.TryParse(S(args, "length"), NumberStyles.None, CultureInfo.InvariantCulture, out var length) || length <= 0)
+                {
+                    return Error("invalid_arguments");
+                }
+
+                var fileId = "F" + Interlocked.Increment(ref _fileCounter).ToString("D8", CultureInfo.InvariantCulture);
+                _files[fileId] = new FakeFile(fileId, fileName, length);
+                return Ok(new() { ["upload_url"] = new Uri(BaseAddress, $"upload/{fileId}").ToString(), ["file_id"] = fileId });
+            case "files.completeUploadExternal":
+                if (args["files"] is not JsonArray { Count: > 0 } completed)
+                {
+                    return Error("invalid_arguments");
+                }
+
+                var shareIn = S(args, "channel_id");
+                FakeChannel? shareChannel = null;
+                if (shareIn is not null)
+                {
+                    if (!_channels.TryGetValue(shareIn, out shareChannel))
+                    {
+                        return Error("channel_not_found");
+                    }
+
+                    if (!shareChannel.Members.ContainsKey(BotUserId))
+                    {
+                        return Error("not_in_channel");
+                    }
+                }
+
+                var shared = new List<FakeFile>();
+                foreach (var item in completed)
+                {
+                    if (item is not JsonObject entry || S(entry, "id") is not { } completeId || !_files.TryGetValue(completeId, out var pending) || pending.Content is null)
+                    {
+                        return Error("file_not_found");
+                    }
+
+                    if (pending.Content.LongLength != pending.DeclaredLength)
+                    {
+                        return Error("file_length_mismatch");
+                    }
+
+                    shared.Add(pending);
+                    pending.Title = S(entry, "title") ?? pending.Name;
+                }
+
+                foreach (var file in shared)
+                {
+                    file.Channel = shareChannel?.Id;
+                    file.ThreadTs = S(args, "thread_ts");
+                    file.InitialComment = S(args, "initial_comment");
+                    file.Shared = shareChannel is not null;
+                }
+
+                return Ok(new() { ["files"] = new JsonArray(shared.Select(f => (JsonNode)new JsonObject { ["id"] = f.Id, ["name"] = f.Name, ["title"] = f.Title }).ToArray()) });
             default:
                 return Error("unknown_method");
         }
+    }
+
+    /// <summary>The upload URL: raw bytes or a multipart form with one file, answered with HTTP 200 as Slack does.</summary>
+    private async Task HandleUploadAsync(HttpContext context, string id)
+    {
+        if (!_files.TryGetValue(id, out var file))
+        {
+            context.Response.StatusCode = 404;
+            return;
+        }
+
+        using var content = new MemoryStream();
+        if (context.Request.HasFormContentType)
+        {
+            var form = await context.Request.ReadFormAsync(context.RequestAborted);
+            if (form.Files.Count != 1)
+            {
+                context.Response.StatusCode = 400;
+                return;
+            }
+
+            await form.Files[0].CopyToAsync(content, context.RequestAborted);
+        }
+        else
+        {
+            await context.Request.Body.CopyToAsync(content, context.RequestAborted);
+        }
+
+        file.Content = content.ToArray();
+        file.UploadCarriedToken = context.Request.Headers.Authorization.Count > 0;
+        await context.Response.WriteAsync($"OK - {file.Content.Length}", context.RequestAborted);
     }
 
     private async Task HandleResponseAsync(HttpContext context, string id)
@@ -563,7 +677,7 @@ public sealed partial class FakeSlackServer : IAsyncDisposable
         foreach (var (key, value) in QueryHelpers.ParseQuery(body))
         {
             var text = value.ToString();
-            args[key] = key is "blocks" or "view" or "attachments" && text.Length > 0 ? JsonNode.Parse(text) : text;
+            args[key] = key is "blocks" or "view" or "attachments" or "files" && text.Length > 0 ? JsonNode.Parse(text) : text;
         }
 
         return args;
