@@ -1,6 +1,4 @@
-using Stopwatch = System.Diagnostics.Stopwatch;
 using System.Text.Json;
-using IncidentBot.Core.Telemetry;
 using IncidentBot.Teams.Activities;
 using IncidentBot.Teams.Auth;
 using IncidentBot.Teams.Schema;
@@ -9,7 +7,10 @@ using Microsoft.Extensions.Logging;
 
 namespace IncidentBot.Teams;
 
-/// <summary><c>POST /api/messages</c>: parse, authenticate, then route; the answer goes back within Teams' deadline.</summary>
+/// <summary>
+/// <c>POST /api/messages</c>: parse, authenticate, then route; the answer goes back within Teams' deadline. The
+/// host's ack-timing middleware measures this endpoint, like every chat endpoint.
+/// </summary>
 internal static partial class MessagesEndpoint
 {
     /// <summary>Far above any real activity; bounds what an unauthenticated caller can make us read.</summary>
@@ -17,22 +18,11 @@ internal static partial class MessagesEndpoint
 
     public static async Task<IResult> HandleAsync(HttpContext http, BotAuthenticator authenticator, TeamsBot bot, ILoggerFactory loggers, CancellationToken cancellationToken)
     {
-        var started = Stopwatch.GetTimestamp();
-        var (result, type, status) = await ProcessAsync(http, authenticator, bot, loggers, cancellationToken);
-        IncidentBotTelemetry.AckDuration.Record(
-            Stopwatch.GetElapsedTime(started).TotalMilliseconds,
-            new("platform", "teams"), new("endpoint", type), new("status", status));
-        return result;
-    }
-
-    private static async Task<(IResult Result, string ActivityType, int Status)> ProcessAsync(
-        HttpContext http, BotAuthenticator authenticator, TeamsBot bot, ILoggerFactory loggers, CancellationToken cancellationToken)
-    {
         var logger = loggers.CreateLogger("IncidentBot.Teams.Messages");
         if (http.Request.ContentLength > MaxBodyBytes)
         {
             LogRejected(logger, 413, "body too large");
-            return (Results.StatusCode(StatusCodes.Status413PayloadTooLarge), "unknown", 413);
+            return Results.StatusCode(StatusCodes.Status413PayloadTooLarge);
         }
 
         Activity? activity;
@@ -43,7 +33,7 @@ internal static partial class MessagesEndpoint
             if (buffer.Length > MaxBodyBytes)
             {
                 LogRejected(logger, 413, "body too large");
-                return (Results.StatusCode(StatusCodes.Status413PayloadTooLarge), "unknown", 413);
+                return Results.StatusCode(StatusCodes.Status413PayloadTooLarge);
             }
 
             activity = JsonSerializer.Deserialize(buffer.ToArray(), TeamsJsonContext.Default.Activity);
@@ -51,13 +41,13 @@ internal static partial class MessagesEndpoint
         catch (JsonException ex)
         {
             LogRejected(logger, 400, $"not an activity: {ex.Message}");
-            return (Results.Problem(statusCode: 400, title: "The body is not a Bot Framework activity."), "unknown", 400);
+            return Results.Problem(statusCode: 400, title: "The body is not a Bot Framework activity.");
         }
 
         if (activity is null || string.IsNullOrWhiteSpace(activity.Type))
         {
             LogRejected(logger, 400, "activity without a type");
-            return (Results.Problem(statusCode: 400, title: "The activity has no type."), "unknown", 400);
+            return Results.Problem(statusCode: 400, title: "The activity has no type.");
         }
 
         var auth = await authenticator.AuthenticateAsync(http.Request.Headers.Authorization.ToString(), activity, cancellationToken);
@@ -75,29 +65,19 @@ internal static partial class MessagesEndpoint
                 http.Response.Headers.WWWAuthenticate = "Bearer";
             }
 
-            return (Results.StatusCode(status), TypeTag(activity.Type), status);
+            return Results.StatusCode(status);
         }
 
         var response = await bot.HandleAsync(activity, cancellationToken);
         if (response is null)
         {
-            return (Results.Ok(), TypeTag(activity.Type), 200);
+            return Results.Ok();
         }
 
-        var result = response.Body is null
+        return response.Body is null
             ? Results.StatusCode(response.Status)
             : Results.Text(response.Body.ToJsonString(), "application/json", statusCode: response.Status);
-        return (result, TypeTag(activity.Type), response.Status);
     }
-
-    // Activity types come from the caller; only known ones become metric tags.
-    private static string TypeTag(string? type) => type switch
-    {
-        ActivityTypes.Message or ActivityTypes.Invoke or ActivityTypes.Event or ActivityTypes.ConversationUpdate
-            or ActivityTypes.InstallationUpdate or ActivityTypes.MessageReaction or ActivityTypes.MessageUpdate
-            or ActivityTypes.MessageDelete => type,
-        _ => "other",
-    };
 
     [LoggerMessage(Level = LogLevel.Warning, Message = "Teams: rejected an activity with {Status}: {Reason}")]
     private static partial void LogRejected(ILogger logger, int status, string reason);

@@ -38,13 +38,29 @@ public sealed class CardTests
     public void IncidentCard_OpenIncident_OffersEveryActionWithSubmitFallback()
     {
         var json = Cards()["new"].ToJsonString();
-        foreach (var verb in new[] { CardVerbs.Acknowledge, CardVerbs.Update, CardVerbs.Severity, CardVerbs.Status, CardVerbs.AssignRole, CardVerbs.Resolve })
+        foreach (var verb in new[] { CardVerbs.Acknowledge, CardVerbs.Update, CardVerbs.Severity, CardVerbs.Status, CardVerbs.AssignRole, CardVerbs.Resolve, CardVerbs.Postmortem })
         {
             Assert.Contains($"\"verb\":\"{verb}\"", json, StringComparison.Ordinal);
         }
 
         Assert.Contains("\"dataset\":\"graph.microsoft.com/users\"", json, StringComparison.Ordinal);
-        Assert.DoesNotContain("Action.Execute", Cards()["resolved"]["body"]!.ToJsonString(), StringComparison.Ordinal);
+    }
+
+    [Fact]
+    public void IncidentCard_AnyState_PostmortemOnItsOwnRow()
+    {
+        static List<List<JsonObject>> ActionSets(JsonObject card) =>
+            card["body"]!.AsArray().Where(b => (string?)b!["type"] == "ActionSet")
+                .Select(set => set!["actions"]!.AsArray().Select(a => a!.AsObject()).ToList()).ToList();
+
+        var open = ActionSets(Cards()["new"]);
+        Assert.Equal(2, open.Count);
+        Assert.Equal(5, open[0].Count);
+        Assert.Equal(CardVerbs.Postmortem, (string?)Assert.Single(open[1])["verb"]);
+
+        var resolved = Assert.Single(Assert.Single(ActionSets(Cards()["resolved"])));
+        Assert.Equal(CardVerbs.Postmortem, (string?)resolved["verb"]);
+        Assert.Equal("INC-42", (string?)resolved["data"]!["incident"]);
     }
 
     [Fact]

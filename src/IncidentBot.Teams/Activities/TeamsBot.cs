@@ -24,6 +24,7 @@ public sealed partial class TeamsBot(
     TeamsStore store,
     ConnectorClient connector,
     ReplySender replies,
+    IncidentLinks links,
     TimeProvider time,
     IOptions<TeamsOptions> options,
     ILogger<TeamsBot> logger)
@@ -96,7 +97,7 @@ public sealed partial class TeamsBot(
         {
             // Action.Submit, the fallback of the card's Action.Execute buttons on older clients.
             var (reply, _) = await RunCardActionAsync(activity, conversationId, Read(submitted, "verb"), submitted, cancellationToken);
-            Answer(activity, conversationId, TextActivity(reply.Text));
+            Answer(activity, conversationId, Render(reply));
             return null;
         }
 
@@ -233,6 +234,12 @@ public sealed partial class TeamsBot(
 
                 var data = action.TryGetProperty("data", out var d) && d.ValueKind == JsonValueKind.Object ? d : default;
                 var (reply, incident) = await RunCardActionAsync(activity, conversationId, Read(action, "verb"), data, cancellationToken);
+                if (reply.Kind == ReplyKind.Postmortem)
+                {
+                    // The links are for everyone in the conversation, not only for the person who clicked.
+                    Answer(activity, conversationId, Render(reply));
+                }
+
                 return incident is not null && reply.Kind != ReplyKind.Error
                     ? new InvokeResponse(200, new JsonObject { ["statusCode"] = 200, ["type"] = IncidentCards.ContentType, ["value"] = IncidentCards.Incident(incident) })
                     : new InvokeResponse(200, new JsonObject { ["statusCode"] = 200, ["type"] = "application/vnd.microsoft.activity.message", ["value"] = reply.Text });
@@ -271,6 +278,7 @@ public sealed partial class TeamsBot(
             CardVerbs.AssignRole when Read(data, "user") is { Length: > 0 } user => $"role {number} {Read(data, "role")} <@{user.Split(',')[0].Trim()}>",
             CardVerbs.AssignRole => null,
             CardVerbs.Declare => $"declare {Read(data, "severity")} {Read(data, "title")}",
+            CardVerbs.Postmortem => $"postmortem {number}",
             _ => null,
         };
         if (command is null)
@@ -403,8 +411,11 @@ public sealed partial class TeamsBot(
     private void Answer(Activity activity, string conversationId, Activity answer) =>
         replies.Enqueue(new PendingReply(activity.ServiceUrl!, conversationId, activity.Id, answer));
 
-    private static Activity Render(CommandReply reply) => reply.Kind switch
+    private Activity Render(CommandReply reply) => reply.Kind switch
     {
+        ReplyKind.Postmortem when reply.Incident is { } incident && links.IncidentPage(incident.Number) is { } page =>
+            TextActivity($"📝 **Postmortem draft for {incident.Number}**: [open it on the dashboard]({page.AbsoluteUri})" +
+                (links.PostmortemMarkdown(incident.Number) is { } markdown ? $" · [Markdown]({markdown.AbsoluteUri})" : "")),
         ReplyKind.DeclareForm => CardActivity(IncidentCards.DeclareForm()),
         ReplyKind.Timeline => TextActivity(reply.Text + "\n" + string.Join('\n', reply.Timeline.Select(e =>
             $"{e.OccurredAt.UtcDateTime:HH:mm} {(e.Pinned ? "📌 " : "")}{e.Kind.ToToken()} — {e.Author?.DisplayName ?? "IncidentBot"}: {e.Text}"))),

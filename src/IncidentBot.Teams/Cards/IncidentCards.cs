@@ -15,6 +15,7 @@ public static class CardVerbs
     public const string AssignRole = "assignRole";
     public const string Declare = "declare";
     public const string Refresh = "refresh";
+    public const string Postmortem = "postmortem";
 }
 
 /// <summary>Adaptive Cards 1.5 for Teams: the incident card and the declare form.</summary>
@@ -70,7 +71,8 @@ public static class IncidentCards
             ], Execute("Resolve", CardVerbs.Resolve, number)));
         }
 
-        return Card(body, actions);
+        // Its own row: a live incident's set already holds the five actions Teams shows side by side.
+        return Card(body, actions, [Execute("Postmortem draft", CardVerbs.Postmortem, number)]);
     }
 
     /// <summary>What <c>declare</c> without a title answers: title and severity.</summary>
@@ -85,7 +87,8 @@ public static class IncidentCards
         return Card(body, [Execute("Declare", CardVerbs.Declare, null)]);
     }
 
-    private static JsonObject Card(JsonArray body, JsonArray actions)
+    /// <summary>The card with each non-empty action set as a row of buttons under the body.</summary>
+    private static JsonObject Card(JsonArray body, params JsonArray[] actionSets)
     {
         var card = new JsonObject
         {
@@ -94,7 +97,7 @@ public static class IncidentCards
             ["version"] = Version,
             ["body"] = body,
         };
-        if (actions.Count > 0)
+        foreach (var actions in actionSets.Where(a => a.Count > 0))
         {
             body.Add(new JsonObject { ["type"] = "ActionSet", ["actions"] = actions });
         }
