@@ -4,7 +4,8 @@
 # Unless INCIDENTBOT_TEST_POSTGRES already names a server, this starts a throwaway PostgreSQL on
 # loopback (installing Debian's `postgresql` package first when it is missing and we are root),
 # points the tests at it and removes it afterwards. Debian's `chromium` is installed the same way for
-# the dashboard's browser tests. Exits non-zero on any failure.
+# the dashboard's browser tests, and Node.js (with npm) for the Adaptive Card parser and the Agents Playground
+# tests. Exits non-zero on any failure.
 set -euo pipefail
 cd "$(dirname "$0")/.."
 
@@ -76,7 +77,22 @@ ensure_chromium() {
   fi
 }
 
+# Microsoft's adaptivecards parser and the Agents Playground are npm packages the Teams tests install and run.
+ensure_node() {
+  command -v node >/dev/null 2>&1 && command -v npm >/dev/null 2>&1 && return
+  if [ "$(id -u)" = 0 ]; then
+    log "installing Node.js from apt"
+    export DEBIAN_FRONTEND=noninteractive
+    apt-get update -qq >/dev/null
+    apt-get install -y -qq nodejs npm >/dev/null
+  else
+    log "node/npm not found: run 'sudo apt-get install nodejs npm' (the Teams card and Playground tests need them)"
+    exit 1
+  fi
+}
+
 ensure_chromium
+ensure_node
 if [ -z "${INCIDENTBOT_TEST_POSTGRES:-}" ]; then
   start_postgres
 fi
