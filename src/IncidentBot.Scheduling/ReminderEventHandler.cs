@@ -19,6 +19,15 @@ public sealed class ReminderEventHandler(
     TimeProvider time,
     IOptions<ReminderOptions> reminders) : IIncidentEventHandler
 {
+    /// <summary>The events that start, move or stop a timer or a page (the cases below).</summary>
+    private static readonly HashSet<Type> Handled =
+    [
+        typeof(IncidentDeclared), typeof(UpdatePosted), typeof(SeverityChanged), typeof(UpdateSnoozed), typeof(IncidentReopened),
+        typeof(RoleAssigned), typeof(PageRequested), typeof(IncidentAcknowledged), typeof(UpdateReminderDue), typeof(IncidentResolved),
+    ];
+
+    public bool Receives(Type eventType) => Handled.Contains(eventType);
+
     public async Task HandleAsync(IncidentEvent incidentEvent, CancellationToken cancellationToken)
     {
         switch (incidentEvent)

@@ -25,6 +25,9 @@ internal static class EventJson
         .Where(a => a.TypeDiscriminator is string)
         .ToDictionary(a => a.DerivedType, a => (string)a.TypeDiscriminator!);
 
+    /// <summary>Every stored event type and its <c>event_type</c> (the discriminator).</summary>
+    public static IReadOnlyDictionary<Type, string> StoredTypes => Discriminators;
+
     public static string TypeOf(IncidentEvent incidentEvent) =>
         Discriminators.TryGetValue(incidentEvent.GetType(), out var type)
             ? type

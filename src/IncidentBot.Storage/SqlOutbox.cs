@@ -14,9 +14,10 @@ public sealed partial class SqlOutbox(IDbConnectionFactory database, TimeProvide
     static SqlOutbox() => TypeHandlers.EnsureRegistered();
 
     public async Task<IReadOnlyList<OutboxDelivery>> ClaimAsync(
-        IReadOnlyDictionary<string, int> capacity, TimeSpan lease, CancellationToken cancellationToken)
+        IReadOnlyDictionary<string, int> capacity, Func<string, Type, bool> receives, TimeSpan lease, CancellationToken cancellationToken)
     {
         ArgumentNullException.ThrowIfNull(capacity);
+        ArgumentNullException.ThrowIfNull(receives);
         ArgumentOutOfRangeException.ThrowIfLessThanOrEqual(lease, TimeSpan.Zero);
         var most = capacity.Count == 0 ? 0 : capacity.Values.Max();
         if (most <= 0)
@@ -33,10 +34,23 @@ public sealed partial class SqlOutbox(IDbConnectionFactory database, TimeProvide
             // Lanes are made for the handlers this claimer runs when it first sees a message. So a handler added
             // later (Teams configured months after Slack) starts with the events stored from then on instead of
             // being flooded with old history, and a message is never fanned out twice.
+            // The (handler, event type) pairs that get a lane: parallel text[]s on PostgreSQL, a JSON array of pairs on
+            // SQLite. A type this build does not know (a newer build wrote it) goes to every handler as UnknownType, so
+            // it fails there as unreadable, on the record, rather than vanishing.
+            var routes = (
+                from handler in capacity.Keys
+                from type in EventJson.StoredTypes
+                where receives(handler, type.Key)
+                select (Handler: handler, EventType: type.Value))
+                .Concat(capacity.Keys.Select(handler => (Handler: handler, EventType: UnknownType)))
+                .ToList();
+            var known = EventJson.StoredTypes.Values.ToArray();
             var fanOut = new
             {
-                // A text[] on PostgreSQL; a JSON array for json_each on SQLite.
-                Handlers = postgres ? (object)capacity.Keys.ToArray() : JsonSerializer.Serialize(capacity.Keys),
+                Handlers = routes.Select(r => r.Handler).ToArray(),
+                Types = routes.Select(r => r.EventType).ToArray(),
+                Known = postgres ? (object)known : JsonSerializer.Serialize(known),
+                Routes = JsonSerializer.Serialize(routes.Select(r => new[] { r.Handler, r.EventType })),
                 // As many messages as the roomiest handler could take, so a backlog is fanned out batch by batch.
                 Max = most,
                 Now = now,
@@ -48,7 +62,7 @@ public sealed partial class SqlOutbox(IDbConnectionFactory database, TimeProvide
             else
             {
                 await connection.ExecuteAsync(new CommandDefinition(FanOutSqliteSql, fanOut, transaction, cancellationToken: cancellationToken));
-                await connection.ExecuteAsync(new CommandDefinition(MarkFannedOutSqliteSql, new { Now = now }, transaction, cancellationToken: cancellationToken));
+                await connection.ExecuteAsync(new CommandDefinition(MarkFannedOutSqliteSql, new { Max = most, Now = now }, transaction, cancellationToken: cancellationToken));
             }
 
             // One statement per handler, so each takes only as many as that handler has room for.
@@ -82,6 +96,9 @@ public sealed partial class SqlOutbox(IDbConnectionFactory database, TimeProvide
         return deliveries;
     }
 
+    /// <summary>The route of event types this build has no class for; no real type is named so.</summary>
+    private const string UnknownType = "*";
+
     // Not yet fanned out. locked_until is set only by builds from before lanes existed, while they deliver the
     // message themselves (a rolling deploy): it is left to them until they finish or their lease runs out.
     private const string NotFannedOut = """
@@ -101,26 +118,31 @@ public sealed partial class SqlOutbox(IDbConnectionFactory database, TimeProvide
             UPDATE outbox SET delivered_at = @Now, locked_until = NULL
             FROM pending
             WHERE outbox.id = pending.id
-            RETURNING outbox.id, outbox.incident_id, outbox.available_at)
+            RETURNING outbox.id, outbox.incident_id, outbox.available_at, outbox.event_type)
         INSERT INTO outbox_deliveries (message_id, handler, incident_id, not_before)
-        SELECT fanned.id, names.handler, fanned.incident_id, fanned.available_at
-        FROM fanned CROSS JOIN unnest(@Handlers) AS names (handler)
+        SELECT fanned.id, routes.handler, fanned.incident_id, fanned.available_at
+        FROM fanned JOIN unnest(@Handlers::text[], @Types::text[]) AS routes (handler, event_type)
+            ON routes.event_type = fanned.event_type
+            OR (routes.event_type = '{UnknownType}' AND fanned.event_type <> ALL (@Known::text[]))
         ON CONFLICT (message_id, handler) DO NOTHING
         """;
 
     // SQLite runs one writer at a time, and the claim's transaction holds the write lock from its start, so the
-    // messages this inserts lanes for are exactly those the next statement marks.
+    // messages this inserts lanes for are exactly those the next statement marks (some may get no lane at all).
+    private const string PendingSqlite = $"SELECT o.id, o.incident_id, o.available_at, o.event_type FROM outbox o WHERE {NotFannedOut} ORDER BY o.id LIMIT @Max";
+
     private const string FanOutSqliteSql = $"""
         INSERT INTO outbox_deliveries (message_id, handler, incident_id, not_before)
-        SELECT o.id, names.value, o.incident_id, o.available_at
-        FROM (SELECT o.id, o.incident_id, o.available_at FROM outbox o WHERE {NotFannedOut} ORDER BY o.id LIMIT @Max) AS o
-        CROSS JOIN json_each(@Handlers) AS names
+        SELECT o.id, json_extract(routes.value, '$[0]'), o.incident_id, o.available_at
+        FROM ({PendingSqlite}) AS o
+        JOIN json_each(@Routes) AS routes
+            ON json_extract(routes.value, '$[1]') = o.event_type
+            OR (json_extract(routes.value, '$[1]') = '{UnknownType}' AND o.event_type NOT IN (SELECT value FROM json_each(@Known)))
         """;
 
-    private const string MarkFannedOutSqliteSql = """
+    private const string MarkFannedOutSqliteSql = $"""
         UPDATE outbox SET delivered_at = @Now, locked_until = NULL
-        WHERE delivered_at IS NULL AND failed_at IS NULL
-        AND EXISTS (SELECT 1 FROM outbox_deliveries d WHERE d.message_id = outbox.id)
+        WHERE id IN (SELECT id FROM ({PendingSqlite}))
         """;
 
     // Due, and the oldest open delivery of its lane (incident, handler). A lane also waits while an earlier message

@@ -116,6 +116,22 @@ public abstract class OutboxProcessorTests<TDatabase> : IAsyncLifetime
     }
 
     [Fact]
+    public async Task ProcessDue_HandlerDoesNotReceiveNotes_NeverSeesThemOthersDo()
+    {
+        Teams.Ignores = new HashSet<Type> { typeof(NoteAdded) };
+        var processor = Processor(Slack, Teams);
+        var incident = await DeclareWithNoteAsync();
+
+        await RunRoundsAsync(processor, rounds: 3);
+
+        Assert.Equal(ThreeEvents, Slack.Received.Select(e => e.GetType()));
+        Assert.Equal([typeof(IncidentDeclared), typeof(RoleAssigned)], Teams.Received.Select(e => e.GetType()));
+        Assert.Equal(0L, await QueryScalarAsync<long>(
+            "SELECT count(*) FROM outbox_deliveries d JOIN outbox o ON o.id = d.message_id WHERE d.handler = 'teams' AND o.event_type = 'note_added' AND o.incident_id = @Id",
+            new { incident.Id }));
+    }
+
+    [Fact]
     public async Task ProcessDue_FailingHandlerRecovers_ItsLaneResumesInOrder()
     {
         var failures = 2;
@@ -305,6 +321,11 @@ public sealed class LaneHandler(string name) : IIncidentEventHandler
     public Func<IncidentEvent, CancellationToken, Task>? Behaviour { get; set; }
 
     public IReadOnlyList<IncidentEvent> Received => _received.ToArray();
+
+    /// <summary>The event types this handler says it does not receive.</summary>
+    public IReadOnlySet<Type> Ignores { get; set; } = new HashSet<Type>();
+
+    public bool Receives(Type eventType) => !Ignores.Contains(eventType);
 
     public async Task HandleAsync(IncidentEvent incidentEvent, CancellationToken cancellationToken)
     {

@@ -86,6 +86,53 @@ public abstract partial class IncidentStoreContract
     }
 
     [Fact]
+    public async Task ClaimAsync_HandlerDoesNotReceiveType_NoLaneAndLaterEventsFlow()
+    {
+        var incident = await DeclareAsync();
+        await Incidents.AddNoteAsync(incident.Number, "Only the reminders care about nothing here", AsAlice, None);
+        await Incidents.PostUpdateAsync(incident.Number, "Rolled back", AsAlice, None);
+        static bool NoNotesForSlack(string handler, Type type) => !(handler == SlackHandler && type == typeof(NoteAdded));
+
+        var claimed = new List<OutboxDelivery>();
+        for (var round = 0; round < 4; round++)
+        {
+            var batch = await Outbox.ClaimAsync(Room(SlackAndReminders), NoNotesForSlack, Lease, None);
+            claimed.AddRange(batch);
+            foreach (var delivery in batch)
+            {
+                await CompleteAsync(delivery);
+            }
+        }
+
+        Assert.Equal(
+            [typeof(IncidentDeclared), typeof(UpdatePosted)],
+            claimed.Where(d => d.Handler == SlackHandler).Select(d => d.Event.GetType()));
+        Assert.Equal(
+            [typeof(IncidentDeclared), typeof(NoteAdded), typeof(UpdatePosted)],
+            claimed.Where(d => d.Handler == ReminderHandler).Select(d => d.Event.GetType()));
+        Assert.Equal(5, await QueryScalarAsync<long>("SELECT count(*) FROM outbox_deliveries WHERE incident_id = @Id", new { incident.Id }));
+    }
+
+    [Fact]
+    public async Task ClaimAsync_NoHandlerReceivesType_FannedOutToNoLaneAndNeverClaimed()
+    {
+        var incident = await DeclareAsync();
+        static bool NoNotes(string handler, Type type) => type != typeof(NoteAdded);
+        foreach (var delivery in await Outbox.ClaimAsync(Room(AllHandlers), NoNotes, Lease, None))
+        {
+            await CompleteAsync(delivery);
+        }
+
+        await Incidents.AddNoteAsync(incident.Number, "Nobody delivers this", AsAlice, None);
+        var claimed = await Outbox.ClaimAsync(Room(AllHandlers), NoNotes, Lease, None);
+
+        Assert.Empty(claimed);
+        var note = await QueryScalarAsync<long>("SELECT id FROM outbox WHERE event_type = 'note_added' AND incident_id = @Id", new { incident.Id });
+        Assert.True(await QueryScalarAsync<bool>("SELECT delivered_at IS NOT NULL FROM outbox WHERE id = @Id", new { Id = note }));
+        Assert.Equal(0L, await QueryScalarAsync<long>("SELECT count(*) FROM outbox_deliveries WHERE message_id = @Id", new { Id = note }));
+    }
+
+    [Fact]
     public async Task ClaimAsync_SecondEventOfLane_NotClaimableUntilFirstCompletes()
     {
         var first = await DeclareAsync("First");

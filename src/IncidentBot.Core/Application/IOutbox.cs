@@ -29,7 +29,18 @@ public interface IOutbox
     /// delivery per lane. Each claim counts as an attempt. A lease that runs out makes the delivery due again;
     /// while it holds, no other claimer (in this process or another) gets that delivery.
     /// </summary>
-    Task<IReadOnlyList<OutboxDelivery>> ClaimAsync(IReadOnlyDictionary<string, int> capacity, TimeSpan lease, CancellationToken cancellationToken);
+    Task<IReadOnlyList<OutboxDelivery>> ClaimAsync(IReadOnlyDictionary<string, int> capacity, TimeSpan lease, CancellationToken cancellationToken) =>
+        ClaimAsync(capacity, EveryEvent, lease, cancellationToken);
+
+    /// <summary>
+    /// As <see cref="ClaimAsync(IReadOnlyDictionary{string, int}, TimeSpan, CancellationToken)"/>, but a message gets a
+    /// lane only for the handlers that <paramref name="receives"/> its event type (handler name, event type); one no
+    /// handler receives is fanned out to no lane at all, and never claimed.
+    /// </summary>
+    Task<IReadOnlyList<OutboxDelivery>> ClaimAsync(
+        IReadOnlyDictionary<string, int> capacity, Func<string, Type, bool> receives, TimeSpan lease, CancellationToken cancellationToken);
+
+    private static bool EveryEvent(string handler, Type eventType) => true;
 
     /// <summary>Records the delivery as done; the handler's next event of that incident becomes due.</summary>
     Task CompleteAsync(long messageId, string handler, CancellationToken cancellationToken);

@@ -25,6 +25,9 @@ public sealed partial class SlackIncidentEventHandler(
     IOptions<SlackOptions> options,
     ILogger<SlackIncidentEventHandler> logger) : IIncidentEventHandler
 {
+    /// <summary>Nothing while Slack is off; a note is already in the war room as the command's own answer.</summary>
+    public bool Receives(Type eventType) => options.Value.Enabled && eventType != typeof(NoteAdded);
+
     public async Task HandleAsync(IncidentEvent incidentEvent, CancellationToken cancellationToken)
     {
         if (!options.Value.Enabled)

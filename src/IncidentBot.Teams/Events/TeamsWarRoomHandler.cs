@@ -26,6 +26,10 @@ public sealed partial class TeamsWarRoomHandler(
     IOptions<TeamsOptions> options,
     ILogger<TeamsWarRoomHandler> logger) : IIncidentEventHandler
 {
+    /// <summary>Notes, action items and pins are answered where they were made; nothing else in the war room changes.</summary>
+    public bool Receives(Type eventType) =>
+        eventType != typeof(NoteAdded) && eventType != typeof(ActionItemAdded) && eventType != typeof(MessagePinned);
+
     public async Task HandleAsync(IncidentEvent incidentEvent, CancellationToken cancellationToken)
     {
         switch (incidentEvent)
