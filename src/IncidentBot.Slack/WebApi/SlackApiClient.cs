@@ -308,20 +308,10 @@ public sealed partial class SlackApiClient(
             };
             request.Headers.Authorization = new AuthenticationHeaderValue("Bearer", token);
             using var response = await http.SendAsync(request, cancellationToken);
-            if (response.StatusCode == HttpStatusCode.TooManyRequests)
+            if (HttpFailure(method, response) is { } failure)
             {
-                outcome = "rate_limited";
-                throw new SlackRateLimitedException(method, RetryAfter(response));
-            }
-
-            if ((int)response.StatusCode >= 500)
-            {
-                throw new SlackTransientException(method, $"HTTP {(int)response.StatusCode}");
-            }
-
-            if (!response.IsSuccessStatusCode)
-            {
-                throw new SlackApiException(method, $"http_{(int)response.StatusCode}");
+                outcome = failure is SlackRateLimitedException ? "rate_limited" : "failed";
+                throw failure;
             }
 
             JsonElement root;
@@ -383,20 +373,10 @@ public sealed partial class SlackApiClient(
             body.Headers.ContentType = new MediaTypeHeaderValue("application/octet-stream");
             using var form = new MultipartFormDataContent { { body, "filename", fileName } };
             using var response = await http.PostAsync(uploadUrl, form, cancellationToken);
-            if (response.StatusCode == HttpStatusCode.TooManyRequests)
+            if (HttpFailure(UploadMethod, response) is { } failure)
             {
-                outcome = "rate_limited";
-                throw new SlackRateLimitedException(UploadMethod, RetryAfter(response));
-            }
-
-            if ((int)response.StatusCode >= 500)
-            {
-                throw new SlackTransientException(UploadMethod, $"HTTP {(int)response.StatusCode}");
-            }
-
-            if (!response.IsSuccessStatusCode)
-            {
-                throw new SlackApiException(UploadMethod, $"http_{(int)response.StatusCode}");
+                outcome = failure is SlackRateLimitedException ? "rate_limited" : "failed";
+                throw failure;
             }
 
             outcome = "ok";
@@ -414,6 +394,15 @@ public sealed partial class SlackApiClient(
             }
         }
     }
+
+    /// <summary>What an HTTP status other than 2xx means: wait (429), retry (5xx) or give up (the rest).</summary>
+    private static Exception? HttpFailure(string method, HttpResponseMessage response) => (int)response.StatusCode switch
+    {
+        429 => new SlackRateLimitedException(method, RetryAfter(response)),
+        >= 500 => new SlackTransientException(method, $"HTTP {(int)response.StatusCode}"),
+        _ when !response.IsSuccessStatusCode => new SlackApiException(method, $"http_{(int)response.StatusCode}"),
+        _ => null,
+    };
 
     /// <summary>Form fields as the official SDKs send them: strings as they are, numbers and objects as JSON.</summary>
     private static FormUrlEncodedContent Form(JsonObject arguments) =>
