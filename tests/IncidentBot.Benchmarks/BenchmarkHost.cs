@@ -78,13 +78,20 @@ internal sealed class BenchmarkHost : IAsyncDisposable
         throw new InvalidOperationException("The host did not become ready.");
     }
 
-    /// <summary>Sends <paramref name="count"/> requests built by <paramref name="build"/> from their index, over as many connections as the host was started for.</summary>
-    public async Task<LoadResult> MeasureAsync(int count, Func<int, HttpRequestMessage> build, CancellationToken cancellationToken)
+    /// <summary>
+    /// Sends <paramref name="count"/> requests built by <paramref name="build"/> from their index, over as many
+    /// connections as the host was started for: back to back (closed loop, the bot's saturation), or with
+    /// <paramref name="ratePerSecond"/> above 0 request i is due i/rate seconds after the start (open loop, the
+    /// latency a steady stream of users sees). An open-loop latency counts from the due time, so a bot that falls
+    /// behind is charged for the queue it built up.
+    /// </summary>
+    public async Task<LoadResult> MeasureAsync(int count, Func<int, HttpRequestMessage> build, CancellationToken cancellationToken, double ratePerSecond = 0)
     {
         var samples = new TimeSpan[count];
         var failures = 0;
         var next = -1;
         var total = Stopwatch.StartNew();
+        var origin = Stopwatch.GetTimestamp();
         await Task.WhenAll(Enumerable.Range(0, _concurrency).Select(async _ =>
         {
             int i;
@@ -92,6 +99,16 @@ internal sealed class BenchmarkHost : IAsyncDisposable
             {
                 using var request = build(i);
                 var started = Stopwatch.GetTimestamp();
+                if (ratePerSecond > 0)
+                {
+                    started = origin + (long)(i / ratePerSecond * Stopwatch.Frequency);
+                    var wait = Stopwatch.GetElapsedTime(Stopwatch.GetTimestamp(), started);
+                    if (wait > TimeSpan.Zero)
+                    {
+                        await Task.Delay(wait, cancellationToken);
+                    }
+                }
+
                 using var response = await Client.SendAsync(request, cancellationToken);
                 await response.Content.ReadAsByteArrayAsync(cancellationToken);
                 samples[i] = Stopwatch.GetElapsedTime(started);
@@ -102,7 +119,7 @@ internal sealed class BenchmarkHost : IAsyncDisposable
             }
         }));
         total.Stop();
-        return new LoadResult(new LatencyStats(samples), total.Elapsed, failures);
+        return new LoadResult(new LatencyStats(samples), total.Elapsed, failures, ratePerSecond);
     }
 
     public async ValueTask DisposeAsync()

@@ -9,7 +9,7 @@ namespace IncidentBot.Benchmarks;
 /// Ack latency and throughput of signed Slack slash commands and message events against the built host
 /// as a real process on Kestrel, at 64 concurrent connections, on SQLite and (when
 /// INCIDENTBOT_TEST_POSTGRES is set) PostgreSQL. Slack's Web API is the test kit's fake.
-/// Options: --requests N (per workload, default 3000), --concurrency C (default 64), --sqlite-only.
+/// Options: --requests N (per workload, default 3000), --concurrency C (default 64), --rate R (open loop), --sqlite-only.
 /// </summary>
 public sealed class SlackAckBenchmark : IBenchmark
 {
@@ -68,12 +68,12 @@ public sealed class SlackAckBenchmark : IBenchmark
         await host.MeasureAsync(200, i => signer.Form("/slack/commands", SlackPayloads.Command($"note INC-{1 + i % concurrency} warm-up {i}", "UBENCH", "bench", room)), cancellationToken);
 
         var commands = await host.MeasureAsync(load.Requests,
-            i => signer.Form("/slack/commands", SlackPayloads.Command($"note INC-{1 + i % concurrency} benchmark note {i}", "UBENCH", "bench", room)), cancellationToken);
+            i => signer.Form("/slack/commands", SlackPayloads.Command($"note INC-{1 + i % concurrency} benchmark note {i}", "UBENCH", "bench", room)), cancellationToken, load.Rate);
         commands.Report(database.Provider, "slash command (note)");
 
         var baseTs = DateTimeOffset.UtcNow.ToUnixTimeSeconds();
         var events = await host.MeasureAsync(load.Requests,
-            i => signer.Json("/slack/events", SlackPayloads.EventCallback(SlackPayloads.Message(room, "UBENCH", $"{baseTs}.{i:D6}", $"benchmark message {i}"))), cancellationToken);
+            i => signer.Json("/slack/events", SlackPayloads.EventCallback(SlackPayloads.Message(room, "UBENCH", $"{baseTs}.{i:D6}", $"benchmark message {i}"))), cancellationToken, load.Rate);
         events.Report(database.Provider, "message event");
     }
 

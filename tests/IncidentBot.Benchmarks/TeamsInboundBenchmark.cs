@@ -10,7 +10,7 @@ namespace IncidentBot.Benchmarks;
 /// Answer latency and throughput of JWT-authenticated Teams activities on POST /api/messages (token validated
 /// against the fake issuer's JWKS on every request), against the built host as a real process, on SQLite and
 /// (when INCIDENTBOT_TEST_POSTGRES is set) PostgreSQL. Workloads: war-room messages captured on the timeline,
-/// and @IncidentBot note commands. Options: --requests N (default 2000), --concurrency C (default 32), --sqlite-only.
+/// and @IncidentBot note commands. Options: --requests N (default 2000), --concurrency C (default 32), --rate R (open loop), --sqlite-only.
 /// </summary>
 public sealed class TeamsInboundBenchmark : IBenchmark
 {
@@ -58,9 +58,9 @@ public sealed class TeamsInboundBenchmark : IBenchmark
         }
 
         await host.MeasureAsync(200, i => Post(activities.Message(Chat, user, $"warm-up {i}", "groupChat")), cancellationToken);
-        (await host.MeasureAsync(load.Requests, i => Post(activities.Message(Chat, user, $"benchmark message {i}", "groupChat")), cancellationToken))
+        (await host.MeasureAsync(load.Requests, i => Post(activities.Message(Chat, user, $"benchmark message {i}", "groupChat")), cancellationToken, load.Rate))
             .Report(database.Provider, "war-room message");
-        (await host.MeasureAsync(load.Requests, i => Post(activities.Command(Chat, user, $"note benchmark note {i}", "groupChat")), cancellationToken))
+        (await host.MeasureAsync(load.Requests, i => Post(activities.Command(Chat, user, $"note benchmark note {i}", "groupChat")), cancellationToken, load.Rate))
             .Report(database.Provider, "note command");
     }
 }
