@@ -27,34 +27,14 @@ public sealed partial class SqlOutbox(IDbConnectionFactory database, TimeProvide
 
         var now = time.GetUtcNow();
         var postgres = database.Provider == DatabaseProvider.Postgres;
+        // Lanes are made for the handlers this claimer runs when it first sees a message. So a handler added later
+        // (Teams configured months after Slack) starts with the events stored from then on instead of being flooded
+        // with old history, and a message is never fanned out twice. Worked out before the write lock is taken.
+        var fanOut = FanOutParameters(capacity, receives, most, now, postgres);
         var rows = new List<DeliveryRow>();
         await using (var connection = await database.OpenConnectionAsync(cancellationToken))
         await using (var transaction = await connection.BeginWriteAsync(cancellationToken))
         {
-            // Lanes are made for the handlers this claimer runs when it first sees a message. So a handler added
-            // later (Teams configured months after Slack) starts with the events stored from then on instead of
-            // being flooded with old history, and a message is never fanned out twice.
-            // The (handler, event type) pairs that get a lane: parallel text[]s on PostgreSQL, a JSON array of pairs on
-            // SQLite. A type this build does not know (a newer build wrote it) goes to every handler as UnknownType, so
-            // it fails there as unreadable, on the record, rather than vanishing.
-            var routes = (
-                from handler in capacity.Keys
-                from type in EventJson.StoredTypes
-                where receives(handler, type.Key)
-                select (Handler: handler, EventType: type.Value))
-                .Concat(capacity.Keys.Select(handler => (Handler: handler, EventType: UnknownType)))
-                .ToList();
-            var known = EventJson.StoredTypes.Values.ToArray();
-            var fanOut = new
-            {
-                Handlers = routes.Select(r => r.Handler).ToArray(),
-                Types = routes.Select(r => r.EventType).ToArray(),
-                Known = postgres ? (object)known : JsonSerializer.Serialize(known),
-                Routes = JsonSerializer.Serialize(routes.Select(r => new[] { r.Handler, r.EventType })),
-                // As many messages as the roomiest handler could take, so a backlog is fanned out batch by batch.
-                Max = most,
-                Now = now,
-            };
             if (postgres)
             {
                 await connection.ExecuteAsync(new CommandDefinition(FanOutPostgresSql, fanOut, transaction, cancellationToken: cancellationToken));
@@ -94,6 +74,43 @@ public sealed partial class SqlOutbox(IDbConnectionFactory database, TimeProvide
         }
 
         return deliveries;
+    }
+
+    private static readonly string[] KnownTypes = [.. EventJson.StoredTypes.Values];
+    private static readonly string KnownTypesJson = JsonSerializer.Serialize(KnownTypes);
+
+    /// <summary>
+    /// The (handler, event type) pairs that get a lane: parallel text[]s on PostgreSQL, a JSON array of pairs on
+    /// SQLite. A type this build does not know (a newer build wrote it) goes to every handler as
+    /// <see cref="UnknownType"/>, so it fails there as unreadable, on the record, rather than vanishing.
+    /// </summary>
+    private static object FanOutParameters(
+        IReadOnlyDictionary<string, int> capacity, Func<string, Type, bool> receives, int most, DateTimeOffset now, bool postgres)
+    {
+        var routes = (
+            from handler in capacity.Keys
+            from type in EventJson.StoredTypes
+            where receives(handler, type.Key)
+            select (Handler: handler, EventType: type.Value))
+            .Concat(capacity.Keys.Select(handler => (Handler: handler, EventType: UnknownType)))
+            .ToList();
+        return postgres
+            ? new
+            {
+                Handlers = routes.Select(r => r.Handler).ToArray(),
+                Types = routes.Select(r => r.EventType).ToArray(),
+                Known = KnownTypes,
+                // As many messages as the roomiest handler could take, so a backlog is fanned out batch by batch.
+                Max = most,
+                Now = now,
+            }
+            : new
+            {
+                Routes = JsonSerializer.Serialize(routes.Select(r => new[] { r.Handler, r.EventType })),
+                Known = KnownTypesJson,
+                Max = most,
+                Now = now,
+            };
     }
 
     /// <summary>The route of event types this build has no class for; no real type is named so.</summary>
