@@ -31,6 +31,13 @@ public static class IncidentBotTelemetry
     public static readonly Counter<long> PagesSent =
         Meter.CreateCounter<long>("incidentbot.pages.sent", "{page}", "Pages sent to pagers by provider and outcome");
 
+    /// <summary>
+    /// Inbound requests refused before they could act: bad or missing credentials, a tenant or workspace that is
+    /// not allowed, a body over the limit, too many failures (tags: endpoint, reason — both from fixed sets).
+    /// </summary>
+    public static readonly Counter<long> InboundRefused =
+        Meter.CreateCounter<long>("incidentbot.inbound.refused", "{request}", "Inbound requests refused by endpoint and reason");
+
     /// <summary>Incidents declared (tag: severity).</summary>
     public static readonly Counter<long> IncidentsDeclared =
         Meter.CreateCounter<long>("incidentbot.incidents.declared", "{incident}", "Incidents declared by severity");
