@@ -1,0 +1,70 @@
+using System.Net;
+using IncidentBot.Core.Security;
+
+namespace IncidentBot.Core.Tests;
+
+public sealed class SecurityRulesTests
+{
+    [Theory]
+    [InlineData("<from environment>")]
+    [InlineData("<long random string>")]
+    [InlineData("<xoxb-… from environment>")]
+    [InlineData("xoxb-...")]
+    [InlineData("changeme")]
+    [InlineData("ChangeMe123")]
+    [InlineData("${SLACK_SIGNING_SECRET}")]
+    [InlineData("{{ secret }}")]
+    public void SecretRules_PlaceholderValue_Refused(string value) =>
+        Assert.Equal("Slack:SigningSecret holds a placeholder, not a secret (set the real value from the environment)", SecretRules.Check("Slack:SigningSecret", value));
+
+    [Fact]
+    public void SecretRules_ShortToken_RefusedNamingTheKey()
+    {
+        var failure = SecretRules.Check("Api:Tokens:0", "abc123", SecretRules.MinimumTokenLength);
+        Assert.NotNull(failure);
+        Assert.StartsWith("Api:Tokens:0 must be at least 24 characters", failure);
+    }
+
+    [Theory]
+    [InlineData("8f14e45fceea167a5a36dedd4bea2543")]
+    [InlineData("xoxb-1234-5678-abcdefABCDEF")]
+    [InlineData("")]
+    [InlineData(null)]
+    public void SecretRules_RealOrUnsetValue_Accepted(string? value) => Assert.Null(SecretRules.Check("Key", value, SecretRules.MinimumTokenLength));
+
+    [Theory]
+    [InlineData("127.0.0.1", null, true)]
+    [InlineData("::1", null, true)]
+    [InlineData("127.0.0.1", "X-Forwarded-For", false)]
+    [InlineData("127.0.0.1", "Forwarded", false)]
+    [InlineData("127.0.0.1", "X-Real-IP", false)]
+    [InlineData("127.0.0.1", "X-Original-For", false)]
+    [InlineData("203.0.113.9", null, false)]
+    public void DirectCaller_IsDirectLoopback(string remote, string? header, bool expected) =>
+        Assert.Equal(expected, DirectCaller.IsDirectLoopback(IPAddress.Parse(remote), name => string.Equals(name, header, StringComparison.OrdinalIgnoreCase)));
+
+    [Fact]
+    public void DirectCaller_NoPeerAddress_NotDirect() => Assert.False(DirectCaller.IsDirectLoopback(null, _ => false));
+
+    [Theory]
+    [InlineData("https://hooks.slack.com/actions/T012/345/AbCdEf", "https://hooks.slack.com/actions/[redacted]")]
+    [InlineData("https://hooks.slack.com/commands/T012/345/AbCdEf?x=1", "https://hooks.slack.com/commands/[redacted]?[redacted]")]
+    [InlineData("https://files.slack.com/upload/v1/CwABAAAAXAoAAZcW", "https://files.slack.com/upload/[redacted]")]
+    [InlineData("https://slack.com/api/chat.postMessage", "https://slack.com/api/chat.postMessage")]
+    [InlineData("https://events.pagerduty.com/v2/enqueue?token=abc", "https://events.pagerduty.com/v2/enqueue?[redacted]")]
+    public void CapabilityUrls_Redact(string url, string expected) => Assert.Equal(expected, CapabilityUrls.Redact(new Uri(url)));
+
+    [Fact]
+    public void FailureLimiter_BlocksAfterTooManyFailures_OnlyThatClient()
+    {
+        using var limiter = new FailureLimiter();
+        for (var i = 0; i < FailureLimiter.FailuresPerWindow; i++)
+        {
+            Assert.False(limiter.IsBlocked("203.0.113.9"));
+            limiter.RecordFailure("203.0.113.9");
+        }
+
+        Assert.True(limiter.IsBlocked("203.0.113.9"));
+        Assert.False(limiter.IsBlocked("198.51.100.1"));
+    }
+}
