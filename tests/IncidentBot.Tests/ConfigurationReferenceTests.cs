@@ -19,6 +19,7 @@ public sealed class ConfigurationReferenceTests
     {
         ["Database"] = [typeof(DatabaseOptions)],
         ["Api"] = [typeof(ApiOptions)],
+        ["ForwardedHeaders"] = [typeof(ForwardedHeadersSettings)],
         ["Dashboard"] = [typeof(IncidentLinkOptions)],
         ["Telemetry"] = [typeof(TelemetryOptions)],
         ["Reminders"] = [typeof(UpdateCadence), typeof(ReminderOptions)],
