@@ -111,10 +111,17 @@ public sealed class TelemetryTests : IAsyncLifetime
             await http.PostAsync(new Uri($"http://hooks.slack.com/commands/T0001/B0002/{secret}?token={secret}"), new StringContent("{}"));
         }
 
+        // Spans are exported in batches (every few seconds, and at shutdown): wait for the one of this call.
+        string Traces() => System.Text.Encoding.UTF8.GetString(collector.Exports.Where(e => e.Path == "/v1/traces").SelectMany(e => e.Body).ToArray());
+        var deadline = DateTime.UtcNow + TimeSpan.FromSeconds(60);
+        while (!Traces().Contains("hooks.slack.com", StringComparison.Ordinal) && DateTime.UtcNow < deadline)
+        {
+            await Task.Delay(100);
+        }
+
         await factory.DisposeAsync();
 
-        var traces = collector.Exports.Where(e => e.Path == "/v1/traces").SelectMany(e => e.Body).ToArray();
-        var text = System.Text.Encoding.UTF8.GetString(traces);
+        var text = Traces();
         Assert.Contains("http://hooks.slack.com/commands/[redacted]", text);
         Assert.DoesNotContain(secret, text);
     }

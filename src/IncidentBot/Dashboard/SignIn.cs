@@ -7,7 +7,6 @@ using IncidentBot.Core.Telemetry;
 using IncidentBot.Hosting;
 using Microsoft.AspNetCore.Antiforgery;
 using Microsoft.AspNetCore.Authentication;
-using Microsoft.AspNetCore.Authentication.Cookies;
 using Microsoft.AspNetCore.RateLimiting;
 using Microsoft.Extensions.DependencyInjection.Extensions;
 using static IncidentBot.Dashboard.Html;
