@@ -1,4 +1,5 @@
 using IncidentBot.Core.Incidents;
+using IncidentBot.Core.Security;
 using Microsoft.Extensions.Options;
 
 namespace IncidentBot.Paging;
@@ -7,7 +8,14 @@ internal sealed class PagingOptionsValidator : IValidateOptions<PagingOptions>
 {
     public ValidateOptionsResult Validate(string? name, PagingOptions options)
     {
-        var failures = new List<string>();
+        var failures = new[]
+            {
+                SecretRules.Check("Paging:PagerDuty:RoutingKey", options.PagerDuty.RoutingKey),
+                SecretRules.Check("Paging:Opsgenie:ApiKey", options.Opsgenie.ApiKey),
+                SecretRules.Check("Paging:Webhook:Secret", options.Webhook.Secret),
+            }
+            .OfType<string>()
+            .ToList();
         if (options.PagerDuty.IsConfigured && !EndpointRules.IsAcceptable(options.PagerDuty.EventsUrl))
         {
             failures.Add("Paging:PagerDuty:EventsUrl must be an https:// URL (http:// only for loopback), e.g. https://events.pagerduty.com/v2/enqueue");
@@ -25,7 +33,7 @@ internal sealed class PagingOptionsValidator : IValidateOptions<PagingOptions>
                 failures.Add("Paging:Webhook:Url must be an https:// URL (http:// only for loopback)");
             }
 
-            if (!WebhookSignature.TryDecodeSecret(options.Webhook.Secret, out _))
+            if (!SecretRules.LooksLikePlaceholder(options.Webhook.Secret) && !WebhookSignature.TryDecodeSecret(options.Webhook.Secret, out _))
             {
                 failures.Add("Paging:Webhook:Secret must be a Standard Webhooks secret: whsec_ followed by base64");
             }

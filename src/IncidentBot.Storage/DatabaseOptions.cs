@@ -1,3 +1,4 @@
+using IncidentBot.Core.Security;
 using Microsoft.Data.Sqlite;
 using Microsoft.Extensions.Options;
 using Npgsql;
@@ -63,11 +64,12 @@ internal sealed class DatabaseOptionsValidator : IValidateOptions<DatabaseOption
             return ValidateOptionsResult.Fail(MissingConnectionStringError);
         }
 
+        string? password;
         try
         {
-            _ = provider == DatabaseProvider.Postgres
-                ? new NpgsqlConnectionStringBuilder(options.GetConnectionString())
-                : (object)new SqliteConnectionStringBuilder(options.GetConnectionString());
+            password = provider == DatabaseProvider.Postgres
+                ? new NpgsqlConnectionStringBuilder(options.GetConnectionString()).Password
+                : new SqliteConnectionStringBuilder(options.GetConnectionString()).Password;
         }
         catch (Exception ex) when (ex is ArgumentException or FormatException or InvalidOperationException)
         {
@@ -76,6 +78,8 @@ internal sealed class DatabaseOptionsValidator : IValidateOptions<DatabaseOption
                 $"{DatabaseOptions.ConnectionStringKey} is not a valid {provider} connection string: {ex.Message}");
         }
 
-        return ValidateOptionsResult.Success;
+        return SecretRules.Check($"{DatabaseOptions.ConnectionStringKey} (Password)", password) is { } placeholder
+            ? ValidateOptionsResult.Fail(placeholder)
+            : ValidateOptionsResult.Success;
     }
 }

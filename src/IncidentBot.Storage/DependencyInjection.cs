@@ -35,6 +35,7 @@ public static class DependencyInjection
         services.TryAddSingleton<IIncidentStore, SqlIncidentStore>();
         services.TryAddSingleton<IOutbox, SqlOutbox>();
         services.TryAddSingleton<IDatabaseHealth, DatabaseHealth>();
+        services.TryAddSingleton<DataProtectionKeyStore>();
         services.TryAddSingleton<DatabaseMigrator>();
         AddFirstHostedService<DatabaseMigrationService>(services);
         return services;

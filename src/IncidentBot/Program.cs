@@ -8,6 +8,7 @@ var builder = WebApplication.CreateBuilder(args);
 
 builder.AddLogs();
 builder.AddTelemetry();
+builder.AddWebSecurity();
 builder.AddIncidentEngine();
 builder.AddStorage();
 builder.AddScheduler();
@@ -18,7 +19,11 @@ builder.AddDashboard();
 
 var app = builder.Build();
 
+app.UseWebSecurity();
 app.UseAckTiming();
+app.UseRouting();
+app.UseAuthentication();
+app.UseRateLimiter();
 
 app.MapHealth();
 app.MapIncidentApi();

@@ -2,6 +2,7 @@ using IncidentBot.TestKit.Databases;
 using Microsoft.AspNetCore.Hosting;
 using Microsoft.AspNetCore.Mvc.Testing;
 using Microsoft.AspNetCore.TestHost;
+using Microsoft.Extensions.Configuration;
 using Microsoft.Extensions.DependencyInjection;
 
 namespace IncidentBot.Tests;
@@ -11,6 +12,9 @@ public sealed class BotFactory(TestDatabase database, IReadOnlyDictionary<string
     : WebApplicationFactory<Program>
 {
     public const string ApiToken = "test-token-0123456789abcdef";
+
+    /// <summary>Settings that win over all others and can be changed while the host runs, as a configuration reload would.</summary>
+    public LiveSettings Live { get; } = new();
 
     protected override void ConfigureWebHost(IWebHostBuilder builder)
     {
@@ -32,6 +36,7 @@ public sealed class BotFactory(TestDatabase database, IReadOnlyDictionary<string
             builder.UseSetting(key, value);
         }
 
+        builder.ConfigureAppConfiguration((_, configuration) => configuration.Add(Live));
         if (services is not null)
         {
             builder.ConfigureTestServices(services);
@@ -43,5 +48,17 @@ public sealed class BotFactory(TestDatabase database, IReadOnlyDictionary<string
         var client = CreateClient();
         client.DefaultRequestHeaders.Authorization = new System.Net.Http.Headers.AuthenticationHeaderValue("Bearer", ApiToken);
         return client;
+    }
+}
+
+/// <summary>An in-memory configuration source whose changes are announced like a reloaded appsettings file.</summary>
+public sealed class LiveSettings : ConfigurationProvider, IConfigurationSource
+{
+    public IConfigurationProvider Build(IConfigurationBuilder builder) => this;
+
+    public void Change(string key, string? value)
+    {
+        Data[key] = value;
+        OnReload();
     }
 }

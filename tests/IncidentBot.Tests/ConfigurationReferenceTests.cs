@@ -19,6 +19,7 @@ public sealed class ConfigurationReferenceTests
     {
         ["Database"] = [typeof(DatabaseOptions)],
         ["Api"] = [typeof(ApiOptions)],
+        ["ForwardedHeaders"] = [typeof(ForwardedHeadersSettings)],
         ["Dashboard"] = [typeof(IncidentLinkOptions)],
         ["Telemetry"] = [typeof(TelemetryOptions)],
         ["Reminders"] = [typeof(UpdateCadence), typeof(ReminderOptions)],
@@ -51,6 +52,20 @@ public sealed class ConfigurationReferenceTests
             .ToList();
 
         Assert.True(missing.Count == 0, "settings missing from appsettings.example.json: " + string.Join(", ", missing));
+    }
+
+    [Theory]
+    [InlineData("Api:Tokens")]
+    [InlineData("Paging:PagerDuty:RoutingKey")]
+    [InlineData("Paging:Opsgenie:ApiKey")]
+    [InlineData("Paging:Webhook:Secret")]
+    public void SecretsInTheExample_AreEmpty(string key)
+    {
+        // A value here would work as a secret for whoever copies the file and forgets the environment variable.
+        var values = ExampleValues().Where(v => v.Key == key || v.Key.StartsWith(key + ":", StringComparison.Ordinal)).ToList();
+
+        Assert.NotEmpty(values);
+        Assert.All(values, v => Assert.True(string.IsNullOrEmpty(v.Value), $"{v.Key} has an example value"));
     }
 
     private static bool IsSetting(string key)
@@ -111,16 +126,18 @@ public sealed class ConfigurationReferenceTests
             ? type.GetGenericArguments()[0]
         : null;
 
-    private static List<string> ExampleKeys()
+    private static List<string> ExampleKeys() => ExampleValues().Select(v => v.Key).ToList();
+
+    private static List<KeyValuePair<string, string?>> ExampleValues()
     {
         var path = Path.Combine(RepositoryRoot(), "appsettings.example.json");
         using var json = JsonDocument.Parse(File.ReadAllText(path), new JsonDocumentOptions { CommentHandling = JsonCommentHandling.Skip, AllowTrailingCommas = true });
-        var keys = new List<string>();
-        Flatten(json.RootElement, "", keys);
-        return keys;
+        var values = new List<KeyValuePair<string, string?>>();
+        Flatten(json.RootElement, "", values);
+        return values;
     }
 
-    private static void Flatten(JsonElement element, string prefix, List<string> keys)
+    private static void Flatten(JsonElement element, string prefix, List<KeyValuePair<string, string?>> keys)
     {
         switch (element.ValueKind)
         {
@@ -140,7 +157,12 @@ public sealed class ConfigurationReferenceTests
 
                 break;
             default:
-                keys.Add(prefix);
+                keys.Add(new(prefix, element.ValueKind switch
+                {
+                    JsonValueKind.String => element.GetString(),
+                    JsonValueKind.Array => null, // an empty list
+                    _ => element.ToString(),
+                }));
                 break;
         }
     }

@@ -1,7 +1,9 @@
-using System.Net;
+using System.Globalization;
 using System.Security.Claims;
 using System.Security.Cryptography;
 using System.Text;
+using IncidentBot.Core.Security;
+using IncidentBot.Hosting;
 using Microsoft.AspNetCore.Authentication;
 using Microsoft.AspNetCore.Authentication.Cookies;
 using Microsoft.Extensions.Options;
@@ -14,6 +16,26 @@ public sealed class ApiOptions
 
     /// <summary>Bearer tokens accepted by the API and the dashboard sign-in. With none, only direct loopback callers get in.</summary>
     public IList<string> Tokens { get; } = [];
+
+    /// <summary>How long a dashboard sign-in lasts at most, however active the browser is.</summary>
+    public TimeSpan SessionLifetime { get; set; } = TimeSpan.FromHours(24);
+}
+
+internal sealed class ApiOptionsValidator : IValidateOptions<ApiOptions>
+{
+    public ValidateOptionsResult Validate(string? name, ApiOptions options)
+    {
+        var failures = options.Tokens
+            .Select((token, i) => SecretRules.Check($"{ApiOptions.Section}:Tokens:{i}", token, SecretRules.MinimumTokenLength))
+            .OfType<string>()
+            .ToList();
+        if (options.SessionLifetime < TimeSpan.FromMinutes(1))
+        {
+            failures.Add("Api:SessionLifetime must be at least 00:01:00 (the default is 1.00:00:00)");
+        }
+
+        return failures.Count == 0 ? ValidateOptionsResult.Success : ValidateOptionsResult.Fail(failures);
+    }
 }
 
 public enum AccessDecision
@@ -23,28 +45,36 @@ public enum AccessDecision
     /// <summary>Tokens are configured and the caller presented none that is valid.</summary>
     Unauthenticated,
 
-    /// <summary>No tokens are configured and the caller is not a direct loopback client.</summary>
+    /// <summary>No tokens are configured and the caller is not a direct loopback client (or the bot listens beyond loopback).</summary>
     LoopbackOnly,
 }
 
 /// <summary>
 /// Who may read incidents (API and dashboard): a caller with one of <c>Api:Tokens</c> (as a bearer token, or
 /// a browser signed in with one), or, when no token is configured (the zero-setup run), a caller on loopback
-/// that did not come through a proxy.
+/// that did not come through a proxy while the bot listens on loopback only.
 /// </summary>
-public sealed class AccessPolicy(IOptionsMonitor<ApiOptions> options)
+public sealed partial class AccessPolicy(IOptionsMonitor<ApiOptions> options, Listeners listeners, TimeProvider time, ILogger<AccessPolicy> logger)
 {
     public const string CookieScheme = CookieAuthenticationDefaults.AuthenticationScheme;
 
+    /// <summary>A one-way fingerprint of the token a session was created with, so revoking the token ends the session.</summary>
+    private const string TokenFingerprintClaim = "incidentbot:token_fingerprint";
+
+    /// <summary>When the browser signed in (Unix seconds); the sliding renewal never moves it.</summary>
+    private const string SignedInClaim = "incidentbot:signed_in";
+
     public bool TokensConfigured => Tokens.Count > 0;
 
-    private List<string> Tokens => options.CurrentValue.Tokens.Where(t => !string.IsNullOrWhiteSpace(t)).ToList();
+    private List<string> Tokens => options.CurrentValue.Tokens.Where(t => !string.IsNullOrWhiteSpace(t)).Select(t => t.Trim()).ToList();
 
     public AccessDecision Decide(HttpContext http)
     {
         if (!TokensConfigured)
         {
-            return IsDirectLoopback(http) ? AccessDecision.Allowed : AccessDecision.LoopbackOnly;
+            return listeners.AllLoopback && DirectCaller.IsDirectLoopback(http.Connection.RemoteIpAddress, h => http.Request.Headers.ContainsKey(h))
+                ? AccessDecision.Allowed
+                : AccessDecision.LoopbackOnly;
         }
 
         var header = http.Request.Headers.Authorization.ToString();
@@ -65,9 +95,40 @@ public sealed class AccessPolicy(IOptionsMonitor<ApiOptions> options)
             return false;
         }
 
-        var identity = new ClaimsIdentity([new Claim(ClaimTypes.Name, "dashboard")], CookieScheme);
+        var identity = new ClaimsIdentity(
+            [
+                new Claim(ClaimTypes.Name, "dashboard"),
+                new Claim(TokenFingerprintClaim, Fingerprint(token.Trim())),
+                new Claim(SignedInClaim, time.GetUtcNow().ToUnixTimeSeconds().ToString(CultureInfo.InvariantCulture)),
+            ],
+            CookieScheme);
         await http.SignInAsync(CookieScheme, new ClaimsPrincipal(identity));
         return true;
+    }
+
+    /// <summary>
+    /// Runs on every request that carries a session cookie: the session ends when its token is no longer
+    /// configured (options are re-read, so a configuration reload revokes at once) or its lifetime is over.
+    /// </summary>
+    public async Task ValidateSessionAsync(CookieValidatePrincipalContext context)
+    {
+        var principal = context.Principal;
+        var fingerprint = principal?.FindFirst(TokenFingerprintClaim)?.Value;
+        var signedIn = long.TryParse(principal?.FindFirst(SignedInClaim)?.Value, NumberStyles.None, CultureInfo.InvariantCulture, out var seconds)
+            ? DateTimeOffset.FromUnixTimeSeconds(seconds)
+            : (DateTimeOffset?)null;
+
+        var ended = fingerprint is null || !Tokens.Any(t => FixedTimeEquals(Fingerprint(t), fingerprint)) ? "its token is no longer configured"
+            : signedIn is not { } at || time.GetUtcNow() - at >= options.CurrentValue.SessionLifetime ? "Api:SessionLifetime has passed"
+            : null;
+        if (ended is null)
+        {
+            return;
+        }
+
+        LogSessionEnded(logger, ended);
+        context.RejectPrincipal();
+        await context.HttpContext.SignOutAsync(CookieScheme);
     }
 
     public bool IsValidToken(string presented)
@@ -83,9 +144,12 @@ public sealed class AccessPolicy(IOptionsMonitor<ApiOptions> options)
         return match;
     }
 
-    private static bool IsDirectLoopback(HttpContext http) =>
-        http.Connection.RemoteIpAddress is { } address &&
-        IPAddress.IsLoopback(address) &&
-        !http.Request.Headers.ContainsKey("X-Forwarded-For") &&
-        !http.Request.Headers.ContainsKey("Forwarded");
+    private static string Fingerprint(string token) =>
+        Convert.ToHexStringLower(SHA256.HashData(Encoding.UTF8.GetBytes("incidentbot-session:" + token)));
+
+    private static bool FixedTimeEquals(string a, string b) =>
+        CryptographicOperations.FixedTimeEquals(Encoding.ASCII.GetBytes(a), Encoding.ASCII.GetBytes(b));
+
+    [LoggerMessage(Level = LogLevel.Information, Message = "Dashboard session ended: {Reason}")]
+    private static partial void LogSessionEnded(ILogger logger, string reason);
 }

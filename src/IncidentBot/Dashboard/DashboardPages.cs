@@ -4,7 +4,6 @@ using IncidentBot.Api;
 using IncidentBot.Core.Application;
 using IncidentBot.Core.Incidents;
 using IncidentBot.Core.Postmortems;
-using Microsoft.AspNetCore.Authentication;
 using static IncidentBot.Dashboard.Html;
 
 namespace IncidentBot.Dashboard;
@@ -17,19 +16,14 @@ internal static class DashboardPages
     public static IHostApplicationBuilder AddDashboard(this IHostApplicationBuilder builder)
     {
         builder.Services.AddOptions<IncidentLinkOptions>().BindConfiguration(IncidentLinkOptions.Section);
+        builder.AddDashboardSessions();
         return builder;
     }
 
     public static IEndpointRouteBuilder MapDashboard(this IEndpointRouteBuilder app)
     {
         app.MapGet("/dashboard/assets/{name}", Asset);
-        app.MapGet("/signin", SignInForm);
-        app.MapPost("/signin", SignInAsync);
-        app.MapPost("/signout", async (HttpContext http) =>
-        {
-            await http.SignOutAsync(AccessPolicy.CookieScheme);
-            return Results.Redirect("/signin");
-        });
+        app.MapSignIn();
 
         var pages = app.MapGroup("/").AddEndpointFilter<DashboardAccessFilter>();
         pages.MapGet("/", ListAsync);
@@ -275,36 +269,6 @@ internal static class DashboardPages
         return Results.Content(Page("Metrics", body.ToString(), "metrics"), "text/html; charset=utf-8");
     }
 
-    private static IResult SignInForm(AccessPolicy access, string? returnUrl, string? failed)
-    {
-        var body = access.TokensConfigured
-            ? $"""
-              <h1>Sign in</h1>
-              {(failed is null ? "" : "<p class=\"error\" role=\"alert\">That token is not valid.</p>")}
-              <form class="signin" method="post" action="/signin">
-                <input type="hidden" name="returnUrl" value="{E(SafeReturn(returnUrl))}">
-                <label>Access token <input type="password" name="token" autocomplete="current-password" required></label>
-                <button type="submit">Sign in</button>
-              </form>
-              <p class="muted">Use one of the tokens configured in <code>Api:Tokens</code>.</p>
-              """
-            : "<h1>Sign in</h1><p>No access tokens are configured, so the dashboard answers only on this machine (loopback). Configure <code>Api:Tokens</code> to open it to others.</p>";
-        return Results.Content(Page("Sign in", body), "text/html; charset=utf-8");
-    }
-
-    private static async Task<IResult> SignInAsync(HttpContext http, AccessPolicy access)
-    {
-        var form = await http.Request.ReadFormAsync(http.RequestAborted);
-        var returnUrl = SafeReturn(form["returnUrl"]);
-        return await access.SignInAsync(http, form["token"])
-            ? Results.Redirect(returnUrl)
-            : Results.Redirect($"/signin?failed=1&returnUrl={Uri.EscapeDataString(returnUrl)}");
-    }
-
-    /// <summary>Only local paths, so the sign-in form cannot be used to redirect elsewhere.</summary>
-    private static string SafeReturn(string? returnUrl) =>
-        returnUrl is { Length: > 0 } r && r.StartsWith('/') && !r.StartsWith("//", StringComparison.Ordinal) && !r.StartsWith("/\\", StringComparison.Ordinal) ? r : "/";
-
     private static IResult Asset(string name) => DashboardAssets.Find(name) is { } asset
         ? Results.Bytes(asset.Content, asset.ContentType)
         : Results.NotFound();
@@ -337,7 +301,7 @@ internal sealed partial class DashboardAccessFilter(AccessPolicy access, ILogger
             case AccessDecision.Allowed:
                 return await next(context);
             case AccessDecision.Unauthenticated:
-                return Results.Redirect($"/signin?returnUrl={Uri.EscapeDataString(http.Request.Path + http.Request.QueryString)}");
+                return Results.Redirect($"/signin?returnUrl={Uri.EscapeDataString(SignIn.LocalOrHome(http.Request.Path + http.Request.QueryString))}");
             default:
                 LogRefused(logger, http.Request.Path, http.Connection.RemoteIpAddress?.ToString() ?? "unknown");
                 return Results.Content(

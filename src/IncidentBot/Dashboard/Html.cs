@@ -54,6 +54,7 @@ internal static class Html
               <nav>
                 <a href="/"{(active == "incidents" ? " aria-current=\"page\"" : "")}>Incidents</a>
                 <a href="/metrics"{(active == "metrics" ? " aria-current=\"page\"" : "")}>Metrics</a>
+                <a href="/signout" class="signout">Sign out</a>
               </nav>
             </header>
             <main>

@@ -100,6 +100,7 @@ internal static class ConfigurationError
     public static string? Describe(Exception exception) => exception switch
     {
         OptionsValidationException validation => string.Join("; ", validation.Failures),
+        StartupRefusedException refused => refused.Message,
         InvalidOperationException binding when binding.Message.StartsWith("Failed to convert configuration value", StringComparison.Ordinal) => binding.Message,
         AggregateException aggregate => Join(aggregate.InnerExceptions.Select(Describe)),
         _ => null,

@@ -1,4 +1,5 @@
 using System.Diagnostics;
+using IncidentBot.Core.Security;
 using IncidentBot.Core.Telemetry;
 using OpenTelemetry;
 using OpenTelemetry.Exporter;
@@ -42,6 +43,7 @@ internal static class Telemetry
         builder.Services.AddSingleton(_ => Sdk.CreateTracerProviderBuilder()
             .SetResourceBuilder(ResourceBuilder.CreateDefault().AddService(options.ServiceName))
             .AddSource(Sources)
+            .AddProcessor(new UrlRedactionProcessor())
             .AddOtlpExporter(otlp => Configure(otlp, endpoint, "v1/traces"))
             .Build());
         builder.Services.AddHostedService<TelemetryStarter>();
@@ -70,15 +72,44 @@ internal static class Telemetry
             IncidentBotTelemetry.AckDuration.Record(
                 Stopwatch.GetElapsedTime(started).TotalMilliseconds,
                 new KeyValuePair<string, object?>("platform", platform),
-                new KeyValuePair<string, object?>("endpoint", http.Request.Path.Value),
+                new KeyValuePair<string, object?>("endpoint", RouteTemplate(http)),
                 new KeyValuePair<string, object?>("status", http.Response.StatusCode));
         }
     });
+
+    /// <summary>The matched route's template (<c>/slack/events</c>); callers never choose a series by inventing paths.</summary>
+    private static string RouteTemplate(HttpContext http) =>
+        http.GetEndpoint() is RouteEndpoint { RoutePattern.RawText: { } template } ? "/" + template.TrimStart('/') : "(unmatched)";
 
     private static void Configure(OtlpExporterOptions otlp, Uri endpoint, string signalPath)
     {
         otlp.Protocol = OtlpExportProtocol.HttpProtobuf;
         otlp.Endpoint = new Uri(endpoint.AbsoluteUri.TrimEnd('/') + "/" + signalPath);
+    }
+}
+
+/// <summary>
+/// Traces keep no capability URLs or tokens: URL tags (HttpClient's <c>url.full</c> and older names) are cut to what
+/// identifies the call, before any exporter sees the span.
+/// </summary>
+internal sealed class UrlRedactionProcessor : BaseProcessor<Activity>
+{
+    private static readonly string[] UrlTags = ["url.full", "http.url", "url.original"];
+
+    public override void OnEnd(Activity data)
+    {
+        foreach (var tag in UrlTags)
+        {
+            if (data.GetTagItem(tag) is string value)
+            {
+                data.SetTag(tag, Uri.TryCreate(value, UriKind.Absolute, out var url) ? CapabilityUrls.Redact(url) : "[redacted]");
+            }
+        }
+
+        if (data.GetTagItem("url.query") is string { Length: > 0 })
+        {
+            data.SetTag("url.query", "[redacted]");
+        }
     }
 }
 

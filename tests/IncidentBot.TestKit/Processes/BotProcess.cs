@@ -52,12 +52,14 @@ public sealed partial class BotProcess : IAsyncDisposable
     /// <summary>
     /// Starts <c>dotnet IncidentBot.dll</c> on a free loopback port in production mode. The test run's own
     /// configuration variables are not passed on, so <paramref name="environment"/> is all the bot is told;
-    /// <paramref name="onOutputLine"/> and <paramref name="onErrorLine"/> see each line as it is written.
+    /// <paramref name="onOutputLine"/> and <paramref name="onErrorLine"/> see each line as it is written;
+    /// <paramref name="urls"/> replaces the listening address (<c>--urls</c>).
     /// </summary>
     public static BotProcess Start(
         IReadOnlyDictionary<string, string?>? environment = null,
         Action<string>? onOutputLine = null,
-        Action<string>? onErrorLine = null)
+        Action<string>? onErrorLine = null,
+        string urls = "http://127.0.0.1:0")
     {
         var start = new ProcessStartInfo("dotnet")
         {
@@ -68,7 +70,7 @@ public sealed partial class BotProcess : IAsyncDisposable
         };
         start.ArgumentList.Add(HostAssemblyPath());
         start.ArgumentList.Add("--urls");
-        start.ArgumentList.Add("http://127.0.0.1:0");
+        start.ArgumentList.Add(urls);
         foreach (var key in start.Environment.Keys.Where(IsConfigurationVariable).ToList())
         {
             start.Environment.Remove(key);

@@ -16,7 +16,8 @@ public sealed class FakeOtlpCollector : IAsyncDisposable
 
     private FakeOtlpCollector(WebApplication app) => _app = app;
 
-    public sealed record Export(string Path, string? ContentType, int Length);
+    /// <summary>One export; <see cref="Body"/> is the protobuf as sent, in which strings (attribute values) appear as UTF-8.</summary>
+    public sealed record Export(string Path, string? ContentType, int Length, byte[] Body);
 
     public ConcurrentQueue<Export> Exports { get; } = new();
 
@@ -38,7 +39,7 @@ public sealed class FakeOtlpCollector : IAsyncDisposable
                 return Results.StatusCode(StatusCodes.Status415UnsupportedMediaType);
             }
 
-            collector.Exports.Enqueue(new Export("/v1/" + signal, request.ContentType, (int)body.Length));
+            collector.Exports.Enqueue(new Export("/v1/" + signal, request.ContentType, (int)body.Length, body.ToArray()));
             return Results.Ok();
         });
         await app.StartAsync();

@@ -91,11 +91,11 @@ public sealed class DashboardAccessTests : IAsyncLifetime
     {
         var client = _withTokens.CreateClient(new Microsoft.AspNetCore.Mvc.Testing.WebApplicationFactoryClientOptions { AllowAutoRedirect = false });
 
-        var wrong = await client.PostAsync(new Uri("/signin", UriKind.Relative), new FormUrlEncodedContent(new Dictionary<string, string> { ["token"] = "nope", ["returnUrl"] = "/metrics" }));
+        var wrong = await SignInTests.SignInAsync(client, "nope", "/metrics");
         Assert.StartsWith("/signin?failed=1", wrong.Headers.Location!.OriginalString);
         Assert.False(wrong.Headers.Contains("Set-Cookie"));
 
-        var signIn = await client.PostAsync(new Uri("/signin", UriKind.Relative), new FormUrlEncodedContent(new Dictionary<string, string> { ["token"] = BotFactory.ApiToken, ["returnUrl"] = "/metrics" }));
+        var signIn = await SignInTests.SignInAsync(client, BotFactory.ApiToken, "/metrics");
         Assert.Equal(HttpStatusCode.Redirect, signIn.StatusCode);
         Assert.Equal("/metrics", signIn.Headers.Location!.OriginalString);
         var cookie = Assert.Single(signIn.Headers.GetValues("Set-Cookie"));
@@ -116,7 +116,7 @@ public sealed class DashboardAccessTests : IAsyncLifetime
     public async Task SignIn_ForeignReturnUrl_GoesHome(string returnUrl)
     {
         var client = _withTokens.CreateClient(new Microsoft.AspNetCore.Mvc.Testing.WebApplicationFactoryClientOptions { AllowAutoRedirect = false });
-        var signIn = await client.PostAsync(new Uri("/signin", UriKind.Relative), new FormUrlEncodedContent(new Dictionary<string, string> { ["token"] = BotFactory.ApiToken, ["returnUrl"] = returnUrl }));
+        var signIn = await SignInTests.SignInAsync(client, BotFactory.ApiToken, returnUrl);
         Assert.Equal("/", signIn.Headers.Location!.OriginalString);
     }
 

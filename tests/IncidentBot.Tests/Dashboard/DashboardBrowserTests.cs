@@ -92,6 +92,30 @@ public sealed class DashboardBrowserTests(DashboardBrowserFixture fixture) : ICl
         await Screenshot(page, "incident-list-phone", fullPage: true);
     }
 
+    [Theory]
+    [InlineData("/")]
+    [InlineData("/incidents/INC-2")]
+    [InlineData("/metrics")]
+    [InlineData("/signin")]
+    public async Task EveryPage_UnderItsContentSecurityPolicy_ViolatesNothing(string path)
+    {
+        var context = await Browser.NewContextAsync();
+        // Init scripts run outside the page's policy, so the listener is there before anything is refused.
+        await context.AddInitScriptAsync("window.__violations = []; document.addEventListener('securitypolicyviolation', e => window.__violations.push(e.violatedDirective + ' ' + e.blockedURI));");
+        var page = await context.NewPageAsync();
+
+        var response = await page.GotoAsync(new Uri(Address, path).ToString());
+        await page.WaitForLoadStateAsync(LoadState.NetworkIdle);
+
+        Assert.Equal(200, response!.Status);
+        Assert.Contains("default-src 'self'", (await response.AllHeadersAsync())["content-security-policy"]);
+        Assert.Empty(await page.EvaluateAsync<string[]>("() => window.__violations"));
+        // The stylesheet applied (the header bar is styled by it) and no element carries an inline style.
+        Assert.NotEqual("rgba(0, 0, 0, 0)", await page.EvaluateAsync<string>("() => getComputedStyle(document.querySelector('header.top')).backgroundColor"));
+        Assert.Equal(0, await page.Locator("[style]").CountAsync());
+        await context.CloseAsync();
+    }
+
     private async Task<IPage> OpenAsync(string path, ViewportSize? viewport = null)
     {
         var context = await Browser.NewContextAsync(new BrowserNewContextOptions
