@@ -95,5 +95,6 @@ public sealed class LocalModeTests
         Assert.All(calls, c => Assert.Null(c.Authorization));
         Assert.Empty(world.Issuer.TokenRequests);
         Assert.Contains("INC-1", calls.First(c => c.Card is not null).Card!.ToJsonString(), StringComparison.Ordinal);
+        Assert.Contains(world.Logs.GetSnapshot(), r => r.Message.StartsWith("TEAMS LOCAL MODE", StringComparison.Ordinal));
     }
 }

@@ -25,6 +25,7 @@ public sealed class TenantTests
         Assert.DoesNotContain(world.Connector.Calls, c => c.Operation != ConnectorOperation.GetMember);
         Assert.Contains(world.Logs.GetSnapshot(), r => r.Message.Contains($"tenant '{OtherTenant}'", StringComparison.Ordinal));
         Assert.Contains(world.Logs.GetSnapshot(), r => r.Message.Contains($"accepted only from tenants {TeamsActivities.TenantId}", StringComparison.Ordinal));
+        Assert.Contains(world.Logs.GetSnapshot(), r => r.Message.StartsWith("Teams: Bot Framework authentication on", StringComparison.Ordinal));
     }
 
     [Fact]
