@@ -6,6 +6,10 @@ using IncidentBot.Core.Security;
 using IncidentBot.TestKit;
 using IncidentBot.TestKit.Databases;
 using IncidentBot.TestKit.Slack;
+using Microsoft.AspNetCore.Builder;
+using Microsoft.AspNetCore.Hosting;
+using Microsoft.AspNetCore.Http.Features;
+using Microsoft.Extensions.DependencyInjection;
 
 namespace IncidentBot.Slack.Tests;
 
@@ -15,6 +19,7 @@ namespace IncidentBot.Slack.Tests;
 /// </summary>
 public sealed class SlackInboundLimitsTests : IAsyncLifetime
 {
+    private const long SlackHttpReceiverLimit = 1024 * 1024;
     private static readonly TimeSpan Timeout = TimeSpan.FromSeconds(15);
     private readonly SqliteTestDatabase _database = new();
     private FakeSlackServer _slack = null!;
@@ -69,6 +74,21 @@ public sealed class SlackInboundLimitsTests : IAsyncLifetime
         });
 
         Assert.Equal(413, await connection.ReadStatusAsync(Timeout));
+    }
+
+    [Fact]
+    public async Task Post_Endpoints_GiveKestrelTheirBodyLimit()
+    {
+        var limits = new List<long?>();
+        await using var host = SlackHost.Start(_database, _slack, kestrel: true, services: services => services.AddSingleton<IStartupFilter>(new RecordBodyLimit(limits)));
+
+        using var request = host.Signer.Form("/slack/commands", SlackPayloads.Command("help", "UANN", "ann", "CGENERAL"));
+        Assert.Equal(HttpStatusCode.OK, (await host.SendAsync(request)).StatusCode);
+
+        lock (limits)
+        {
+            Assert.Equal(SlackHttpReceiverLimit, Assert.Single(limits));
+        }
     }
 
     [Fact]
@@ -127,5 +147,25 @@ public sealed class SlackInboundLimitsTests : IAsyncLifetime
         Assert.DoesNotContain(logs, r => r.Message.Contains("s3cr3tp4th", StringComparison.Ordinal) || r.Message.Contains("upload/" + fileId, StringComparison.Ordinal));
         Assert.Contains(logs, r => r.Message.Contains("Slack HTTP POST", StringComparison.Ordinal) && r.Message.Contains("/[redacted]", StringComparison.Ordinal));
         Assert.Contains(logs, r => r.Message.Contains("Slack HTTP POST", StringComparison.Ordinal) && r.Message.Contains("/api/chat.postMessage", StringComparison.Ordinal));
+    }
+
+    /// <summary>Notes the request body limit routing left on each request to /slack/*.</summary>
+    private sealed class RecordBodyLimit(List<long?> limits) : IStartupFilter
+    {
+        public Action<IApplicationBuilder> Configure(Action<IApplicationBuilder> next) => app =>
+        {
+            app.Use(async (context, nextMiddleware) =>
+            {
+                await nextMiddleware(context);
+                if (context.Request.Path.StartsWithSegments("/slack"))
+                {
+                    lock (limits)
+                    {
+                        limits.Add(context.Features.Get<IHttpMaxRequestBodySizeFeature>()?.MaxRequestBodySize);
+                    }
+                }
+            });
+            next(app);
+        };
     }
 }
