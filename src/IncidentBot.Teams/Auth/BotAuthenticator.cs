@@ -173,7 +173,7 @@ public sealed partial class BotAuthenticator : IDisposable
         }
         else if (authenticated.Outcome != AuthOutcome.Anonymous)
         {
-            return authenticated;
+            return authenticated.Succeeded ? new AuthResult(AuthOutcome.Unauthorized, "no validated token") : authenticated;
         }
 
         return _tenants.Admits(activity, out var tenant)
