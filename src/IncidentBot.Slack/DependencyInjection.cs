@@ -1,4 +1,5 @@
 using IncidentBot.Core.Application;
+using IncidentBot.Core.Security;
 using IncidentBot.Slack.Handlers;
 using IncidentBot.Slack.Inbound;
 using IncidentBot.Slack.Outbound;
@@ -7,6 +8,7 @@ using IncidentBot.Slack.State;
 using IncidentBot.Slack.WebApi;
 using Microsoft.AspNetCore.Builder;
 using Microsoft.AspNetCore.Http;
+using Microsoft.AspNetCore.Mvc;
 using Microsoft.AspNetCore.Routing;
 using Microsoft.Extensions.DependencyInjection;
 using Microsoft.Extensions.DependencyInjection.Extensions;
@@ -32,7 +34,11 @@ public static class DependencyInjection
         services.TryAddSingleton(TimeProvider.System);
 
         services.AddHttpClient(HttpClientName, client => client.Timeout = TimeSpan.FromSeconds(30))
-            .ConfigurePrimaryHttpMessageHandler(() => new SocketsHttpHandler { PooledConnectionLifetime = TimeSpan.FromMinutes(5) });
+            .ConfigurePrimaryHttpMessageHandler(() => new SocketsHttpHandler { PooledConnectionLifetime = TimeSpan.FromMinutes(5) })
+            // The default logging writes whole URIs, capability URLs included.
+            .RemoveAllLoggers()
+            .AddLogger<SlackHttpLogger>();
+        services.TryAddSingleton<SlackHttpLogger>();
         services.AddSingleton<ISlackApi>(sp => new SlackApiClient(
             sp.GetRequiredService<IHttpClientFactory>().CreateClient(HttpClientName),
             sp.GetRequiredService<IOptions<SlackOptions>>(),
@@ -44,6 +50,9 @@ public static class DependencyInjection
         services.AddSingleton<ChannelPacer>();
         services.AddSingleton<SlackBotIdentity>();
 
+        services.TryAddSingleton<FailureLimiter>();
+        services.AddSingleton<SlackWorkspaces>();
+        services.AddHostedService(sp => sp.GetRequiredService<SlackWorkspaces>());
         services.AddSingleton<SlackRequestVerifier>();
         services.AddSingleton<SlackStateStore>();
         services.AddSingleton<SlackUserDirectory>();
@@ -70,7 +79,10 @@ public static class DependencyInjection
     /// <summary><c>POST /slack/commands</c>, <c>/slack/interactions</c>, <c>/slack/events</c>, <c>/slack/options</c>.</summary>
     public static IEndpointRouteBuilder MapSlack(this IEndpointRouteBuilder endpoints)
     {
-        var slack = endpoints.MapGroup("").DisableAntiforgery();
+        // The size limit is endpoint metadata, so Kestrel itself stops reading past it (routing sets the request's limit).
+        var slack = endpoints.MapGroup("")
+            .WithMetadata(new RequestSizeLimitAttribute(SlackHttpReceiver.MaxBodyBytes))
+            .DisableAntiforgery();
         slack.MapPost(SlackIds.CommandsPath, (HttpContext context, SlackHttpReceiver receiver, CancellationToken ct) => receiver.CommandsAsync(context, ct));
         slack.MapPost(SlackIds.InteractionsPath, (HttpContext context, SlackHttpReceiver receiver, CancellationToken ct) => receiver.InteractionsAsync(context, ct));
         slack.MapPost(SlackIds.EventsPath, (HttpContext context, SlackHttpReceiver receiver, CancellationToken ct) => receiver.EventsAsync(context, ct));

@@ -1,5 +1,6 @@
 using System.Net;
 using System.Text.RegularExpressions;
+using IncidentBot.Core.Security;
 using Microsoft.Extensions.Options;
 
 namespace IncidentBot.Slack;
@@ -20,6 +21,12 @@ public sealed class SlackOptions
     public string? AppToken { get; set; }
 
     public string ApiBaseUrl { get; set; } = DefaultApiBaseUrl;
+
+    /// <summary>
+    /// Workspaces (<c>T…</c>) and Enterprise Grid organisations (<c>E…</c>) whose requests the bot acts on, or
+    /// <c>*</c> for any. Empty: the bot token's own team (or its organisation, for an org-wide install), from auth.test.
+    /// </summary>
+    public string[]? AllowedTeams { get; set; }
 
     /// <summary>War-room channels are named <c>&lt;prefix&gt;-&lt;number&gt;-&lt;slug&gt;</c>.</summary>
     public string ChannelPrefix { get; set; } = "inc";
@@ -69,9 +76,22 @@ public sealed partial class SlackOptionsValidator : IValidateOptions<SlackOption
             failures.Add("Slack:SigningSecret is required for the HTTP endpoints (or set Slack:AppToken for Socket Mode)");
         }
 
-        if (!string.IsNullOrWhiteSpace(options.AppToken) && !options.AppToken.StartsWith("xapp-", StringComparison.Ordinal))
+        var secrets = new[]
+        {
+            SecretRules.Check("Slack:SigningSecret", options.SigningSecret, SecretRules.MinimumTokenLength),
+            SecretRules.Check("Slack:BotToken", options.BotToken),
+            SecretRules.Check("Slack:AppToken", options.AppToken),
+        };
+        failures.AddRange(secrets.OfType<string>());
+
+        if (!string.IsNullOrWhiteSpace(options.AppToken) && !options.AppToken.StartsWith("xapp-", StringComparison.Ordinal) && secrets[2] is null)
         {
             failures.Add("Slack:AppToken must be an app-level token starting with xapp-");
+        }
+
+        if (options.AllowedTeams?.Any(t => t is not "*" && !TeamIdPattern().IsMatch(t ?? "")) == true)
+        {
+            failures.Add("Slack:AllowedTeams must list workspace ids (T…) or Enterprise Grid organisation ids (E…), or *");
         }
 
         if (!Uri.TryCreate(options.ApiBaseUrl, UriKind.Absolute, out var api) ||
@@ -105,6 +125,9 @@ public sealed partial class SlackOptionsValidator : IValidateOptions<SlackOption
 
     private static bool IsLoopback(Uri uri) =>
         uri.IsLoopback || IPAddress.TryParse(uri.Host, out var address) && IPAddress.IsLoopback(address);
+
+    [GeneratedRegex("^[TE][A-Z0-9]{2,30}$")]
+    private static partial Regex TeamIdPattern();
 
     [GeneratedRegex("^[a-z0-9_-]{1,20}$")]
     private static partial Regex ChannelPrefixPattern();

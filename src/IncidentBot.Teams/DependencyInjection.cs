@@ -1,10 +1,12 @@
 using IncidentBot.Core.Application;
+using IncidentBot.Core.Security;
 using IncidentBot.Teams.Activities;
 using IncidentBot.Teams.Auth;
 using IncidentBot.Teams.Connector;
 using IncidentBot.Teams.Events;
 using IncidentBot.Teams.Storage;
 using Microsoft.AspNetCore.Builder;
+using Microsoft.AspNetCore.Mvc;
 using Microsoft.AspNetCore.Routing;
 using Microsoft.Extensions.DependencyInjection;
 using Microsoft.Extensions.DependencyInjection.Extensions;
@@ -18,7 +20,8 @@ public static partial class DependencyInjection
 {
     /// <summary>
     /// The Teams front-end: Bot Connector authentication, activity routing, connector client, war-room handler.
-    /// Configured from <c>Teams:*</c>; with no <c>Teams:AppId</c> it runs in local mode (Agents Playground).
+    /// Configured from <c>Teams:*</c>; with no <c>Teams:AppId</c> it is off, or in local mode (Agents Playground)
+    /// when the operator opted in (Development or <c>Teams:LocalMode=true</c>).
     /// </summary>
     public static IHostApplicationBuilder AddTeams(this IHostApplicationBuilder builder)
     {
@@ -35,6 +38,8 @@ public static partial class DependencyInjection
         services.AddSingleton(sp => ActivatorUtilities.CreateInstance<BotTokenProvider>(sp, Client(sp, nameof(BotTokenProvider))));
         services.AddSingleton(sp => ActivatorUtilities.CreateInstance<ConnectorClient>(sp, Client(sp, nameof(ConnectorClient))));
 
+        services.TryAddSingleton<FailureLimiter>();
+        services.AddSingleton<TenantPolicy>();
         services.AddSingleton<BotAuthenticator>();
         services.AddSingleton<ServiceUrlPolicy>();
         services.AddSingleton<TeamsStore>();
@@ -54,21 +59,38 @@ public static partial class DependencyInjection
     public static IEndpointRouteBuilder MapTeams(this IEndpointRouteBuilder app)
     {
         ArgumentNullException.ThrowIfNull(app);
-        app.MapPost("/api/messages", MessagesEndpoint.HandleAsync).DisableAntiforgery();
+        // The size limit is endpoint metadata, so Kestrel itself stops reading past it (routing sets the request's limit).
+        app.MapPost("/api/messages", MessagesEndpoint.HandleAsync)
+            .WithMetadata(new RequestSizeLimitAttribute(MessagesEndpoint.MaxBodyBytes))
+            .DisableAntiforgery();
         return app;
     }
 
-    private sealed partial class TeamsStartupLog(IOptions<TeamsOptions> options, ILogger<TeamsStartupLog> logger) : IHostedService
+    private sealed partial class TeamsStartupLog(
+        IOptions<TeamsOptions> options, IHostEnvironment environment, TenantPolicy tenants, ILogger<TeamsStartupLog> logger) : IHostedService
     {
         public Task StartAsync(CancellationToken cancellationToken)
         {
-            if (options.Value.IsAnonymous)
+            switch (options.Value.ModeIn(environment))
             {
-                LogLocalMode(logger);
+                case TeamsMode.Off:
+                    LogOff(logger);
+                    return Task.CompletedTask;
+                case TeamsMode.Local:
+                    LogLocalMode(logger);
+                    break;
+                default:
+                    LogConfigured(logger, options.Value.AppId);
+                    break;
+            }
+
+            if (tenants.AcceptsAny)
+            {
+                LogEveryTenant(logger);
             }
             else
             {
-                LogConfigured(logger, options.Value.AppId);
+                LogTenants(logger, tenants.Allowed);
             }
 
             return Task.CompletedTask;
@@ -76,10 +98,19 @@ public static partial class DependencyInjection
 
         public Task StopAsync(CancellationToken cancellationToken) => Task.CompletedTask;
 
-        [LoggerMessage(Level = LogLevel.Warning, Message = "TEAMS LOCAL MODE: Teams:AppId is empty, so POST /api/messages accepts activities WITHOUT authentication and replies only to loopback hosts (Agents Playground). Set Teams:AppId, Teams:AppPassword and Teams:TenantId for real Teams.")]
+        [LoggerMessage(Level = LogLevel.Information, Message = "Teams: off (no Teams:AppId), POST /api/messages refuses every activity. Set Teams:AppId, Teams:AppPassword and Teams:TenantId for Teams; for the Agents Playground run in Development or set Teams:LocalMode=true")]
+        private static partial void LogOff(ILogger logger);
+
+        [LoggerMessage(Level = LogLevel.Warning, Message = "TEAMS LOCAL MODE: no Teams:AppId, so POST /api/messages accepts activities WITHOUT authentication from direct loopback callers (no proxy) and replies only to loopback hosts (Agents Playground). Set Teams:AppId, Teams:AppPassword and Teams:TenantId for real Teams.")]
         private static partial void LogLocalMode(ILogger logger);
 
         [LoggerMessage(Level = LogLevel.Information, Message = "Teams: Bot Framework authentication on for app {AppId}")]
         private static partial void LogConfigured(ILogger logger, string appId);
+
+        [LoggerMessage(Level = LogLevel.Warning, Message = "Teams: activities from every Microsoft 365 tenant are accepted (no Teams:TenantId or Teams:AllowedTenants, or *). Set Teams:TenantId to accept only your own")]
+        private static partial void LogEveryTenant(ILogger logger);
+
+        [LoggerMessage(Level = LogLevel.Information, Message = "Teams: activities accepted only from tenants {Tenants}")]
+        private static partial void LogTenants(ILogger logger, IReadOnlyCollection<string> tenants);
     }
 }

@@ -1,6 +1,21 @@
+using IncidentBot.Core.Security;
+using Microsoft.Extensions.Hosting;
 using Microsoft.Extensions.Options;
 
 namespace IncidentBot.Teams;
+
+/// <summary>How <c>POST /api/messages</c> treats callers.</summary>
+public enum TeamsMode
+{
+    /// <summary>No <c>Teams:AppId</c> and no opt-in to local mode: every activity is refused.</summary>
+    Off,
+
+    /// <summary>No <c>Teams:AppId</c>, opted in: direct loopback callers without a token are accepted (Agents Playground).</summary>
+    Local,
+
+    /// <summary>Bot Framework tokens are required.</summary>
+    Authenticated,
+}
 
 /// <summary>The <c>Teams</c> configuration section.</summary>
 public sealed class TeamsOptions
@@ -11,8 +26,14 @@ public sealed class TeamsOptions
     public const string DefaultScope = "https://api.botframework.com/.default";
     public const string DefaultPinReaction = "1f4cc_pushpin";
 
-    /// <summary>The bot's Entra application id; empty runs the local mode (no tokens either way).</summary>
+    /// <summary>The bot's Entra application id; without it Teams is off, or in local mode when opted in.</summary>
     public string AppId { get; set; } = "";
+
+    /// <summary>
+    /// Opt-in to local mode outside Development: with no <see cref="AppId"/>, direct loopback callers may post
+    /// activities without a token (the Agents Playground). A configuration error together with an app id.
+    /// </summary>
+    public bool LocalMode { get; set; }
 
     public string AppPassword { get; set; } = "";
 
@@ -34,7 +55,7 @@ public sealed class TeamsOptions
     /// <summary>Reaction types that pin a war-room message; null means <see cref="DefaultPinReaction"/>.</summary>
     public string[]? PinReactions { get; set; }
 
-    /// <summary>Tenants allowed to talk to the bot; empty allows any tenant.</summary>
+    /// <summary>Tenants allowed besides <see cref="TenantId"/>; <c>*</c> allows any. With neither set, every tenant is accepted.</summary>
     public string[]? AllowedTenants { get; set; }
 
     /// <summary>Extra Bot Connector hosts the bot may call (and send its token to) besides Microsoft's.</summary>
@@ -50,6 +71,15 @@ public sealed class TeamsOptions
     public TimeSpan MaxRetryDelay { get; set; } = TimeSpan.FromSeconds(60);
 
     public bool IsAnonymous => string.IsNullOrWhiteSpace(AppId);
+
+    /// <summary>Authenticated with an app id; otherwise local mode only when opted in (Development or <see cref="LocalMode"/>).</summary>
+    public TeamsMode ModeIn(IHostEnvironment environment)
+    {
+        ArgumentNullException.ThrowIfNull(environment);
+        return !IsAnonymous ? TeamsMode.Authenticated
+            : LocalMode || environment.IsDevelopment() ? TeamsMode.Local
+            : TeamsMode.Off;
+    }
 
     public IReadOnlyList<string> EffectivePinReactions =>
         PinReactions is { Length: > 0 } configured ? configured : [DefaultPinReaction];
@@ -72,6 +102,16 @@ internal sealed class TeamsOptionsValidator : IValidateOptions<TeamsOptions>
             failures.Add("Teams:TokenIssuer must not be empty (default https://api.botframework.com)");
         }
 
+        if (!options.IsAnonymous && options.LocalMode)
+        {
+            failures.Add("Teams:LocalMode=true cannot be combined with Teams:AppId (local mode accepts activities without a token): remove one of them");
+        }
+
+        if (SecretRules.Check("Teams:AppPassword", options.AppPassword) is { } secret)
+        {
+            failures.Add(secret);
+        }
+
         if (!options.IsAnonymous)
         {
             if (string.IsNullOrWhiteSpace(options.AppPassword))
@@ -83,6 +123,11 @@ internal sealed class TeamsOptionsValidator : IValidateOptions<TeamsOptions>
             {
                 failures.Add("Teams:TenantId is required when Teams:AppId is set (single-tenant bots get tokens from their home tenant)");
             }
+        }
+
+        if (options.AllowedTenants?.Any(string.IsNullOrWhiteSpace) == true)
+        {
+            failures.Add("Teams:AllowedTenants must list tenant ids (or * for any tenant), without empty entries");
         }
 
         if (options.SendInterval < TimeSpan.Zero)

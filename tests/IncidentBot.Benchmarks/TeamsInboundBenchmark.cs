@@ -35,7 +35,7 @@ public sealed class TeamsInboundBenchmark : IBenchmark
         {
             ["Teams__AppId"] = issuer.ClientId,
             ["Teams__AppPassword"] = issuer.ClientSecret,
-            ["Teams__TenantId"] = "tenant-under-test",
+            ["Teams__TenantId"] = TeamsActivities.TenantId,
             ["Teams__OpenIdMetadataUrl"] = issuer.OpenIdMetadataUrl,
             ["Teams__TokenEndpoint"] = issuer.TokenEndpoint,
             ["Teams__AllowedServiceHosts__0"] = "127.0.0.1",

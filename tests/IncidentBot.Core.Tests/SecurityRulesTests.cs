@@ -68,3 +68,22 @@ public sealed class SecurityRulesTests
         Assert.False(limiter.IsBlocked("198.51.100.1"));
     }
 }
+
+public sealed class BoundedBodyTests
+{
+    [Fact]
+    public async Task ReadAsync_WithinLimit_ReturnsWholeBody()
+    {
+        using var body = new MemoryStream(new byte[1000]);
+        Assert.Equal(1000, (await BoundedBody.ReadAsync(body, 1000, default))!.Length);
+    }
+
+    [Fact]
+    public async Task ReadAsync_OverLimit_ReturnsNullWithoutReadingTheRest()
+    {
+        using var body = new MemoryStream(new byte[10 * 1024 * 1024]);
+
+        Assert.Null(await BoundedBody.ReadAsync(body, 64 * 1024, default));
+        Assert.True(body.Position <= 64 * 1024 + 16 * 1024, $"read {body.Position} bytes of a body refused at 64 KB");
+    }
+}

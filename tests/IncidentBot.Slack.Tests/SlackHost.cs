@@ -7,6 +7,7 @@ using IncidentBot.Tests;
 using IncidentBot.TestKit.Databases;
 using IncidentBot.TestKit.Slack;
 using Microsoft.Extensions.DependencyInjection;
+using Microsoft.Extensions.Logging.Testing;
 
 namespace IncidentBot.Slack.Tests;
 
@@ -52,18 +53,49 @@ public sealed class SlackHost : IAsyncDisposable
         ["Slack:ChannelPostInterval"] = "00:00:00.020",
     };
 
-    public static SlackHost Start(TestDatabase database, FakeSlackServer slack, bool socketMode = false, IReadOnlyDictionary<string, string?>? extra = null, Action<IServiceCollection>? services = null)
+    /// <summary>
+    /// The host with Slack configured; <paramref name="kestrel"/> serves it on real Kestrel on loopback instead of the
+    /// in-memory test server (for what only a real server does: body limits, connections hung up).
+    /// </summary>
+    public static SlackHost Start(
+        TestDatabase database,
+        FakeSlackServer slack,
+        bool socketMode = false,
+        IReadOnlyDictionary<string, string?>? extra = null,
+        Action<IServiceCollection>? services = null,
+        bool kestrel = false)
     {
         var settings = Settings(slack, socketMode);
+        if (kestrel)
+        {
+            settings["urls"] = "http://127.0.0.1:0";
+        }
+
         foreach (var (key, value) in extra ?? new Dictionary<string, string?>())
         {
             settings[key] = value;
         }
 
-        var factory = new BotFactory(database, settings, services);
-        _ = factory.Server;
+        var factory = new BotFactory(database, settings, collection =>
+        {
+            collection.AddFakeLogging();
+            services?.Invoke(collection);
+        });
+        if (kestrel)
+        {
+            factory.UseKestrel();
+            factory.StartServer();
+        }
+        else
+        {
+            _ = factory.Server;
+        }
+
         return new SlackHost(factory, slack, socketMode);
     }
+
+    /// <summary>Everything the host logged.</summary>
+    public FakeLogCollector Logs => Factory.Services.GetFakeLogCollector();
 
     public async Task<Incident> WaitForIncidentAsync(IncidentNumber number, Func<Incident, bool> condition, string what)
     {

@@ -46,6 +46,8 @@ public sealed partial class PlaygroundTests : IAsyncLifetime
         }
 
         bot.Environment["ASPNETCORE_ENVIRONMENT"] = "Production";
+        // Production refuses unauthenticated activities unless local mode is asked for (dotnet run gets it from Development).
+        bot.Environment["Teams__LocalMode"] = "true";
         bot.Environment["Database__Provider"] = "Sqlite";
         bot.Environment["ConnectionStrings__IncidentBot"] = _database.ConnectionString;
         bot.Environment["Scheduler__Name"] = $"playground-{Guid.NewGuid():N}";

@@ -157,11 +157,23 @@ public sealed class AuthenticationTests(AuthenticatedWorldFixture fixture) : ICl
     }
 
     [Fact]
-    public async Task PostMessages_MalformedJson_Returns400()
+    public async Task PostMessages_MalformedJsonWithValidToken_Returns400()
+    {
+        using var request = new HttpRequestMessage(HttpMethod.Post, "/api/messages")
+        {
+            Content = new StringContent("{\"type\": \"message\", ", Encoding.UTF8, "application/json"),
+        };
+        request.Headers.Authorization = new System.Net.Http.Headers.AuthenticationHeaderValue("Bearer", World.ValidToken());
+        var response = await World.Client.SendAsync(request);
+        Assert.Equal(HttpStatusCode.BadRequest, response.StatusCode);
+    }
+
+    [Fact]
+    public async Task PostMessages_MalformedJsonWithoutToken_Returns401()
     {
         using var content = new StringContent("{\"type\": \"message\", ", Encoding.UTF8, "application/json");
         var response = await World.Client.PostAsync(new Uri("/api/messages", UriKind.Relative), content);
-        Assert.Equal(HttpStatusCode.BadRequest, response.StatusCode);
+        Assert.Equal(HttpStatusCode.Unauthorized, response.StatusCode);
     }
 
     [Fact]

@@ -11,6 +11,8 @@ public sealed class OptionsTests
     [InlineData("Teams:OpenIdMetadataUrl", "Teams__OpenIdMetadataUrl", "http://login.example.com/openid", "Teams__AppId", "")]
     [InlineData("Teams:TokenEndpoint", "Teams__TokenEndpoint", "not a url", "Teams__AppId", "")]
     [InlineData("Teams:IncidentsChannelId", "Teams__IncidentsChannelId", "general", "Teams__AppId", "")]
+    [InlineData("Teams:LocalMode=true cannot be combined with Teams:AppId", "Teams__AppId", "6f1c1d1e-0000-4000-8000-000000000001", "Teams__LocalMode", "true")]
+    [InlineData("Teams:AppPassword holds a placeholder", "Teams__AppId", "", "Teams__AppPassword", "<from environment>")]
     public async Task Start_InvalidTeamsSetting_ExitsNamingTheKey(string namedKey, string key1, string value1, string key2, string value2)
     {
         var workingDirectory = Directory.CreateTempSubdirectory("incidentbot-teams-options-").FullName;

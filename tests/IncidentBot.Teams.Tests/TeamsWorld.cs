@@ -9,12 +9,15 @@ using Microsoft.AspNetCore.Hosting;
 using Microsoft.AspNetCore.Mvc.Testing;
 using Microsoft.AspNetCore.TestHost;
 using Microsoft.Extensions.DependencyInjection;
+using Microsoft.Extensions.Logging;
+using Microsoft.Extensions.Logging.Testing;
 
 namespace IncidentBot.Teams.Tests;
 
 /// <summary>
-/// The real host on a test database, talking to a fake Bot Framework token issuer and a fake Bot Connector on
-/// loopback. Authenticated by default; <c>anonymous: true</c> runs the local mode (no Teams:AppId).
+/// The real host on Kestrel (real HTTP on loopback) and a test database, talking to a fake Bot Framework token
+/// issuer and a fake Bot Connector on loopback. Authenticated by default; <c>anonymous: true</c> leaves Teams:AppId
+/// empty (local mode when opted in: <paramref name="environment"/> Development or Teams:LocalMode=true).
 /// </summary>
 public sealed class TeamsWorld : IAsyncDisposable
 {
@@ -48,8 +51,15 @@ public sealed class TeamsWorld : IAsyncDisposable
 
     public IIncidentStore Store => Services.GetRequiredService<IIncidentStore>();
 
+    /// <summary>Everything the host logged.</summary>
+    public FakeLogCollector Logs => Services.GetFakeLogCollector();
+
     public static async Task<TeamsWorld> StartAsync(
-        TestDatabase? database = null, bool anonymous = false, IReadOnlyDictionary<string, string?>? settings = null)
+        TestDatabase? database = null,
+        bool anonymous = false,
+        IReadOnlyDictionary<string, string?>? settings = null,
+        string environment = "Testing",
+        Action<IServiceCollection>? services = null)
     {
         var ownsDatabase = database is null;
         database ??= new SqliteTestDatabase();
@@ -68,7 +78,7 @@ public sealed class TeamsWorld : IAsyncDisposable
             ["Scheduler:Name"] = $"teams-test-{Guid.NewGuid():N}",
             ["Teams:AppId"] = appId ?? "",
             ["Teams:AppPassword"] = anonymous ? "" : issuer.ClientSecret,
-            ["Teams:TenantId"] = anonymous ? "" : "tenant-under-test",
+            ["Teams:TenantId"] = anonymous ? "" : TeamsActivities.TenantId,
             ["Teams:OpenIdMetadataUrl"] = issuer.OpenIdMetadataUrl,
             ["Teams:TokenEndpoint"] = issuer.TokenEndpoint,
             ["Teams:AllowedServiceHosts:0"] = "127.0.0.1",
@@ -81,25 +91,38 @@ public sealed class TeamsWorld : IAsyncDisposable
 
         var factory = new WebApplicationFactory<Program>().WithWebHostBuilder(builder =>
         {
-            builder.UseEnvironment("Testing");
+            builder.UseEnvironment(environment);
+            builder.UseUrls("http://127.0.0.1:0");
             foreach (var (key, value) in all)
             {
                 builder.UseSetting(key, value);
             }
+
+            builder.ConfigureLogging(logging => logging.AddFakeLogging());
+            if (services is not null)
+            {
+                builder.ConfigureTestServices(services);
+            }
         });
-        _ = factory.Server;
+        factory.UseKestrel();
+        factory.StartServer();
         return new TeamsWorld(issuer, connector, database, ownsDatabase, factory, appId);
     }
 
     public string ValidToken() => Issuer.Mint(new TokenSpec { Audience = AppId ?? "", ServiceUrl = Connector.ServiceUrl });
 
     /// <summary>POSTs an activity to /api/messages with a valid token (or <paramref name="token"/>; empty string: none).</summary>
-    public async Task<HttpResponseMessage> PostAsync(JsonObject activity, string? token = null)
+    public async Task<HttpResponseMessage> PostAsync(JsonObject activity, string? token = null, IReadOnlyDictionary<string, string>? headers = null)
     {
         using var request = new HttpRequestMessage(HttpMethod.Post, "/api/messages")
         {
             Content = new StringContent(activity.ToJsonString(), Encoding.UTF8, "application/json"),
         };
+        foreach (var (name, value) in headers ?? new Dictionary<string, string>())
+        {
+            request.Headers.TryAddWithoutValidation(name, value);
+        }
+
         token ??= AppId is null ? "" : ValidToken();
         if (token.Length > 0)
         {

@@ -10,7 +10,8 @@ namespace IncidentBot.Slack.Inbound;
 
 /// <summary>
 /// Routes verified Slack payloads to the handlers. HTTP (<see cref="SlackHttpReceiver"/>) and Socket Mode
-/// (<see cref="SocketMode.SocketModeService"/>) both come through here, so they behave the same.
+/// (<see cref="SocketMode.SocketModeService"/>) both come through here, so they behave the same: this is also where
+/// a payload from a workspace that is not allowed is stopped (<see cref="SlackWorkspaces"/>), before it has any effect.
 /// </summary>
 public sealed partial class SlackDispatcher(
     IEnumerable<ISlashCommandHandler> commandHandlers,
@@ -21,6 +22,7 @@ public sealed partial class SlackDispatcher(
     SlackStateStore state,
     SlackUserDirectory users,
     SlackResponder responder,
+    SlackWorkspaces workspaces,
     ILogger<SlackDispatcher> logger)
 {
     private readonly ISlashCommandHandler[] _commands = commandHandlers.ToArray();
@@ -40,11 +42,13 @@ public sealed partial class SlackDispatcher(
             throw new SlackPayloadException("A slash command needs command, user_id and channel_id.");
         }
 
-        return new SlashCommand(command, field("text") ?? "", user, field("user_name") ?? "", channel, field("team_id") ?? "", field("trigger_id"), ReadUrl(field("response_url")));
+        return new SlashCommand(
+            command, field("text") ?? "", user, field("user_name") ?? "", channel, SlackInstallation.FromCommand(field), field("trigger_id"), ReadUrl(field("response_url")));
     }
 
     public async Task<SlackMessage?> CommandAsync(SlashCommand command, CancellationToken cancellationToken)
     {
+        await workspaces.AdmitAsync(command.Workspace, cancellationToken);
         users.Learn(command.UserId, command.UserName);
         var handler = _commands.FirstOrDefault(h => h.Command == command.Command);
         if (handler is null)
@@ -69,6 +73,7 @@ public sealed partial class SlackDispatcher(
     {
         var type = Str(payload, "type") ?? throw new SlackPayloadException("The interaction payload has no type.");
         var (userId, userName) = ReadUser(payload);
+        await workspaces.AdmitAsync(SlackInstallation.FromInteraction(payload), cancellationToken);
         users.Learn(userId, userName);
         switch (type)
         {
@@ -130,6 +135,8 @@ public sealed partial class SlackDispatcher(
         {
             throw new SlackPayloadException("An event_callback needs event_id and an event with a type.");
         }
+
+        await workspaces.AdmitAsync(SlackInstallation.FromEventCallback(body), cancellationToken);
 
         if (await state.HasReceiptAsync(eventId, cancellationToken))
         {

@@ -1,7 +1,10 @@
+using System.Globalization;
 using System.Net.Http.Headers;
 using System.Text;
 using System.Text.Json;
 using System.Text.Json.Nodes;
+using IncidentBot.Core.Security;
+using IncidentBot.Core.Telemetry;
 using IncidentBot.Slack.WebApi;
 using Microsoft.AspNetCore.Http;
 using Microsoft.AspNetCore.Http.HttpResults;
@@ -14,12 +17,15 @@ using static IncidentBot.Slack.WebApi.SlackApiClient;
 namespace IncidentBot.Slack.Inbound;
 
 /// <summary>
-/// The four Slack request URLs. Each request is verified on its raw bytes first (401 otherwise), parsed
-/// (400 when malformed), handled — which stores what was asked — and only then acknowledged.
+/// The four Slack request URLs. A client that failed verification too often is turned away first (429); each
+/// request is read up to 1 MB (413 past it) and verified on its raw bytes (401 otherwise), parsed (400 when
+/// malformed), handled — which stores what was asked — and only then acknowledged. A request from a workspace that is
+/// not allowed gets an empty 200 (so Slack does not retry) and does nothing.
 /// </summary>
 public sealed partial class SlackHttpReceiver(
     SlackRequestVerifier verifier,
     SlackDispatcher dispatcher,
+    FailureLimiter failures,
     IOptions<SlackOptions> options,
     ILogger<SlackHttpReceiver> logger)
 {
@@ -85,16 +91,18 @@ public sealed partial class SlackHttpReceiver(
         }
 
         var request = context.Request;
-        if (request.ContentLength > MaxBodyBytes)
+        var client = context.Connection.RemoteIpAddress?.ToString() ?? "unknown";
+        if (failures.IsBlocked(client))
         {
-            LogRejected(logger, endpoint, "body too large");
-            return TypedResults.StatusCode(StatusCodes.Status413PayloadTooLarge);
+            context.Response.Headers.RetryAfter = FailureLimiter.RetryAfterSeconds.ToString(CultureInfo.InvariantCulture);
+            Refused(endpoint, client, "too_many_failures", "too many failed signatures");
+            return TypedResults.StatusCode(StatusCodes.Status429TooManyRequests);
         }
 
         var body = await ReadBodyAsync(request, context.RequestAborted);
         if (body is null)
         {
-            LogRejected(logger, endpoint, "body too large");
+            Refused(endpoint, client, "too_large", $"body over {MaxBodyBytes} bytes");
             return TypedResults.StatusCode(StatusCodes.Status413PayloadTooLarge);
         }
 
@@ -110,14 +118,16 @@ public sealed partial class SlackHttpReceiver(
             body);
         if (check != SignatureCheck.Valid)
         {
-            LogUnauthenticated(logger, endpoint, check);
+            // Only failures count: Slack's own requests are signed, so they are never throttled.
+            failures.RecordFailure(client);
+            Refused(endpoint, client, "unauthenticated", $"signature {check}");
             return TypedResults.Problem(statusCode: StatusCodes.Status401Unauthorized, title: "Invalid Slack signature");
         }
 
         if (!MediaTypeHeaderValue.TryParse(request.ContentType, out var contentType) ||
             !string.Equals(contentType.MediaType, mediaType, StringComparison.OrdinalIgnoreCase))
         {
-            LogRejected(logger, endpoint, $"content type {request.ContentType ?? "(none)"}");
+            LogRejected(logger, endpoint, client, $"content type {request.ContentType ?? "(none)"}");
             return TypedResults.Problem(statusCode: StatusCodes.Status400BadRequest, title: $"Expected {mediaType}");
         }
 
@@ -127,27 +137,43 @@ public sealed partial class SlackHttpReceiver(
         }
         catch (SlackPayloadException ex)
         {
-            LogRejected(logger, endpoint, ex.Message);
+            LogRejected(logger, endpoint, client, ex.Message);
             return TypedResults.Problem(statusCode: StatusCodes.Status400BadRequest, title: "Malformed Slack payload", detail: ex.Message);
+        }
+        catch (SlackRefusedException ex) when (ex.Refusal == SlackRefusal.ForeignWorkspace)
+        {
+            Refused(endpoint, client, "workspace", ex.Message);
+            return TypedResults.Ok();
+        }
+        catch (SlackRefusedException ex)
+        {
+            Refused(endpoint, client, "workspace_unverified", ex.Message);
+            return TypedResults.StatusCode(StatusCodes.Status503ServiceUnavailable);
         }
     }
 
+    /// <summary>The body, or null past <see cref="MaxBodyBytes"/> (Kestrel enforces the same limit through the endpoints' metadata).</summary>
     private static async Task<byte[]?> ReadBodyAsync(HttpRequest request, CancellationToken cancellationToken)
     {
-        using var buffer = new MemoryStream();
-        var chunk = new byte[16 * 1024];
-        int read;
-        while ((read = await request.Body.ReadAsync(chunk, cancellationToken)) > 0)
+        if (request.ContentLength > MaxBodyBytes)
         {
-            if (buffer.Length + read > MaxBodyBytes)
-            {
-                return null;
-            }
-
-            buffer.Write(chunk, 0, read);
+            return null;
         }
 
-        return buffer.ToArray();
+        try
+        {
+            return await BoundedBody.ReadAsync(request.Body, MaxBodyBytes, cancellationToken);
+        }
+        catch (BadHttpRequestException ex) when (ex.StatusCode == StatusCodes.Status413PayloadTooLarge)
+        {
+            return null;
+        }
+    }
+
+    private void Refused(string endpoint, string client, string reason, string detail)
+    {
+        LogRejected(logger, endpoint, client, detail);
+        IncidentBotTelemetry.InboundRefused.Add(1, new("endpoint", "slack." + endpoint), new("reason", reason));
     }
 
     private static bool IsSslCheck(HttpRequest request, byte[] body) =>
@@ -210,11 +236,8 @@ public sealed partial class SlackHttpReceiver(
 
     private static ContentHttpResult Json(JsonObject body) => TypedResults.Text(body.ToJsonString(), "application/json", Encoding.UTF8);
 
-    [LoggerMessage(Level = LogLevel.Warning, Message = "Rejected a Slack request to /slack/{Endpoint}: signature {Check}")]
-    private static partial void LogUnauthenticated(ILogger logger, string endpoint, SignatureCheck check);
-
-    [LoggerMessage(Level = LogLevel.Warning, Message = "Rejected a Slack request to /slack/{Endpoint}: {Reason}")]
-    private static partial void LogRejected(ILogger logger, string endpoint, string reason);
+    [LoggerMessage(Level = LogLevel.Warning, Message = "Rejected a Slack request to /slack/{Endpoint} from {Client}: {Reason}")]
+    private static partial void LogRejected(ILogger logger, string endpoint, string client, string reason);
 
     [LoggerMessage(Level = LogLevel.Warning, Message = "Slack reports app_rate_limited: events are being dropped for this workspace")]
     private static partial void LogRateLimited(ILogger logger);

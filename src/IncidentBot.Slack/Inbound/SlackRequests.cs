@@ -4,7 +4,7 @@ using IncidentBot.Slack.WebApi;
 namespace IncidentBot.Slack.Inbound;
 
 /// <summary>A slash command, from the HTTP form or a Socket Mode <c>slash_commands</c> envelope.</summary>
-public sealed record SlashCommand(string Command, string Text, string UserId, string UserName, string ChannelId, string TeamId, string? TriggerId, Uri? ResponseUrl);
+public sealed record SlashCommand(string Command, string Text, string UserId, string UserName, string ChannelId, SlackInstallation? Workspace, string? TriggerId, Uri? ResponseUrl);
 
 /// <summary>One inner event of an <c>event_callback</c>; <see cref="BotUserIds"/> are our own users, whose messages are ignored.</summary>
 public sealed record SlackEvent(string EventId, string Type, JsonElement Event, IReadOnlySet<string> BotUserIds, int RetryAttempt);

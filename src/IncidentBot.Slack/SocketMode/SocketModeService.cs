@@ -2,6 +2,7 @@ using System.Net.WebSockets;
 using System.Text;
 using System.Text.Json;
 using System.Text.Json.Nodes;
+using IncidentBot.Core.Telemetry;
 using IncidentBot.Slack.Inbound;
 using IncidentBot.Slack.WebApi;
 using Microsoft.Extensions.Hosting;
@@ -24,6 +25,9 @@ public sealed partial class SocketModeService(
     TimeProvider time,
     ILogger<SocketModeService> logger) : BackgroundService
 {
+    /// <summary>The <c>endpoint</c> tag of <see cref="IncidentBotTelemetry.InboundRefused"/> for envelopes.</summary>
+    public const string MetricEndpoint = "slack.socket_mode";
+
     private const int MaxMessageBytes = 4 * 1024 * 1024;
     private static readonly TimeSpan MaxBackoff = TimeSpan.FromSeconds(60);
 
@@ -191,6 +195,20 @@ public sealed partial class SocketModeService(
             // Acked anyway: Slack would only redeliver the same unreadable payload.
             LogBadEnvelope(logger, envelopeId, ex.Message);
         }
+        catch (SlackRefusedException ex) when (ex.Refusal == SlackRefusal.ForeignWorkspace)
+        {
+            // Acked with no answer: nothing happens, nothing is said, and Slack does not redeliver.
+            LogRefused(logger, envelopeId, ex.Message);
+            IncidentBotTelemetry.InboundRefused.Add(1, new("endpoint", MetricEndpoint), new("reason", "workspace"));
+            response = null;
+        }
+        catch (SlackRefusedException ex)
+        {
+            // Not acked: Slack delivers it again, by when the bot's own workspace may be known.
+            LogRefused(logger, envelopeId, ex.Message);
+            IncidentBotTelemetry.InboundRefused.Add(1, new("endpoint", MetricEndpoint), new("reason", "workspace_unverified"));
+            return;
+        }
         catch (Exception ex) when (!stoppingToken.IsCancellationRequested)
         {
             // Not acked, so Slack delivers it again (to this or another connection).
@@ -283,6 +301,9 @@ public sealed partial class SocketModeService(
 
     [LoggerMessage(Level = LogLevel.Warning, Message = "Slack Socket Mode envelope {EnvelopeId} was malformed: {Reason}")]
     private static partial void LogBadEnvelope(ILogger logger, string envelopeId, string reason);
+
+    [LoggerMessage(Level = LogLevel.Warning, Message = "Slack Socket Mode envelope {EnvelopeId} refused: {Reason}")]
+    private static partial void LogRefused(ILogger logger, string envelopeId, string reason);
 
     [LoggerMessage(Level = LogLevel.Error, Message = "Slack Socket Mode envelope {EnvelopeId} failed; not acknowledged, Slack will redeliver")]
     private static partial void LogEnvelopeFailed(ILogger logger, string envelopeId, Exception exception);

@@ -39,7 +39,14 @@ public sealed record SlackHistoryMessage(string Ts, string? User, string Text, s
 
 public sealed record SlackUser(string Id, string Name, bool IsBot);
 
-public sealed record SlackAuth(string UserId, string? BotId, string TeamId);
+/// <summary>Who the bot token is (auth.test): its user, its team, and for Enterprise Grid its organisation.</summary>
+public sealed record SlackAuth(string UserId, string? BotId, string TeamId)
+{
+    public string? EnterpriseId { get; init; }
+
+    /// <summary>Installed on a whole Enterprise Grid organisation, not one workspace.</summary>
+    public bool IsEnterpriseInstall { get; init; }
+}
 
 /// <summary>A file to share in a channel: its name, the title Slack shows, and its bytes.</summary>
 public sealed record SlackFileUpload(string FileName, string Title, ReadOnlyMemory<byte> Content)

@@ -41,7 +41,11 @@ public sealed partial class SlackApiClient(
     public async Task<SlackAuth> AuthTestAsync(CancellationToken cancellationToken)
     {
         var result = await CallAsync("auth.test", [], cancellationToken);
-        return new SlackAuth(Str(result, "user_id") ?? "", Str(result, "bot_id"), Str(result, "team_id") ?? "");
+        return new SlackAuth(Str(result, "user_id") ?? "", Str(result, "bot_id"), Str(result, "team_id") ?? "")
+        {
+            EnterpriseId = Str(result, "enterprise_id"),
+            IsEnterpriseInstall = result.TryGetProperty("is_enterprise_install", out var grid) && grid.ValueKind == JsonValueKind.True,
+        };
     }
 
     public async Task<SlackChannel> CreateConversationAsync(string name, bool isPrivate, CancellationToken cancellationToken)
@@ -219,11 +223,15 @@ public sealed partial class SlackApiClient(
             return;
         }
 
-        using var content = new StringContent(message.ToJson().ToJsonString(), Encoding.UTF8, "application/json");
+        using var request = new HttpRequestMessage(HttpMethod.Post, responseUrl)
+        {
+            Content = new StringContent(message.ToJson().ToJsonString(), Encoding.UTF8, "application/json"),
+        };
+        request.Options.Set(SlackHttpLogger.CarriesCapability, true);
         HttpResponseMessage response;
         try
         {
-            response = await http.PostAsync(responseUrl, content, cancellationToken);
+            response = await http.SendAsync(request, cancellationToken);
         }
         catch (Exception ex) when (ex is HttpRequestException || ex is OperationCanceledException && !cancellationToken.IsCancellationRequested)
         {
@@ -372,7 +380,9 @@ public sealed partial class SlackApiClient(
             using var body = new ReadOnlyMemoryContent(content);
             body.Headers.ContentType = new MediaTypeHeaderValue("application/octet-stream");
             using var form = new MultipartFormDataContent { { body, "filename", fileName } };
-            using var response = await http.PostAsync(uploadUrl, form, cancellationToken);
+            using var request = new HttpRequestMessage(HttpMethod.Post, uploadUrl) { Content = form };
+            request.Options.Set(SlackHttpLogger.CarriesCapability, true);
+            using var response = await http.SendAsync(request, cancellationToken);
             if (HttpFailure(UploadMethod, response) is { } failure)
             {
                 outcome = failure is SlackRateLimitedException ? "rate_limited" : "failed";

@@ -1,5 +1,6 @@
 using System.Text.Json;
 using IncidentBot.Teams.Schema;
+using Microsoft.Extensions.Hosting;
 using Microsoft.Extensions.Logging;
 using Microsoft.Extensions.Options;
 using Microsoft.IdentityModel.JsonWebTokens;
@@ -14,14 +15,20 @@ public enum AuthOutcome
     /// <summary>A valid Bot Framework token.</summary>
     Authenticated,
 
-    /// <summary>Local mode (no app id) and no Authorization header.</summary>
+    /// <summary>Local mode: no Authorization header, from a direct loopback caller.</summary>
     Anonymous,
 
     /// <summary>Missing or invalid token: 401.</summary>
     Unauthorized,
 
-    /// <summary>A valid token that may not speak for this activity (channel not endorsed, tenant not allowed): 403.</summary>
+    /// <summary>No token and local mode is off, or the caller is not a direct loopback client: 401.</summary>
+    LocalModeRefused,
+
+    /// <summary>A valid token that may not speak for this activity (signing key not endorsed for its channel): 403.</summary>
     Forbidden,
+
+    /// <summary>The activity comes from a tenant that is not allowed: 403, nothing done.</summary>
+    TenantNotAllowed,
 
     /// <summary>The signing keys could not be loaded at all: 503, so the Bot Connector delivers the activity again.</summary>
     Unavailable,
@@ -30,13 +37,19 @@ public enum AuthOutcome
 public sealed record AuthResult(AuthOutcome Outcome, string Reason)
 {
     public bool Succeeded => Outcome is AuthOutcome.Authenticated or AuthOutcome.Anonymous;
+
+    /// <summary>The validated token, when <see cref="Outcome"/> is <see cref="AuthOutcome.Authenticated"/>.</summary>
+    internal JsonWebToken? Token { get; init; }
+
+    internal OpenIdConnectConfiguration? Metadata { get; init; }
 }
 
 /// <summary>
 /// Checks the bearer token the Bot Connector sends with every activity, the way Bot Framework specifies:
 /// keys from the OpenID metadata (cached, refreshed), issuer, audience = our app id, lifetime with 5 minutes
-/// of skew, RS256, the <c>serviceurl</c> claim against the activity, and the signing key's endorsements
-/// against the activity's channel.
+/// of skew, RS256; then, once the activity is read, the <c>serviceurl</c> claim against the activity, the signing
+/// key's endorsements against the activity's channel, and the tenant. Without an app id only local mode admits
+/// anything: no token, a direct loopback caller, and the operator's opt-in.
 /// </summary>
 public sealed partial class BotAuthenticator : IDisposable
 {
@@ -49,7 +62,13 @@ public sealed partial class BotAuthenticator : IDisposable
     // made-up key ids cannot turn every request into a metadata download.
     private static readonly TimeSpan MinForcedRefreshInterval = TimeSpan.FromMinutes(1);
 
+    // After a failed refresh the last good keys stay in use and the next attempt waits this long, doubling up to MaxRetryDelay.
+    private static readonly TimeSpan FirstRetryDelay = TimeSpan.FromMinutes(1);
+    private static readonly TimeSpan MaxRetryDelay = TimeSpan.FromHours(1);
+
     private readonly TeamsOptions _options;
+    private readonly TeamsMode _mode;
+    private readonly TenantPolicy _tenants;
     private readonly TimeProvider _time;
     private readonly ILogger<BotAuthenticator> _logger;
     private readonly HttpDocumentRetriever _retriever;
@@ -58,10 +77,15 @@ public sealed partial class BotAuthenticator : IDisposable
     private OpenIdConnectConfiguration? _metadata;
     private DateTimeOffset _fetchedAt;
     private DateTimeOffset _forcedAt = DateTimeOffset.MinValue;
+    private DateTimeOffset _retryAt = DateTimeOffset.MinValue;
+    private int _failedRefreshes;
 
-    public BotAuthenticator(IOptions<TeamsOptions> options, IHttpClientFactory httpClients, TimeProvider time, ILogger<BotAuthenticator> logger)
+    public BotAuthenticator(
+        IOptions<TeamsOptions> options, IHostEnvironment environment, TenantPolicy tenants, IHttpClientFactory httpClients, TimeProvider time, ILogger<BotAuthenticator> logger)
     {
         _options = options.Value;
+        _mode = _options.ModeIn(environment);
+        _tenants = tenants;
         _time = time;
         _logger = logger;
         _retriever = new HttpDocumentRetriever(httpClients.CreateClient(nameof(BotAuthenticator)))
@@ -71,13 +95,21 @@ public sealed partial class BotAuthenticator : IDisposable
         };
     }
 
-    public async Task<AuthResult> AuthenticateAsync(string? authorization, Activity activity, CancellationToken cancellationToken)
+    /// <summary>
+    /// Everything that can be decided from the request line and headers, before the body is read: the token (or,
+    /// in local mode, that there is none and the caller is a direct loopback client).
+    /// </summary>
+    public async Task<AuthResult> AuthenticateAsync(string? authorization, bool directLoopback, CancellationToken cancellationToken)
     {
         if (string.IsNullOrEmpty(authorization))
         {
-            return _options.IsAnonymous
-                ? new AuthResult(AuthOutcome.Anonymous, "local mode")
-                : new AuthResult(AuthOutcome.Unauthorized, "no Authorization header");
+            return _mode switch
+            {
+                TeamsMode.Local when directLoopback => new AuthResult(AuthOutcome.Anonymous, "local mode"),
+                TeamsMode.Local => new AuthResult(AuthOutcome.LocalModeRefused, "no token, and local mode accepts only direct loopback callers (no proxy)"),
+                TeamsMode.Off => new AuthResult(AuthOutcome.LocalModeRefused, "no token, and Teams is off (set Teams:AppId; for the Agents Playground, Teams:LocalMode=true)"),
+                _ => new AuthResult(AuthOutcome.Unauthorized, "no Authorization header"),
+            };
         }
 
         if (!authorization.StartsWith("Bearer ", StringComparison.OrdinalIgnoreCase) || authorization.Length <= 7)
@@ -112,39 +144,47 @@ public sealed partial class BotAuthenticator : IDisposable
         }
 
         var result = await ValidateAsync(token, metadata);
-        if (!result.IsValid || result.SecurityToken is not JsonWebToken jwt)
-        {
-            return new AuthResult(AuthOutcome.Unauthorized, Describe(result.Exception));
-        }
-
-        if (!jwt.TryGetPayloadValue<string>("serviceurl", out var serviceUrl) || string.IsNullOrEmpty(serviceUrl))
-        {
-            return new AuthResult(AuthOutcome.Unauthorized, "missing serviceurl claim");
-        }
-
-        if (!string.Equals(serviceUrl, activity.ServiceUrl, StringComparison.OrdinalIgnoreCase))
-        {
-            return new AuthResult(AuthOutcome.Unauthorized, "serviceurl claim does not match the activity's serviceUrl");
-        }
-
-        if (!IsEndorsed(metadata, jwt.SigningKey?.KeyId, activity.ChannelId))
-        {
-            return new AuthResult(AuthOutcome.Forbidden, $"signing key is not endorsed for channel '{activity.ChannelId}'");
-        }
-
-        if (_options.AllowedTenants is { Length: > 0 } tenants)
-        {
-            var tenant = TeamsChannelData.From(activity).TenantId;
-            if (tenant is null || !tenants.Contains(tenant, StringComparer.OrdinalIgnoreCase))
-            {
-                return new AuthResult(AuthOutcome.Forbidden, $"tenant '{tenant}' is not in Teams:AllowedTenants");
-            }
-        }
-
-        return new AuthResult(AuthOutcome.Authenticated, "valid token");
+        return result.IsValid && result.SecurityToken is JsonWebToken jwt
+            ? new AuthResult(AuthOutcome.Authenticated, "valid token") { Token = jwt, Metadata = metadata }
+            : new AuthResult(AuthOutcome.Unauthorized, Describe(result.Exception));
     }
 
-    /// <summary>The OpenID metadata with its keys (and their endorsements), cached; a failed refresh keeps the cached keys.</summary>
+    /// <summary>Whether an authenticated (or local-mode) request may act for <paramref name="activity"/>.</summary>
+    public AuthResult Authorize(AuthResult authenticated, Activity activity)
+    {
+        ArgumentNullException.ThrowIfNull(authenticated);
+        ArgumentNullException.ThrowIfNull(activity);
+        if (authenticated is { Outcome: AuthOutcome.Authenticated, Token: { } jwt, Metadata: { } metadata })
+        {
+            if (!jwt.TryGetPayloadValue<string>("serviceurl", out var serviceUrl) || string.IsNullOrEmpty(serviceUrl))
+            {
+                return new AuthResult(AuthOutcome.Unauthorized, "missing serviceurl claim");
+            }
+
+            if (!string.Equals(serviceUrl, activity.ServiceUrl, StringComparison.OrdinalIgnoreCase))
+            {
+                return new AuthResult(AuthOutcome.Unauthorized, "serviceurl claim does not match the activity's serviceUrl");
+            }
+
+            if (!IsEndorsed(metadata, jwt.SigningKey?.KeyId, activity.ChannelId))
+            {
+                return new AuthResult(AuthOutcome.Forbidden, $"signing key is not endorsed for channel '{activity.ChannelId}'");
+            }
+        }
+        else if (authenticated.Outcome != AuthOutcome.Anonymous)
+        {
+            return authenticated.Succeeded ? new AuthResult(AuthOutcome.Unauthorized, "no validated token") : authenticated;
+        }
+
+        return _tenants.Admits(activity, out var tenant)
+            ? authenticated
+            : new AuthResult(AuthOutcome.TenantNotAllowed, $"tenant '{tenant}' is not Teams:TenantId or in Teams:AllowedTenants");
+    }
+
+    /// <summary>
+    /// The OpenID metadata with its keys (and their endorsements), cached. A failed refresh keeps the cached keys and
+    /// waits before the next attempt (1 minute, doubling up to an hour), so an outage is not hit on every request.
+    /// </summary>
     private async Task<OpenIdConnectConfiguration> GetMetadataAsync(bool force, CancellationToken cancellationToken)
     {
         if (IsFresh(force, out var cached))
@@ -166,6 +206,8 @@ public sealed partial class BotAuthenticator : IDisposable
                 var metadata = await OpenIdConnectConfigurationRetriever.GetAsync(_options.OpenIdMetadataUrl, _retriever, cancellationToken);
                 _metadata = metadata;
                 _fetchedAt = now;
+                _failedRefreshes = 0;
+                _retryAt = DateTimeOffset.MinValue;
                 if (force)
                 {
                     _forcedAt = now;
@@ -175,8 +217,11 @@ public sealed partial class BotAuthenticator : IDisposable
             }
             catch (Exception ex) when (ex is not OperationCanceledException && _metadata is not null)
             {
-                LogRefreshFailed(_logger, ex);
+                var wait = TimeSpan.FromTicks(Math.Min(MaxRetryDelay.Ticks, FirstRetryDelay.Ticks << Math.Min(_failedRefreshes, 16)));
+                _failedRefreshes++;
+                _retryAt = now + wait;
                 _forcedAt = now;
+                LogRefreshFailed(_logger, wait, ex);
                 return _metadata;
             }
         }
@@ -195,6 +240,11 @@ public sealed partial class BotAuthenticator : IDisposable
         }
 
         var now = _time.GetUtcNow();
+        if (now < _retryAt)
+        {
+            return true;
+        }
+
         return force ? now - _forcedAt < MinForcedRefreshInterval : now - _fetchedAt < MetadataLifetime;
     }
 
@@ -265,8 +315,8 @@ public sealed partial class BotAuthenticator : IDisposable
         _ => exception.GetType().Name,
     };
 
-    [LoggerMessage(Level = LogLevel.Warning, Message = "Teams: refreshing the Bot Framework OpenID metadata failed; keeping the cached keys")]
-    private static partial void LogRefreshFailed(ILogger logger, Exception exception);
+    [LoggerMessage(Level = LogLevel.Warning, Message = "Teams: refreshing the Bot Framework OpenID metadata failed; keeping the cached keys and trying again in {Wait}")]
+    private static partial void LogRefreshFailed(ILogger logger, TimeSpan wait, Exception exception);
 
     [LoggerMessage(Level = LogLevel.Error, Message = "Teams: the Bot Framework OpenID metadata could not be loaded; rejecting the activity")]
     private static partial void LogMetadataUnavailable(ILogger logger, Exception exception);

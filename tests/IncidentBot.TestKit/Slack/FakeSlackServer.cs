@@ -134,6 +134,12 @@ public sealed partial class FakeSlackServer : IAsyncDisposable
     /// <summary>Bodies posted to <see cref="ResponseUrl"/>s, with the id each URL carried.</summary>
     public IReadOnlyList<(string Id, JsonObject Body)> Responses => _responses.ToArray();
 
+    /// <summary>The Enterprise Grid organisation auth.test reports (none by default: a plain workspace).</summary>
+    public string? EnterpriseId { get; set; }
+
+    /// <summary>Whether auth.test reports an org-wide install (with <see cref="EnterpriseId"/>).</summary>
+    public bool EnterpriseInstall { get; set; }
+
     /// <summary>How many times <c>apps.connections.open</c> handed out a URL.</summary>
     public int ConnectionsOpened => Volatile.Read(ref _connectionsOpened);
 
@@ -313,7 +319,14 @@ public sealed partial class FakeSlackServer : IAsyncDisposable
         switch (method)
         {
             case "auth.test":
-                return Ok(new() { ["user_id"] = BotUserId, ["bot_id"] = BotId, ["team_id"] = TeamId, ["user"] = "incidentbot" });
+                var auth = new JsonObject { ["user_id"] = BotUserId, ["bot_id"] = BotId, ["team_id"] = TeamId, ["user"] = "incidentbot" };
+                if (EnterpriseId is not null)
+                {
+                    auth["enterprise_id"] = EnterpriseId;
+                    auth["is_enterprise_install"] = EnterpriseInstall;
+                }
+
+                return Ok(auth);
             case "apps.connections.open":
                 var ticket = Interlocked.Increment(ref _connectionsOpened);
                 var ws = new UriBuilder(BaseAddress) { Scheme = "ws", Path = "/socket", Query = $"ticket={ticket}" }.Uri;

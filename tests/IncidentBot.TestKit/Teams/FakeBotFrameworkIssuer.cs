@@ -53,6 +53,7 @@ public sealed class FakeBotFrameworkIssuer : IAsyncDisposable
     private readonly List<IReadOnlyDictionary<string, string>> _tokenRequests = [];
     private WebApplication? _app;
     private int _issued;
+    private int _metadataRequests;
 
     public Uri BaseAddress { get; private set; } = null!;
 
@@ -65,7 +66,10 @@ public sealed class FakeBotFrameworkIssuer : IAsyncDisposable
 
     public string ClientSecret { get; init; } = "fake-secret";
 
-    public int MetadataRequests { get; private set; }
+    public int MetadataRequests => Volatile.Read(ref _metadataRequests);
+
+    /// <summary>While true, the OpenID metadata endpoint answers 500 (an outage at login.botframework.com).</summary>
+    public bool FailMetadata { get; set; }
 
     /// <summary>Publishes a new signing key (key rotation): tokens may use it from now on.</summary>
     public void AddKey(string keyId, params string[] endorsements) => _keys[keyId] = (RSA.Create(2048), endorsements);
@@ -99,7 +103,12 @@ public sealed class FakeBotFrameworkIssuer : IAsyncDisposable
         _app = builder.Build();
         _app.MapGet("/v1/.well-known/openidconfiguration", () =>
         {
-            MetadataRequests++;
+            Interlocked.Increment(ref _metadataRequests);
+            if (FailMetadata)
+            {
+                return Results.StatusCode(StatusCodes.Status500InternalServerError);
+            }
+
             return Results.Text(new JsonObject
             {
                 ["issuer"] = BotFrameworkIssuer,
