@@ -1,3 +1,9 @@
+using IncidentBot.Core.Security;
+using IncidentBot.Paging.Inbound;
+using Microsoft.AspNetCore.Builder;
+using Microsoft.AspNetCore.Http;
+using Microsoft.AspNetCore.Mvc;
+using Microsoft.AspNetCore.Routing;
 using Microsoft.Extensions.DependencyInjection;
 using Microsoft.Extensions.DependencyInjection.Extensions;
 using Microsoft.Extensions.Options;
@@ -9,7 +15,8 @@ public static class DependencyInjection
     /// <summary>
     /// Pagers (<c>Paging:*</c>: PagerDuty, Opsgenie, signed webhook; each on when its credential is set), the page
     /// ledger and the escalation policy (<c>Escalation:*</c>), validated at start-up. With nothing configured nobody
-    /// is paged and the timeline says so.
+    /// is paged and the timeline says so. Also the receivers of the pagers' own webhooks (acks and resolves made there),
+    /// each on when its secret or token is set.
     /// </summary>
     public static IServiceCollection AddPaging(this IServiceCollection services)
     {
@@ -33,6 +40,24 @@ public static class DependencyInjection
         services.TryAddSingleton<PageLedger>();
         services.TryAddSingleton<EscalationPolicy>();
         services.TryAddSingleton<PagingService>();
+
+        services.TryAddSingleton<FailureLimiter>();
+        services.TryAddSingleton<WebhookReceipts>();
+        services.TryAddSingleton<PagerWebhookHandler>();
+        services.TryAddSingleton<PagerWebhookReceiver>();
+        services.AddHostedService<WebhookReceiptPruning>();
         return services;
+    }
+
+    /// <summary><c>POST /paging/pagerduty</c> (v3 webhook subscriptions) and <c>POST /paging/opsgenie</c> (outgoing Webhook integration).</summary>
+    public static IEndpointRouteBuilder MapPaging(this IEndpointRouteBuilder endpoints)
+    {
+        // The size limits are endpoint metadata, so Kestrel itself stops reading past them (routing sets the request's limit).
+        var paging = endpoints.MapGroup("/paging").DisableAntiforgery();
+        paging.MapPost("/pagerduty", (HttpContext http, PagerWebhookReceiver receiver, CancellationToken ct) => receiver.PagerDutyAsync(http, ct))
+            .WithMetadata(new RequestSizeLimitAttribute(PagerWebhookReceiver.MaxPagerDutyBodyBytes));
+        paging.MapPost("/opsgenie", (HttpContext http, PagerWebhookReceiver receiver, CancellationToken ct) => receiver.OpsgenieAsync(http, ct))
+            .WithMetadata(new RequestSizeLimitAttribute(PagerWebhookReceiver.MaxOpsgenieBodyBytes));
+        return endpoints;
     }
 }

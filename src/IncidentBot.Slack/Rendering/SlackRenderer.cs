@@ -155,7 +155,9 @@ public static class SlackRenderer
             SeverityChanged s => $":rotating_light: Severity changed from {s.From.ToLabel()} to *{s.To.ToLabel()}* by {by}.",
             StatusChanged s => $":arrows_counterclockwise: Status changed from {s.From.ToToken()} to *{s.To.ToToken()}* by {by}.",
             UpdatePosted u => $":mega: *Status update* from {by}:\n{Escape(u.Text)}",
+            IncidentAcknowledged { Pager: { } pager } => $":eyes: {incidentEvent.Number} acknowledged in {Escape(pager)}{ByWhom(incidentEvent)}; escalation stopped.",
             IncidentAcknowledged => $":eyes: {incidentEvent.Number} acknowledged by {by}; escalation stopped.",
+            IncidentResolved { Pager: { } pager } => $":white_check_mark: {incidentEvent.Number} resolved in {Escape(pager)}{ByWhom(incidentEvent)}.",
             IncidentResolved r => $":white_check_mark: {incidentEvent.Number} resolved by {by}.{(r.Summary is { } s ? "\n*Summary:* " + Escape(s) : "")}",
             IncidentReopened => $":leftwards_arrow_with_hook: {incidentEvent.Number} reopened by {by}.",
             PageRequested p => $":pager: {by} paged {(p.Target is { } t ? Mention(t) : p.Level is { } l ? $"escalation level {l}" : "the escalation chain")}.",
@@ -168,6 +170,8 @@ public static class SlackRenderer
         };
         return text is null ? null : new SlackMessage(Truncate(text, MaxMessageText), Limit([Section(text)]));
     }
+
+    private static string ByWhom(IncidentEvent incidentEvent) => incidentEvent.Actor is { } actor ? " by " + Mention(actor) : "";
 
     public static SlackMessage Announcement(Incident incident, string channelId) =>
         new(

@@ -208,7 +208,9 @@ public sealed partial class TeamsWarRoomHandler(
             SeverityChanged s => $"{number}: {who} changed severity from {s.From.ToLabel()} to {s.To.ToLabel()}.",
             StatusChanged s => $"{number}: {who} changed status from {s.From.ToToken()} to {s.To.ToToken()}.",
             UpdatePosted u => $"{number} status update from {who}: {u.Text}",
+            IncidentAcknowledged { Pager: { } pager } => $"{number} acknowledged in {pager}{ByWhom(incidentEvent)}.",
             IncidentAcknowledged => $"{number} acknowledged by {who}.",
+            IncidentResolved { Pager: { } pager } => $"{number} resolved in {pager}{ByWhom(incidentEvent)}.",
             IncidentResolved r => r.Summary is null ? $"{number} resolved by {who}." : $"{number} resolved by {who}: {r.Summary}",
             IncidentReopened => $"{number} reopened by {who}.",
             UpdateReminderDue r => $"{number}: a status update is overdue (due {r.DueAt.UtcDateTime:HH:mm} UTC){Mentions(r.Commander, r.Comms)}. Post one with @IncidentBot update <text>.",
@@ -218,6 +220,8 @@ public sealed partial class TeamsWarRoomHandler(
             _ => null,
         };
     }
+
+    private static string ByWhom(IncidentEvent incidentEvent) => incidentEvent.Actor is { } actor ? $" by {actor.DisplayName}" : "";
 
     private static string Mentions(Person? commander, Person? comms)
     {
