@@ -15,8 +15,7 @@ public static class DependencyInjection
     /// <summary>
     /// Pagers (<c>Paging:*</c>: PagerDuty, Opsgenie, signed webhook; each on when its credential is set), the page
     /// ledger and the escalation policy (<c>Escalation:*</c>), validated at start-up. With nothing configured nobody
-    /// is paged and the timeline says so. Also the receivers of the pagers' own webhooks (acks and resolves made there),
-    /// each on when its secret or token is set.
+    /// is paged and the timeline says so.
     /// </summary>
     public static IServiceCollection AddPaging(this IServiceCollection services)
     {
@@ -32,6 +31,13 @@ public static class DependencyInjection
         services.TryAddEnumerable(ServiceDescriptor.Singleton<IValidateOptions<PagingOptions>, PagingOptionsValidator>());
         services.TryAddEnumerable(ServiceDescriptor.Singleton<IValidateOptions<EscalationOptions>, EscalationOptionsValidator>());
 
+        // The pagers' own webhooks (acks and resolves made there), each on when its secret or token is set: POST /paging/* (MapPaging).
+        services.TryAddSingleton<FailureLimiter>();
+        services.TryAddSingleton<WebhookReceipts>();
+        services.TryAddSingleton<PagerWebhookHandler>();
+        services.TryAddSingleton<PagerWebhookReceiver>();
+        services.AddHostedService<WebhookReceiptPruning>();
+
         services.AddHttpClient(PagerHttp.ClientName);
         services.TryAddSingleton<PagerHttp>();
         services.TryAddEnumerable(ServiceDescriptor.Singleton<IPager, PagerDutyPager>());
@@ -40,12 +46,6 @@ public static class DependencyInjection
         services.TryAddSingleton<PageLedger>();
         services.TryAddSingleton<EscalationPolicy>();
         services.TryAddSingleton<PagingService>();
-
-        services.TryAddSingleton<FailureLimiter>();
-        services.TryAddSingleton<WebhookReceipts>();
-        services.TryAddSingleton<PagerWebhookHandler>();
-        services.TryAddSingleton<PagerWebhookReceiver>();
-        services.AddHostedService<WebhookReceiptPruning>();
         return services;
     }
 

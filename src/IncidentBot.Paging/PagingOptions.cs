@@ -11,6 +11,12 @@ public sealed class PagingOptions
     public OpsgenieOptions Opsgenie { get; set; } = new();
     public WebhookOptions Webhook { get; set; } = new();
 
+    /// <summary>
+    /// Whether an alert resolved in a pager (reported by its webhook) resolves the incident. Off by default: an alert
+    /// resolving is not the incident being over, so it is only recorded in the timeline.
+    /// </summary>
+    public bool ResolveIncidentFromPager { get; set; }
+
     /// <summary>Tries per request, the first included; 429, 5xx and network errors are retried, 4xx never.</summary>
     public int MaxAttempts { get; set; } = 5;
 
@@ -21,12 +27,6 @@ public sealed class PagingOptions
     public TimeSpan MaxRetryDelay { get; set; } = TimeSpan.FromSeconds(60);
 
     public TimeSpan RequestTimeout { get; set; } = TimeSpan.FromSeconds(10);
-
-    /// <summary>
-    /// Whether an alert resolved in a pager (reported by its webhook) resolves the incident. Off by default: an alert
-    /// resolving is not the incident being over, so it is only recorded in the timeline.
-    /// </summary>
-    public bool ResolveIncidentFromPager { get; set; }
 }
 
 public sealed class PagerDutyOptions

@@ -8,6 +8,7 @@ using Microsoft.AspNetCore.Hosting.Server.Features;
 using Microsoft.AspNetCore.Mvc.Testing;
 using Microsoft.AspNetCore.TestHost;
 using Microsoft.Extensions.DependencyInjection;
+using Microsoft.Extensions.Logging;
 using Microsoft.Extensions.Logging.Testing;
 
 namespace IncidentBot.Scheduling.Tests;
@@ -36,6 +37,7 @@ public sealed class SchedulingHost(TestDatabase database, IReadOnlyDictionary<st
     {
         builder.UseEnvironment("Testing");
         builder.UseUrls("http://127.0.0.1:0");
+        builder.ConfigureLogging(logging => logging.AddFakeLogging());
         var all = new Dictionary<string, string?>(database.Configuration)
         {
             // Quartz keeps schedulers in a process-wide repository by name; each host in this process needs its own.
@@ -54,11 +56,7 @@ public sealed class SchedulingHost(TestDatabase database, IReadOnlyDictionary<st
             builder.UseSetting(key, value);
         }
 
-        builder.ConfigureTestServices(services =>
-        {
-            services.AddSingleton<IIncidentEventHandler>(Events);
-            services.AddFakeLogging();
-        });
+        builder.ConfigureTestServices(services => services.AddSingleton<IIncidentEventHandler>(Events));
     }
 
     public async Task<IReadOnlyList<TimelineEntry>> TimelineAsync(Incident incident) => await Store.GetTimelineAsync(incident.Id, default);
