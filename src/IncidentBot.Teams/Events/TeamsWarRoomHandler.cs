@@ -27,6 +27,8 @@ public sealed partial class TeamsWarRoomHandler(
     ILogger<TeamsWarRoomHandler> logger) : IIncidentEventHandler
 {
     /// <summary>Notes, action items and pins are answered where they were made; nothing else in the war room changes.</summary>
+    public string Destination => "Teams";
+
     public bool Receives(Type eventType) =>
         eventType != typeof(NoteAdded) && eventType != typeof(ActionItemAdded) && eventType != typeof(MessagePinned);
 
