@@ -198,10 +198,13 @@ public sealed partial class FakeSlackServer : IAsyncDisposable
         return channel;
     }
 
-    /// <summary>A person's message as Slack would store it; returns its ts, for the event the test then sends.</summary>
-    public string PostUserMessage(string channelId, string user, string text, string? threadTs = null)
+    /// <summary>
+    /// A person's message as Slack would store it (posted <paramref name="at"/>, now by default); returns its ts, for the
+    /// event the test then sends.
+    /// </summary>
+    public string PostUserMessage(string channelId, string user, string text, string? threadTs = null, DateTimeOffset? at = null)
     {
-        var ts = NextTs();
+        var ts = at is { } time ? $"{time.ToUnixTimeSeconds()}.{time.UtcTicks / 10 % 1_000_000:D6}" : NextTs();
         _channels[channelId].Messages[ts] = new FakeMessage(ts, user, text, null, threadTs);
         return ts;
     }
@@ -250,10 +253,14 @@ public sealed partial class FakeSlackServer : IAsyncDisposable
         return ts;
     }
 
+    /// <summary>A reaction as Slack would store it, without telling the bot.</summary>
+    public void AddUserReaction(string channelId, string ts, string user, string reaction) =>
+        _channels[channelId].Messages[ts].Reactions.GetOrAdd(reaction, _ => new ConcurrentDictionary<string, byte>(StringComparer.Ordinal))[user] = 0;
+
     /// <summary>A person adds a reaction to a message: stored, then its <c>reaction_added</c> event delivered to the bot.</summary>
     public async Task ReactAsync(string channelId, string ts, string user, string reaction)
     {
-        _channels[channelId].Messages[ts].Reactions.GetOrAdd(reaction, _ => new ConcurrentDictionary<string, byte>(StringComparer.Ordinal))[user] = 0;
+        AddUserReaction(channelId, ts, user, reaction);
         await DeliverEventAsync(SlackPayloads.Reaction(true, user, reaction, channelId, ts));
     }
 
