@@ -181,6 +181,34 @@ public abstract class ScenarioTests<TDatabase> : IAsyncLifetime
     }
 
     [Fact]
+    public async Task Declare_RecordingTheNewThreadFailsOnce_LinkedAtOnceAndTheRetryMakesNoSecondThread()
+    {
+        var world = _world;
+        // Teams made the thread, but the bot's record of its card fails once (a database hiccup, or a crash there).
+        await ExecuteAsync(_database.Provider == IncidentBot.Storage.DatabaseProvider.Postgres
+            ? """
+              CREATE FUNCTION refuse_card() RETURNS trigger LANGUAGE plpgsql AS $$ BEGIN RAISE EXCEPTION 'injected fault'; END $$;
+              CREATE TRIGGER refuse_card BEFORE INSERT ON teams_cards FOR EACH ROW EXECUTE FUNCTION refuse_card();
+              """
+            : "CREATE TRIGGER refuse_card BEFORE INSERT ON teams_cards BEGIN SELECT RAISE(ABORT, 'injected fault'); END;");
+        await world.PostAsync(world.Activities.Command(OpsChannel, TeamsWorld.Ann, "declare sev2 Card store hiccup"));
+
+        // Linked the moment Teams answered, before anything else was recorded: replies there are captured at once.
+        var incident = await WaitAsync(() => world.IncidentAsync(1), i => i.WarRooms.Count == 1);
+        var thread = Assert.Single(incident.WarRooms).Channel;
+        var reply = world.Activities.Message(thread, TeamsWorld.Cy, "First reply in the new thread");
+        await world.PostAsync(reply);
+        Assert.Contains(await world.TimelineAsync(1), e => e.Source?.MessageId == (string?)reply["id"]);
+        Assert.True(await WaitAsync(() => QueryScalarAsync<bool>("SELECT count(*) > 0 FROM outbox_deliveries WHERE error LIKE '%injected fault%'"), failed => failed));
+        await ExecuteAsync("DROP TRIGGER refuse_card" + (_database.Provider == IncidentBot.Storage.DatabaseProvider.Postgres ? " ON teams_cards" : ""));
+
+        // The retry finds the linked thread and records its card instead of opening a second thread.
+        Assert.Equal(1L, await WaitAsync(() => QueryScalarAsync<long>("SELECT count(*) FROM teams_cards"), n => n == 1));
+        Assert.Single(world.Connector.Calls, x => x.Operation == ConnectorOperation.CreateConversation);
+        Assert.Equal(thread, Assert.Single((await world.IncidentAsync(1)).WarRooms).Channel);
+    }
+
+    [Fact]
     public async Task ConnectorThrottles_429ThenSuccess_RetriesAfterRetryAfter()
     {
         var world = _world;
@@ -263,6 +291,8 @@ public abstract class ScenarioTests<TDatabase> : IAsyncLifetime
         await world.PostAsync(world.Activities.Command(OpsChannel, TeamsWorld.Ann, "declare sev1 Database failover"));
         var incident = await WaitAsync(() => world.IncidentAsync(1), i => i.WarRooms.Count == 1);
         var thread = incident.WarRooms[0].Channel;
+        // The thread is linked first; opening it is done once its card is recorded (later events wait for that in their lane).
+        await WaitAsync(() => QueryScalarAsync<long>("SELECT count(*) FROM teams_cards"), n => n == 1);
         var handler = world.Services.GetServices<IIncidentEventHandler>().OfType<Events.TeamsWarRoomHandler>().Single();
 
         var reminder = new UpdateReminderDue(DateTimeOffset.UtcNow, 1, new Person("teams", TeamsWorld.Bo.AadObjectId, "Bo"), null)
@@ -285,6 +315,18 @@ public abstract class ScenarioTests<TDatabase> : IAsyncLifetime
         var sent = world.Connector.Calls.Where(c => c.Operation == ConnectorOperation.Send && c.ConversationId == thread).Select(c => c.Text).ToList();
         Assert.Single(sent, t => t?.Contains("status update is overdue", StringComparison.Ordinal) == true && t.Contains("Bo", StringComparison.Ordinal));
         Assert.Single(sent, t => t?.Contains("escalated to level 2 (pagerduty)", StringComparison.Ordinal) == true);
+    }
+
+    private async Task ExecuteAsync(string sql)
+    {
+        await using var connection = await _world.Services.GetRequiredService<IncidentBot.Storage.IDbConnectionFactory>().OpenConnectionAsync(default);
+        await Dapper.SqlMapper.ExecuteAsync(connection, sql);
+    }
+
+    private async Task<T> QueryScalarAsync<T>(string sql)
+    {
+        await using var connection = await _world.Services.GetRequiredService<IncidentBot.Storage.IDbConnectionFactory>().OpenConnectionAsync(default);
+        return (await Dapper.SqlMapper.ExecuteScalarAsync<T>(connection, sql))!;
     }
 
     private static async Task<T> WaitAsync<T>(Func<Task<T>> read, Func<T, bool> condition)
