@@ -177,6 +177,26 @@ public abstract class SlackEndToEndTests<TDatabase> : IAsyncLifetime
     }
 
     [Fact]
+    public async Task Post_SlackRateLimitsForAnHour_DeliveryCutOffAtItsTimeoutAndRetriedInsteadOfHoldingTheLane()
+    {
+        // Slack's Retry-After alone would keep the call (and every later event of the incident) waiting for an hour.
+        var extra = new Dictionary<string, string?> { ["Outbox:DeliveryTimeout"] = "00:00:02" };
+        await using var host = SlackHost.Start(_database, _slack, socketMode: false, extra);
+        var (incident, room) = await DeclareAsync(host, "declare Queue backlog");
+        _slack.Script("chat.postMessage", SlackFault.RateLimited(retryAfterSeconds: 3600));
+
+        await host.Transport.CommandAsync(SlackPayloads.Command("status identified", Ann, "ann", room));
+
+        await FakeSlackServer.WaitUntilAsync(
+            () => _slack.Channels[room].Messages.Values.Any(m => m.Text.Contains("identified", StringComparison.Ordinal) && !m.Text.StartsWith("INC-", StringComparison.Ordinal)),
+            "the status post, retried after its attempt was cut off",
+            TimeSpan.FromSeconds(15));
+        var posts = _slack.CallsTo("chat.postMessage").Where(c => c.Arg("channel") == room && c.Arg("text")!.Contains("identified", StringComparison.Ordinal)).ToList();
+        Assert.Equal(2, posts.Count);
+        Assert.DoesNotContain(await host.Store.GetTimelineAsync(incident.Id, default), e => e.Text.StartsWith("IncidentBot gave up", StringComparison.Ordinal));
+    }
+
+    [Fact]
     public async Task Declare_AnnouncementsChannelMissing_WarRoomStillLinked()
     {
         var extra = new Dictionary<string, string?> { ["Slack:AnnouncementsChannel"] = "CDOESNOTEXIST" };

@@ -24,6 +24,7 @@ public abstract class ScenarioTests<TDatabase> : IAsyncLifetime
     private const string OpsChannel = "19:ops@thread.tacv2";
     private const string MeetingChat = "19:meeting_bridge@thread.v2";
     private const string MeetingId = "MCMjMCMjbWVldGluZy1icmlkZ2U=";
+    private static readonly TimeSpan DeliveryTimeout = TimeSpan.FromSeconds(5);
 
     private readonly TDatabase _database = new();
     private TeamsWorld _world = null!;
@@ -34,6 +35,7 @@ public abstract class ScenarioTests<TDatabase> : IAsyncLifetime
         _world = await TeamsWorld.StartAsync(_database, settings: new Dictionary<string, string?>
         {
             ["Teams:IncidentsChannelId"] = IncidentsChannel,
+            ["Outbox:DeliveryTimeout"] = DeliveryTimeout.ToString(),
         });
         _world.Connector.AddMember(TeamsWorld.Bo.Mri, TeamsWorld.Bo.AadObjectId, TeamsWorld.Bo.Name);
         _world.Connector.AddMember(TeamsWorld.Cy.Mri, TeamsWorld.Cy.AadObjectId, TeamsWorld.Cy.Name);
@@ -220,6 +222,27 @@ public abstract class ScenarioTests<TDatabase> : IAsyncLifetime
         Assert.True(attempts[1].ReceivedAt - attempts[0].ReceivedAt >= TimeSpan.FromMilliseconds(900), "the retry came before Retry-After");
         var incident = await WaitAsync(() => world.IncidentAsync(1), i => i.WarRooms.Count == 1);
         Assert.StartsWith(IncidentsChannel, incident.WarRooms[0].Channel, StringComparison.Ordinal);
+    }
+
+    [Fact]
+    public async Task ConnectorThrottlesForAnHour_DeliveryCutOffAtItsTimeoutAndRetriedInsteadOfWaiting()
+    {
+        var world = _world;
+        await world.PostAsync(world.Activities.Command(OpsChannel, TeamsWorld.Ann, "declare sev2 Slow connector"));
+        var thread = (await WaitAsync(() => world.IncidentAsync(1), i => i.WarRooms.Count == 1)).WarRooms[0].Channel;
+        await WaitAsync(() => QueryScalarAsync<long>("SELECT count(*) FROM teams_cards"), n => n == 1);
+        // Retried within the call up to Teams:MaxRetryDelay (a minute) per try: far longer than a delivery may take.
+        world.Connector.FailNext(1, 429, TimeSpan.FromHours(1), ConnectorOperation.Update);
+
+        await world.PostAsync(world.Activities.Command(thread, TeamsWorld.Ann, "status identified"));
+
+        var calls = await world.Connector.WaitForAsync(
+            c => c.Any(x => x.Operation == ConnectorOperation.Update && x.ConversationId == thread && x.Card!.ToJsonString().Contains("identified", StringComparison.Ordinal))
+                && c.Count(x => x.Operation == ConnectorOperation.Update && x.ConversationId == thread) >= 2,
+            DeliveryTimeout + TimeSpan.FromSeconds(10),
+            "the card update retried by the outbox after the throttled attempt was cut off");
+        var updates = calls.Where(x => x.Operation == ConnectorOperation.Update && x.ConversationId == thread).ToList();
+        Assert.True(updates[1].ReceivedAt - updates[0].ReceivedAt < TimeSpan.FromSeconds(30), "the retry waited out Retry-After");
     }
 
     [Fact]
