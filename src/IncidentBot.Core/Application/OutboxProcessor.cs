@@ -163,7 +163,8 @@ public sealed partial class OutboxProcessor(
                 }
                 catch (Exception ex)
                 {
-                    // The store may be briefly unavailable (restart, failover); keep polling.
+                    // The store may be briefly unavailable (restart, failover); keep polling. Until this instance has
+                    // checked in again it claims nothing.
                     LogPollFailed(logger, ex);
                     await Task.Delay(options.Value.PollInterval * 4, time, stoppingToken).ConfigureAwait(ConfigureAwaitOptions.SuppressThrowing);
                 }
@@ -181,10 +182,7 @@ public sealed partial class OutboxProcessor(
     private async Task<(int Claimed, bool FilledAHandler, List<Task> Runs)> StartDueAsync(CancellationToken cancellationToken)
     {
         var settings = options.Value;
-        if (!await CheckInAsync(settings, cancellationToken))
-        {
-            return (0, false, []);
-        }
+        await CheckInAsync(settings, cancellationToken);
 
         var capacity = _handlers.Keys.ToDictionary(
             name => name, name => Math.Max(0, settings.BatchSize - _running.Keys.Count(k => k.Handler == name)), StringComparer.Ordinal);
@@ -229,37 +227,27 @@ public sealed partial class OutboxProcessor(
     }
 
     /// <summary>
-    /// Checks in when the last check-in is an interval old; true while this instance may claim. An instance whose
-    /// check-in is not fresh claims nothing: the others may take its claims for a dead instance's by then.
+    /// Checks in when the last check-in is an interval old. When that fails it throws, so nothing is claimed: an
+    /// instance whose check-in is not fresh may have its claims taken for a dead instance's.
     /// </summary>
-    private async Task<bool> CheckInAsync(OutboxOptions settings, CancellationToken cancellationToken)
+    private async Task CheckInAsync(OutboxOptions settings, CancellationToken cancellationToken)
     {
         var now = time.GetUtcNow();
         if (_checkedInAt is { } last && now - last < settings.CheckinInterval)
         {
-            return true;
+            return;
         }
 
-        try
+        var gone = await outbox.CheckInAsync(starting: _checkedInAt is null, cancellationToken);
+        if (_checkedInAt is null)
         {
-            var gone = await outbox.CheckInAsync(starting: _checkedInAt is null, cancellationToken);
-            if (_checkedInAt is null)
-            {
-                LogCheckedIn(logger, outbox.Instance, settings.CheckinInterval);
-            }
-
-            _checkedInAt = now;
-            foreach (var instance in gone)
-            {
-                LogInstanceGone(logger, instance);
-            }
-
-            return true;
+            LogCheckedIn(logger, outbox.Instance, settings.CheckinInterval);
         }
-        catch (Exception ex) when (!cancellationToken.IsCancellationRequested)
+
+        _checkedInAt = now;
+        foreach (var instance in gone)
         {
-            LogCheckInFailed(logger, outbox.Instance, ex);
-            return false;
+            LogInstanceGone(logger, instance);
         }
     }
 
@@ -407,9 +395,6 @@ public sealed partial class OutboxProcessor(
 
     [LoggerMessage(Level = LogLevel.Warning, Message = "Outbox instance {Instance} stopped checking in; its claims are taken over")]
     private static partial void LogInstanceGone(ILogger logger, string instance);
-
-    [LoggerMessage(Level = LogLevel.Warning, Message = "Outbox instance {Instance} could not check in; it claims nothing until it can")]
-    private static partial void LogCheckInFailed(ILogger logger, string instance, Exception exception);
 
     [LoggerMessage(Level = LogLevel.Warning, Message = "Outbox instance {Instance} could not check out; its claims are free once its check-in is stale")]
     private static partial void LogCheckOutFailed(ILogger logger, string instance, Exception exception);

@@ -26,7 +26,7 @@ public static partial class TimelineText
     private static string What(IncidentEvent incidentEvent) => incidentEvent switch
     {
         IncidentDeclared => "the new incident (its war room and card)",
-        RoleAssigned r => $"the {r.Role.ToTitle()} change",
+        RoleAssigned r => $"a role change ({r.Role.ToTitle()})",
         SeverityChanged s => $"the severity change to {s.To.ToLabel()}",
         StatusChanged s => $"the status change to {s.To.ToToken()}",
         UpdatePosted => "a status update",

@@ -26,9 +26,9 @@ public sealed partial class TeamsWarRoomHandler(
     IOptions<TeamsOptions> options,
     ILogger<TeamsWarRoomHandler> logger) : IIncidentEventHandler
 {
-    /// <summary>Notes, action items and pins are answered where they were made; nothing else in the war room changes.</summary>
     public string Destination => "Teams";
 
+    /// <summary>Notes, action items and pins are answered where they were made; nothing else in the war room changes.</summary>
     public bool Receives(Type eventType) =>
         eventType != typeof(NoteAdded) && eventType != typeof(ActionItemAdded) && eventType != typeof(MessagePinned);
 
@@ -117,17 +117,13 @@ public sealed partial class TeamsWarRoomHandler(
                 ChannelData = channelData,
                 Activity = TeamsBot.CardActivity(IncidentCards.Incident(incident)),
             }, cancellationToken);
-            // Linked the moment Teams answers, so replies in the thread are captured from its first second. The Bot
-            // Connector has no history to read back what was said before that, unlike Slack.
             thread = new CardPost(incident.Id, created.Id!, created.ActivityId ?? ThreadRoot(created.Id!));
-            await EnsureLinkedAsync(incident, thread.ConversationId, declared.Actor, cancellationToken);
             LogThreadOpened(logger, incident.Number, thread.ConversationId);
         }
-        else
-        {
-            await EnsureLinkedAsync(incident, thread.ConversationId, declared.Actor, cancellationToken);
-        }
 
+        // Linked the moment Teams answers, before anything else is recorded, so replies in the thread are captured from
+        // its first second. The Bot Connector has no history to read back what was said before that, unlike Slack.
+        await EnsureLinkedAsync(incident, thread.ConversationId, declared.Actor, cancellationToken);
         if (await store.GetConversationAsync(thread.ConversationId, cancellationToken) is null)
         {
             await store.SaveConversationAsync(reference with
@@ -143,6 +139,7 @@ public sealed partial class TeamsWarRoomHandler(
         {
             await store.SaveCardAsync(thread, cancellationToken);
         }
+
         if (incident.WarRooms.Contains(origin))
         {
             // Declared in a meeting chat: it is a war room too and gets its own card.
