@@ -28,6 +28,8 @@ public sealed class ReminderEventHandler(
 
     public bool Receives(Type eventType) => Handled.Contains(eventType);
 
+    public string Destination => "the reminder and escalation timers";
+
     public async Task HandleAsync(IncidentEvent incidentEvent, CancellationToken cancellationToken)
     {
         switch (incidentEvent)

@@ -68,6 +68,7 @@ public static class DependencyInjection
         services.AddSingleton<IMessageShortcutHandler, AddToTimelineShortcut>();
 
         services.AddSingleton<WarRoomProvisioner>();
+        services.AddSingleton<WarRoomBackfill>();
         services.AddSingleton<PostmortemPublisher>();
         services.AddSingleton<IIncidentEventHandler, SlackIncidentEventHandler>();
         services.AddSingleton<SocketModeService>();

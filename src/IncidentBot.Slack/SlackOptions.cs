@@ -43,6 +43,12 @@ public sealed class SlackOptions
     /// <summary>Slack shows about one message per second per channel; posts to one channel are spaced by this.</summary>
     public TimeSpan ChannelPostInterval { get; set; } = TimeSpan.FromSeconds(1);
 
+    /// <summary>
+    /// At most this many messages said in a war room before the bot could hear them (since the incident was declared)
+    /// are read back into the timeline when the room is linked; 0 reads none.
+    /// </summary>
+    public int BackfillLimit { get; set; } = 500;
+
     /// <summary>Socket Mode connections kept open, so a refresh of one does not drop events.</summary>
     public int SocketModeConnections { get; set; } = 2;
 
@@ -113,6 +119,11 @@ public sealed partial class SlackOptionsValidator : IValidateOptions<SlackOption
         if (options.ChannelPostInterval < TimeSpan.Zero || options.ChannelPostInterval > TimeSpan.FromMinutes(1))
         {
             failures.Add("Slack:ChannelPostInterval must be between 00:00:00 and 00:01:00");
+        }
+
+        if (options.BackfillLimit is < 0 or > 10_000)
+        {
+            failures.Add("Slack:BackfillLimit must be between 0 and 10000");
         }
 
         if (options.SocketModeConnections is < 1 or > 10)

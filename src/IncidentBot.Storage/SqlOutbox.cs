@@ -2,6 +2,7 @@ using System.Text.Json;
 using Dapper;
 using IncidentBot.Core.Application;
 using Microsoft.Extensions.Logging;
+using Microsoft.Extensions.Options;
 
 namespace IncidentBot.Storage;
 
@@ -9,9 +10,52 @@ namespace IncidentBot.Storage;
 /// <see cref="IOutbox"/> over the <c>outbox</c> table that <see cref="SqlIncidentStore"/> writes and the
 /// <c>outbox_deliveries</c> table of per-handler lanes (one row per message and handler) that claims fill.
 /// </summary>
-public sealed partial class SqlOutbox(IDbConnectionFactory database, TimeProvider time, ILogger<SqlOutbox> logger) : IOutbox
+public sealed partial class SqlOutbox(IDbConnectionFactory database, TimeProvider time, IOptions<OutboxOptions> options, ILogger<SqlOutbox> logger) : IOutbox
 {
     static SqlOutbox() => TypeHandlers.EnsureRegistered();
+
+    /// <summary>Host, process and a random part: unique among live instances, and readable in <c>outbox_instances</c>.</summary>
+    public string Instance { get; } = $"{Environment.MachineName}/{Environment.ProcessId}/{Guid.NewGuid().ToString("N")[..8]}";
+
+    /// <summary>Check-ins at or before this are too old: their instance is taken for dead.</summary>
+    private DateTimeOffset StaleBefore(DateTimeOffset now) => now - 2 * options.Value.CheckinInterval;
+
+    public async Task<IReadOnlyList<string>> CheckInAsync(bool starting, CancellationToken cancellationToken)
+    {
+        var now = time.GetUtcNow();
+        var parameters = new
+        {
+            Instance,
+            Now = now,
+            StaleBefore = StaleBefore(now),
+            Alone = starting && database.Provider == DatabaseProvider.Sqlite,
+        };
+        await using var connection = await database.OpenConnectionAsync(cancellationToken);
+        await using var transaction = await connection.BeginWriteAsync(cancellationToken);
+        await connection.ExecuteAsync(new CommandDefinition(CheckInSql, parameters, transaction, cancellationToken: cancellationToken));
+        var gone = (await connection.QueryAsync<string>(new CommandDefinition(ForgetStaleSql, parameters, transaction, cancellationToken: cancellationToken))).ToList();
+        await transaction.CommitAsync(cancellationToken);
+        return gone;
+    }
+
+    private const string CheckInSql = """
+        INSERT INTO outbox_instances (instance_id, started_at, checked_in_at) VALUES (@Instance, @Now, @Now)
+        ON CONFLICT (instance_id) DO UPDATE SET checked_in_at = excluded.checked_in_at
+        """;
+
+    // Only the row goes: the claims it leaves behind are claimable because no live check-in vouches for them (DueCondition).
+    private const string ForgetStaleSql = """
+        DELETE FROM outbox_instances
+        WHERE instance_id <> @Instance AND (checked_in_at <= @StaleBefore OR @Alone)
+        RETURNING instance_id
+        """;
+
+    public async Task CheckOutAsync(CancellationToken cancellationToken)
+    {
+        await using var connection = await database.OpenConnectionAsync(cancellationToken);
+        await connection.ExecuteAsync(new CommandDefinition(
+            "DELETE FROM outbox_instances WHERE instance_id = @Instance", new { Instance }, cancellationToken: cancellationToken));
+    }
 
     public async Task<IReadOnlyList<OutboxDelivery>> ClaimAsync(
         IReadOnlyDictionary<string, int> capacity, Func<string, Type, bool> receives, TimeSpan lease, CancellationToken cancellationToken)
@@ -50,7 +94,7 @@ public sealed partial class SqlOutbox(IDbConnectionFactory database, TimeProvide
             {
                 rows.AddRange(await connection.QueryAsync<DeliveryRow>(new CommandDefinition(
                     postgres ? ClaimPostgresSql : ClaimSqliteSql,
-                    new { Handler = handler, Max = max, Now = now, LeaseUntil = now + lease },
+                    new { Handler = handler, Max = max, Now = now, LeaseUntil = now + lease, Instance, StaleBefore = StaleBefore(now) },
                     transaction,
                     cancellationToken: cancellationToken)));
             }
@@ -164,11 +208,15 @@ public sealed partial class SqlOutbox(IDbConnectionFactory database, TimeProvide
 
     // Due, and the oldest open delivery of its lane (incident, handler). A lane also waits while an earlier message
     // of its incident is not fanned out yet (another claimer is fanning it out right now, or a build from before
-    // lanes holds it), so no handler ever gets an incident's events out of order.
+    // lanes holds it), so no handler ever gets an incident's events out of order. A claim holds while its lease does
+    // and its claimer keeps checking in: one killed mid-delivery frees its claims within twice the check-in interval.
     private const string DueCondition = """
         d.done_at IS NULL AND d.failed_at IS NULL
         AND d.not_before <= @Now
-        AND (d.lease_until IS NULL OR d.lease_until <= @Now)
+        AND (d.lease_until IS NULL OR d.lease_until <= @Now
+            OR d.claimed_by IS NOT NULL AND NOT EXISTS (
+                SELECT 1 FROM outbox_instances claimer
+                WHERE claimer.instance_id = d.claimed_by AND claimer.checked_in_at > @StaleBefore))
         AND NOT EXISTS (
             SELECT 1 FROM outbox_deliveries earlier
             WHERE earlier.incident_id = d.incident_id AND earlier.handler = d.handler AND earlier.message_id < d.message_id
@@ -187,7 +235,7 @@ public sealed partial class SqlOutbox(IDbConnectionFactory database, TimeProvide
             ORDER BY d.message_id, d.handler
             LIMIT @Max
             FOR UPDATE SKIP LOCKED)
-        UPDATE outbox_deliveries AS delivery SET lease_until = @LeaseUntil, attempts = delivery.attempts + 1
+        UPDATE outbox_deliveries AS delivery SET lease_until = @LeaseUntil, claimed_by = @Instance, attempts = delivery.attempts + 1
         FROM due, outbox AS message
         WHERE delivery.message_id = due.message_id AND delivery.handler = due.handler AND message.id = due.message_id
         RETURNING delivery.message_id AS MessageId, delivery.handler AS Handler, delivery.attempts AS Attempts,
@@ -196,7 +244,7 @@ public sealed partial class SqlOutbox(IDbConnectionFactory database, TimeProvide
 
     // SQLite runs one writer at a time, so the select and update cannot interleave with another claim.
     private const string ClaimSqliteSql = $"""
-        UPDATE outbox_deliveries SET lease_until = @LeaseUntil, attempts = attempts + 1
+        UPDATE outbox_deliveries SET lease_until = @LeaseUntil, claimed_by = @Instance, attempts = attempts + 1
         WHERE (message_id, handler) IN (
             SELECT d.message_id, d.handler FROM outbox_deliveries d
             WHERE d.handler = @Handler AND {DueCondition}

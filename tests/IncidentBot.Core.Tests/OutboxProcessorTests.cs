@@ -1,7 +1,9 @@
 using System.Collections.Concurrent;
+using System.Diagnostics.Metrics;
 using Dapper;
 using IncidentBot.Core.Application;
 using IncidentBot.Core.Incidents;
+using IncidentBot.Core.Telemetry;
 using IncidentBot.Storage;
 using IncidentBot.TestKit;
 using IncidentBot.TestKit.Databases;
@@ -64,7 +66,7 @@ public abstract class OutboxProcessorTests<TDatabase> : IAsyncLifetime
     private OutboxProcessor Processor(params IIncidentEventHandler[] handlers)
     {
         var processor = new OutboxProcessor(
-            _services!.GetRequiredService<IOutbox>(), handlers, _signal, Clock, Options.Create(Settings), NullLogger<OutboxProcessor>.Instance);
+            _services!.GetRequiredService<IOutbox>(), handlers, _signal, Incidents, Clock, Options.Create(Settings), NullLogger<OutboxProcessor>.Instance);
         _processors.Add(processor);
         return processor;
     }
@@ -88,6 +90,9 @@ public abstract class OutboxProcessorTests<TDatabase> : IAsyncLifetime
             Clock.Advance(TimeSpan.FromMinutes(10));
         }
     }
+
+    private async Task<IReadOnlyList<TimelineEntry>> TimelineAsync(Incident incident) =>
+        await _services!.GetRequiredService<IIncidentStore>().GetTimelineAsync(incident.Id, default);
 
     private async Task<T> QueryScalarAsync<T>(string sql, object? parameters = null)
     {
@@ -266,6 +271,96 @@ public abstract class OutboxProcessorTests<TDatabase> : IAsyncLifetime
     }
 
     [Fact]
+    public async Task ProcessDue_DeliveryKeepsTimingOut_EachTimeoutCountsThenGivenUpVisiblyAndTheLaneMovesOn()
+    {
+        Settings.MaxAttempts = 3;
+        Settings.DeliveryTimeout = TimeSpan.FromMilliseconds(200);
+        var slack = new LaneHandler($"slack-{Guid.NewGuid():N}")
+        {
+            // A platform call that never answers, until the delivery's token says stop.
+            Behaviour = (e, ct) => e is IncidentDeclared ? Task.Delay(System.Threading.Timeout.Infinite, ct) : Task.CompletedTask,
+        };
+        using var gaveUp = new GaveUpCounter(slack.Name);
+        var processor = Processor(slack, Teams);
+        var incident = await DeclareWithNoteAsync();
+
+        await RunRoundsAsync(processor, rounds: 6).WaitAsync(Timeout);
+
+        Assert.Equal(
+            [typeof(IncidentDeclared), typeof(IncidentDeclared), typeof(IncidentDeclared), typeof(RoleAssigned), typeof(NoteAdded)],
+            slack.Received.Select(e => e.GetType()));
+        Assert.Equal(ThreeEvents, Teams.Received.Select(e => e.GetType()));
+        Assert.Equal(
+            $"3:timed out after {Settings.DeliveryTimeout}",
+            await QueryScalarAsync<string>("SELECT attempts || ':' || error FROM outbox_deliveries WHERE failed_at IS NOT NULL AND handler = @Handler", new { Handler = slack.Name }));
+        var entry = Assert.Single(await TimelineAsync(incident), e => e.Text.StartsWith("IncidentBot gave up", StringComparison.Ordinal));
+        Assert.Equal((TimelineKind.System, $"IncidentBot gave up delivering the new incident (its war room and card) to {slack.Name} after 3 attempts"), (entry.Kind, entry.Text));
+        Assert.Equal([("timeout", 1L)], gaveUp.Counts);
+    }
+
+    [Fact]
+    public async Task ProcessDue_AttemptsEndedWithoutOutcome_GivenUpAtClaimWithoutRunningAgain()
+    {
+        Settings.MaxAttempts = 3;
+        var processor = Processor(Slack, Teams);
+        var incident = await DeclareWithNoteAsync();
+        // Three instances in a row claim the declare for Slack and die before recording anything (kill -9 mid-call).
+        for (var i = 0; i < 3; i++)
+        {
+            await using var doomed = _database.CreateServices(s => s.AddSingleton<TimeProvider>(Clock));
+            var outbox = doomed.GetRequiredService<IOutbox>();
+            await outbox.CheckInAsync(starting: false, default);
+            Assert.Single(await outbox.ClaimAsync(new Dictionary<string, int> { ["slack"] = 1, ["teams"] = 0 }, Settings.Lease, default));
+            Clock.Advance(2 * Settings.CheckinInterval);
+        }
+
+        await RunRoundsAsync(processor, rounds: 3);
+
+        // The fourth claim is over the limit: given up unrun, visibly, and Slack's lane moves on.
+        Assert.Equal([typeof(RoleAssigned), typeof(NoteAdded)], Slack.Received.Select(e => e.GetType()));
+        Assert.Equal(ThreeEvents, Teams.Received.Select(e => e.GetType()));
+        Assert.Equal("4:no outcome recorded in 3 attempts", await QueryScalarAsync<string>("SELECT attempts || ':' || error FROM outbox_deliveries WHERE failed_at IS NOT NULL"));
+        Assert.Contains(await TimelineAsync(incident), e => e.Kind == TimelineKind.System && e.Text == "IncidentBot gave up delivering the new incident (its war room and card) to slack after 4 attempts");
+    }
+
+    [Fact]
+    public async Task Stop_DeliveryCutShort_ItsClaimIsFreeForAnotherInstanceAtOnce()
+    {
+        var started = new TaskCompletionSource(TaskCreationOptions.RunContinuationsAsynchronously);
+        Slack.Behaviour = (e, ct) =>
+        {
+            started.TrySetResult();
+            return Task.Delay(System.Threading.Timeout.Infinite, ct);
+        };
+        var processor = Processor(Slack);
+        await processor.StartAsync(default);
+        await Incidents.DeclareAsync(new DeclareRequest("Checkout is down", Severity.Sev1), AsAnn, default);
+        await started.Task.WaitAsync(Timeout);
+
+        await processor.StopAsync(default);
+        await using var next = _database.CreateServices(s => s.AddSingleton<TimeProvider>(Clock));
+        var outbox = next.GetRequiredService<IOutbox>();
+        await outbox.CheckInAsync(starting: false, default);
+        var taken = await outbox.ClaimAsync(new Dictionary<string, int> { ["slack"] = 1 }, Settings.Lease, default);
+
+        // No clock movement: neither the lease nor a stale check-in freed it, the check-out did.
+        Assert.Equal((typeof(IncidentDeclared), 2), (Assert.Single(taken).Event.GetType(), taken[0].Attempts));
+    }
+
+    [Fact]
+    public async Task ProcessDue_FirstRound_ChecksInBeforeClaiming()
+    {
+        var processor = Processor(Slack);
+        await Incidents.DeclareAsync(new DeclareRequest("Checkout is down", Severity.Sev1), AsAnn, default);
+
+        await processor.ProcessDueAsync(default);
+
+        var instance = _services!.GetRequiredService<IOutbox>().Instance;
+        Assert.Equal(Clock.GetUtcNow(), await QueryScalarAsync<DateTimeOffset>("SELECT checked_in_at FROM outbox_instances WHERE instance_id = @Instance", new { Instance = instance }));
+        Assert.Equal(instance, await QueryScalarAsync<string>("SELECT claimed_by FROM outbox_deliveries"));
+    }
+
+    [Fact]
     public async Task ProcessDue_HandlerAddedLater_GetsNoOldHistory()
     {
         var before = await DeclareWithNoteAsync("Before Teams");
@@ -335,6 +430,43 @@ public sealed class LaneHandler(string name) : IIncidentEventHandler
             await behaviour(incidentEvent, cancellationToken);
         }
     }
+}
+
+/// <summary>Counts <c>incidentbot.outbox.gave_up</c> for one handler, by reason.</summary>
+public sealed class GaveUpCounter : IDisposable
+{
+    private readonly MeterListener _listener = new();
+    private readonly ConcurrentQueue<(string Reason, long Value)> _counts = new();
+
+    public GaveUpCounter(string handler)
+    {
+        _listener.InstrumentPublished = (instrument, listener) =>
+        {
+            if (instrument.Meter.Name == IncidentBotTelemetry.Name && instrument.Name == "incidentbot.outbox.gave_up")
+            {
+                listener.EnableMeasurementEvents(instrument);
+            }
+        };
+        _listener.SetMeasurementEventCallback<long>((_, value, tags, _) =>
+        {
+            string? tagHandler = null, reason = null;
+            foreach (var tag in tags)
+            {
+                tagHandler = tag.Key == "handler" ? tag.Value as string : tagHandler;
+                reason = tag.Key == "reason" ? tag.Value as string : reason;
+            }
+
+            if (tagHandler == handler)
+            {
+                _counts.Enqueue((reason ?? "", value));
+            }
+        });
+        _listener.Start();
+    }
+
+    public IReadOnlyList<(string Reason, long Value)> Counts => _counts.ToArray();
+
+    public void Dispose() => _listener.Dispose();
 }
 
 public sealed class UnnamedHandler : IIncidentEventHandler

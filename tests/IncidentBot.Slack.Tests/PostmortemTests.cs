@@ -148,7 +148,7 @@ public sealed class PostmortemTests : IAsyncLifetime
     private async Task<FakeChannel> DeclareAsync(SlackHost host)
     {
         await host.Transport.CommandAsync(SlackPayloads.Command("declare sev2 Checkout is down", Ann, "ann", _general.Id));
-        var incident = await host.WaitForIncidentAsync(new IncidentNumber(1), i => i.WarRooms.Count == 1, "the war room");
+        var incident = await host.WaitForWarRoomAsync(new IncidentNumber(1));
         var room = _slack.Channels[incident.WarRooms.Single().Channel];
         await FakeSlackServer.WaitUntilAsync(() => !room.Messages.IsEmpty, "the card");
         return room;

@@ -1,10 +1,6 @@
 using System.Text.Json;
 using System.Text.Json.Nodes;
-using IncidentBot.Core.Application;
 using IncidentBot.Core.Incidents;
-using Microsoft.Extensions.DependencyInjection;
-using Microsoft.Extensions.DependencyInjection.Extensions;
-using Microsoft.Extensions.Options;
 using IncidentBot.TestKit.Databases;
 using IncidentBot.TestKit.Slack;
 
@@ -181,6 +177,26 @@ public abstract class SlackEndToEndTests<TDatabase> : IAsyncLifetime
     }
 
     [Fact]
+    public async Task Post_SlackRateLimitsForAnHour_DeliveryCutOffAtItsTimeoutAndRetriedInsteadOfHoldingTheLane()
+    {
+        // Slack's Retry-After alone would keep the call (and every later event of the incident) waiting for an hour.
+        var extra = new Dictionary<string, string?> { ["Outbox:DeliveryTimeout"] = "00:00:02" };
+        await using var host = SlackHost.Start(_database, _slack, socketMode: false, extra);
+        var (incident, room) = await DeclareAsync(host, "declare Queue backlog");
+        _slack.Script("chat.postMessage", SlackFault.RateLimited(retryAfterSeconds: 3600));
+
+        await host.Transport.CommandAsync(SlackPayloads.Command("status identified", Ann, "ann", room));
+
+        await FakeSlackServer.WaitUntilAsync(
+            () => _slack.Channels[room].Messages.Values.Any(m => m.Text.Contains("identified", StringComparison.Ordinal) && !m.Text.StartsWith("INC-", StringComparison.Ordinal)),
+            "the status post, retried after its attempt was cut off",
+            TimeSpan.FromSeconds(15));
+        var posts = _slack.CallsTo("chat.postMessage").Where(c => c.Arg("channel") == room && c.Arg("text")!.Contains("identified", StringComparison.Ordinal)).ToList();
+        Assert.Equal(2, posts.Count);
+        Assert.DoesNotContain(await host.Store.GetTimelineAsync(incident.Id, default), e => e.Text.StartsWith("IncidentBot gave up", StringComparison.Ordinal));
+    }
+
+    [Fact]
     public async Task Declare_AnnouncementsChannelMissing_WarRoomStillLinked()
     {
         var extra = new Dictionary<string, string?> { ["Slack:AnnouncementsChannel"] = "CDOESNOTEXIST" };
@@ -241,15 +257,16 @@ public abstract class SlackEndToEndTests<TDatabase> : IAsyncLifetime
         // Slack creates the channel but the answer never reaches the bot: the host stops (a crash or deploy) first.
         var release = new TaskCompletionSource();
         _slack.Script("conversations.create", new SlackFault(Hold: release.Task));
-        var first = StartHost(socketMode: false, shortLease: true);
+        var first = StartHost(socketMode: false);
         var reply = await first.Transport.CommandAsync(SlackPayloads.Command("declare sev1 Login broken", Ann, "ann", _general.Id));
         Assert.Equal("in_channel", reply.GetProperty("response_type").GetString());
         await _slack.WaitForCallsAsync("conversations.create", 1);
         await first.DisposeAsync();
         release.SetResult();
 
-        await using var second = StartHost(socketMode: false, shortLease: true);
-        var incident = await second.WaitForIncidentAsync(new IncidentNumber(1), i => i.WarRooms.Count == 1, "the war room after the restart");
+        // The first host checked out as it stopped, so the second takes over its claim at once, lease or not.
+        await using var second = StartHost(socketMode: false);
+        var incident = await second.WaitForWarRoomAsync(new IncidentNumber(1));
 
         Assert.Single(_slack.Channels.Values, c => c.Name.StartsWith("inc-1-", StringComparison.Ordinal));
         var channel = _slack.ChannelNamed("inc-1-login-broken")!;
@@ -258,26 +275,17 @@ public abstract class SlackEndToEndTests<TDatabase> : IAsyncLifetime
         Assert.Contains(Ann, channel.Members.Keys);
     }
 
-    private SlackHost StartHost(bool socketMode, bool shortLease = false)
+    private SlackHost StartHost(bool socketMode)
     {
         var extra = new Dictionary<string, string?> { ["Slack:AnnouncementsChannel"] = _announcements.Id };
-        // A lease far below the host's 10 s floor, so the restarted host reclaims the in-flight event at once;
-        // the host's validators would (rightly) refuse it, so this test host goes without them.
-        Action<IServiceCollection>? services = shortLease
-            ? s =>
-            {
-                s.RemoveAll<IValidateOptions<OutboxOptions>>();
-                s.Configure<OutboxOptions>(o => o.Lease = TimeSpan.FromSeconds(1));
-            }
-            : null;
-        return SlackHost.Start(_database, _slack, socketMode, extra, services);
+        return SlackHost.Start(_database, _slack, socketMode, extra);
     }
 
     private async Task<(Incident Incident, string Room)> DeclareAsync(SlackHost host, string text)
     {
         var reply = await host.Transport.CommandAsync(SlackPayloads.Command(text, Ann, "ann", _general.Id));
         var number = IncidentNumber.TryParse(System.Text.RegularExpressions.Regex.Match(reply.GetProperty("text").GetString()!, @"INC-\d+").Value, out var n) ? n : throw new InvalidOperationException(reply.ToString());
-        var incident = await host.WaitForIncidentAsync(number, i => i.WarRooms.Count > 0, $"the war room of {number}");
+        var incident = await host.WaitForWarRoomAsync(number);
         return (incident, incident.WarRooms.Single().Channel);
     }
 
@@ -290,7 +298,7 @@ public abstract class SlackEndToEndTests<TDatabase> : IAsyncLifetime
         Assert.Equal("in_channel", reply.GetProperty("response_type").GetString());
         Assert.Contains("INC-1", reply.GetProperty("text").GetString(), StringComparison.Ordinal);
 
-        var incident = await host.WaitForIncidentAsync(new IncidentNumber(1), i => i.WarRooms.Count == 1, "the war room link");
+        var incident = await host.WaitForWarRoomAsync(new IncidentNumber(1));
         var room = _slack.ChannelNamed("inc-1-checkout-is-down") ?? throw new InvalidOperationException("no war-room channel");
         Assert.Equal(new ChatSpace("slack", room.Id), incident.WarRooms.Single());
         Assert.Contains(Ann, room.Members.Keys);

@@ -104,6 +104,20 @@ public sealed class SlackHost : IAsyncDisposable
         return incident!;
     }
 
+    /// <summary>
+    /// Waits until the war room of <paramref name="number"/> is open: linked (which comes first, before the invites) and
+    /// every step after it done, the last being the read-back of the channel's history.
+    /// </summary>
+    public async Task<Incident> WaitForWarRoomAsync(IncidentNumber number)
+    {
+        var incident = await WaitForIncidentAsync(number, i => i.WarRooms.Count > 0, $"the war room link of {number}");
+        var channel = incident.WarRooms[0].Channel;
+        await FakeSlackServer.WaitUntilAsync(
+            () => Slack.CallsTo("conversations.history").Any(c => c.Arg("channel") == channel && c.Arg("oldest") is not null),
+            $"the war room of {number} to be opened");
+        return incident;
+    }
+
     public async Task<IReadOnlyList<TimelineEntry>> WaitForTimelineAsync(long incidentId, Func<IReadOnlyList<TimelineEntry>, bool> condition, string what)
     {
         IReadOnlyList<TimelineEntry> timeline = [];

@@ -253,7 +253,7 @@ public sealed class SlackEndpointTests : IAsyncLifetime
         var answer = await _host.Transport.InteractionAsync(SlackPayloads.ViewSubmission("UANN", "ann", SlackIds.DeclareView, general.Id, values));
 
         Assert.False(answer.TryGetProperty("response_action", out _));
-        var incident = await _host.WaitForIncidentAsync(new Core.Incidents.IncidentNumber(1), i => i.WarRooms.Count == 1, "the war room");
+        var incident = await _host.WaitForWarRoomAsync(new Core.Incidents.IncidentNumber(1));
         Assert.Equal(Core.Incidents.Severity.Sev2, incident.Severity);
         Assert.Equal("Writes failing", incident.Description);
         Assert.Equal("UBOB", incident.RoleHolder(Core.Incidents.IncidentRole.Commander)!.UserId);
@@ -275,7 +275,7 @@ public sealed class SlackEndpointTests : IAsyncLifetime
 
         await _host.Transport.InteractionAsync(SlackPayloads.ViewSubmission("UANN", "ann", SlackIds.DeclareView, general.Id, values));
 
-        var incident = await _host.WaitForIncidentAsync(new Core.Incidents.IncidentNumber(1), i => i.WarRooms.Count == 1, "the war room");
+        var incident = await _host.WaitForWarRoomAsync(new Core.Incidents.IncidentNumber(1));
         var invites = _slack.CallsTo("conversations.invite");
         Assert.Equal(2, invites.Count);
         Assert.All(invites, call => Assert.True(call.Arg("users")!.Split(',').Length <= 100));
@@ -287,7 +287,7 @@ public sealed class SlackEndpointTests : IAsyncLifetime
     {
         var general = _slack.AddChannel("general");
         await _host.Transport.CommandAsync(SlackPayloads.Command("declare sev2 Slow builds", "UANN", "ann", general.Id));
-        var incident = await _host.WaitForIncidentAsync(new Core.Incidents.IncidentNumber(1), i => i.WarRooms.Count == 1, "the war room");
+        var incident = await _host.WaitForWarRoomAsync(new Core.Incidents.IncidentNumber(1));
         var room = incident.WarRooms[0].Channel;
 
         await _host.Transport.InteractionAsync(SlackPayloads.BlockAction("UANN", "ann", room, "card:INC-1:state", SlackPayloads.ButtonAction(SlackIds.PostUpdateAction, "INC-1")));

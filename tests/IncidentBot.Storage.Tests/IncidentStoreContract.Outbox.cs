@@ -20,7 +20,17 @@ public abstract partial class IncidentStoreContract
     private static Dictionary<string, int> Room(IEnumerable<string> handlers, int max = 10) => handlers.ToDictionary(h => h, _ => max);
 
     private Task<IReadOnlyList<OutboxDelivery>> ClaimAsync(IEnumerable<string> handlers, int max = 10, TimeSpan? lease = null) =>
-        Outbox.ClaimAsync(Room(handlers, max), lease ?? Lease, None);
+        ClaimAsync(Outbox, Room(handlers, max), lease: lease);
+
+    /// <summary>Claims as <paramref name="outbox"/>'s instance after checking in, as the processor does: a silent instance's claims are anyone's.</summary>
+    private static async Task<IReadOnlyList<OutboxDelivery>> ClaimAsync(
+        IOutbox outbox, IReadOnlyDictionary<string, int> capacity, Func<string, Type, bool>? receives = null, TimeSpan? lease = null)
+    {
+        await outbox.CheckInAsync(starting: false, None);
+        return receives is null
+            ? await outbox.ClaimAsync(capacity, lease ?? Lease, None)
+            : await outbox.ClaimAsync(capacity, receives, lease ?? Lease, None);
+    }
 
     private Task CompleteAsync(OutboxDelivery delivery) => Outbox.CompleteAsync(delivery.MessageId, delivery.Handler, None);
 
@@ -96,7 +106,7 @@ public abstract partial class IncidentStoreContract
         var claimed = new List<OutboxDelivery>();
         for (var round = 0; round < 4; round++)
         {
-            var batch = await Outbox.ClaimAsync(Room(SlackAndReminders), NoNotesForSlack, Lease, None);
+            var batch = await ClaimAsync(Outbox, Room(SlackAndReminders), NoNotesForSlack);
             claimed.AddRange(batch);
             foreach (var delivery in batch)
             {
@@ -118,13 +128,13 @@ public abstract partial class IncidentStoreContract
     {
         var incident = await DeclareAsync();
         static bool NoNotes(string handler, Type type) => type != typeof(NoteAdded);
-        foreach (var delivery in await Outbox.ClaimAsync(Room(AllHandlers), NoNotes, Lease, None))
+        foreach (var delivery in await ClaimAsync(Outbox, Room(AllHandlers), NoNotes))
         {
             await CompleteAsync(delivery);
         }
 
         await Incidents.AddNoteAsync(incident.Number, "Nobody delivers this", AsAlice, None);
-        var claimed = await Outbox.ClaimAsync(Room(AllHandlers), NoNotes, Lease, None);
+        var claimed = await ClaimAsync(Outbox, Room(AllHandlers), NoNotes);
 
         Assert.Empty(claimed);
         var note = await QueryScalarAsync<long>("SELECT id FROM outbox WHERE event_type = 'note_added' AND incident_id = @Id", new { incident.Id });
@@ -159,8 +169,8 @@ public abstract partial class IncidentStoreContract
             incidents.Add(await DeclareAsync($"Incident {i}"));
         }
 
-        var first = await Outbox.ClaimAsync(new Dictionary<string, int> { [SlackHandler] = 1, [ReminderHandler] = 3 }, Lease, None);
-        var second = await Outbox.ClaimAsync(new Dictionary<string, int> { [SlackHandler] = 2, [ReminderHandler] = 0 }, Lease, None);
+        var first = await ClaimAsync(Outbox, new Dictionary<string, int> { [SlackHandler] = 1, [ReminderHandler] = 3 });
+        var second = await ClaimAsync(Outbox, new Dictionary<string, int> { [SlackHandler] = 2, [ReminderHandler] = 0 });
 
         Assert.Equal(
             [(incidents[0].Id, ReminderHandler), (incidents[0].Id, SlackHandler), (incidents[1].Id, ReminderHandler), (incidents[2].Id, ReminderHandler)],
@@ -175,7 +185,7 @@ public abstract partial class IncidentStoreContract
     {
         await DeclareAsync();
 
-        var slackOnly = await Outbox.ClaimAsync(new Dictionary<string, int> { [SlackHandler] = 10, [TeamsHandler] = 0 }, Lease, None);
+        var slackOnly = await ClaimAsync(Outbox, new Dictionary<string, int> { [SlackHandler] = 10, [TeamsHandler] = 0 });
         var teamsLater = await ClaimAsync([SlackHandler, TeamsHandler]);
 
         Assert.Equal([SlackHandler], slackOnly.Select(d => d.Handler));
@@ -218,7 +228,7 @@ public abstract partial class IncidentStoreContract
         var claims = new ConcurrentQueue<OutboxDelivery>();
         async Task DrainAsync(IOutbox outbox)
         {
-            while (await outbox.ClaimAsync(Room(AllHandlers, 3), Lease, None) is { Count: > 0 } batch)
+            while (await ClaimAsync(outbox, Room(AllHandlers, 3)) is { Count: > 0 } batch)
             {
                 foreach (var delivery in batch)
                 {
@@ -404,7 +414,7 @@ public abstract partial class IncidentStoreContract
 
         await DeclareAsync("Second");
         await using var slackOnly = CreateServices(Database);
-        var slackInstanceClaims = await slackOnly.GetRequiredService<IOutbox>().ClaimAsync(Room(OnlySlack), Lease, None);
+        var slackInstanceClaims = await ClaimAsync(slackOnly.GetRequiredService<IOutbox>(), Room(OnlySlack));
 
         Assert.Equal([SlackHandler, TeamsHandler], teamsInstanceClaims.Select(d => d.Handler));
         Assert.Equal([SlackHandler], slackInstanceClaims.Select(d => d.Handler));
@@ -466,7 +476,7 @@ public abstract partial class IncidentStoreContract
             var outbox = services.GetRequiredService<IOutbox>();
             async Task<List<(long IncidentId, string Handler, Type Event, int Attempts)>> ClaimAndCompleteAsync()
             {
-                var batch = await outbox.ClaimAsync(Room(SlackAndReminders, 20), Lease, None);
+                var batch = await ClaimAsync(outbox, Room(SlackAndReminders, 20));
                 foreach (var delivery in batch)
                 {
                     await outbox.CompleteAsync(delivery.MessageId, delivery.Handler, None);
@@ -500,6 +510,114 @@ public abstract partial class IncidentStoreContract
         {
             await database.DisposeAsync();
         }
+    }
+
+    /// <summary>The check-in interval both instances of these tests run with (the default).</summary>
+    private static TimeSpan Checkin => new OutboxOptions().CheckinInterval;
+
+    [Fact]
+    public async Task ClaimAsync_Claim_RecordsTheClaimingInstance()
+    {
+        await DeclareAsync();
+
+        var claimed = Assert.Single(await ClaimAsync(OnlySlack));
+
+        Assert.Equal(Outbox.Instance, await DeliveryColumnAsync<string>(claimed, "claimed_by"));
+    }
+
+    [Fact]
+    public async Task ClaimAsync_ClaimerStopsCheckingIn_ItsClaimsAreTakenAfterTwiceTheIntervalNotAtLeaseEnd()
+    {
+        await DeclareAsync();
+        await using var other = CreateServices(Database);
+        var survivor = other.GetRequiredService<IOutbox>();
+        await survivor.CheckInAsync(starting: false, None);
+        var held = Assert.Single(await ClaimAsync(OnlySlack));
+        var leaseUntil = await DeliveryColumnAsync<DateTimeOffset>(held, "lease_until");
+
+        // The claimer goes silent (killed); the other instance keeps checking in.
+        Clock.Advance(2 * Checkin - TimeSpan.FromMilliseconds(1));
+        var whileFresh = await ClaimAsync(survivor, Room(OnlySlack));
+        var goneWhileFresh = await survivor.CheckInAsync(starting: false, None);
+        Clock.Advance(TimeSpan.FromMilliseconds(1));
+        var taken = await ClaimAsync(survivor, Room(OnlySlack));
+
+        Assert.Empty(whileFresh);
+        Assert.Empty(goneWhileFresh);
+        var retaken = Assert.Single(taken);
+        Assert.Equal((held.MessageId, SlackHandler, 2), (retaken.MessageId, retaken.Handler, retaken.Attempts));
+        Assert.True(Now < leaseUntil, "taken over before the lease ran out");
+        Assert.Equal(survivor.Instance, await DeliveryColumnAsync<string>(retaken, "claimed_by"));
+    }
+
+    [Fact]
+    public async Task CheckInAsync_InstanceSilentForTwiceTheInterval_IsForgottenAndNamed()
+    {
+        await Outbox.CheckInAsync(starting: false, None);
+        await using var other = CreateServices(Database);
+        var survivor = other.GetRequiredService<IOutbox>();
+
+        Clock.Advance(2 * Checkin);
+        var gone = await survivor.CheckInAsync(starting: false, None);
+
+        Assert.Equal([Outbox.Instance], gone);
+        Assert.Equal([survivor.Instance], await QueryAsync<string>("SELECT instance_id FROM outbox_instances"));
+    }
+
+    [Fact]
+    public async Task CheckInAsync_Starting_OnSqliteTakesBackEveryClaimAtOnceOnPostgresOnlyStaleOnes()
+    {
+        await DeclareAsync();
+        var held = Assert.Single(await ClaimAsync(OnlySlack));
+        await using var restarted = CreateServices(Database);
+        var outbox = restarted.GetRequiredService<IOutbox>();
+
+        var gone = await outbox.CheckInAsync(starting: true, None);
+        var claimed = await outbox.ClaimAsync(Room(OnlySlack), Lease, None);
+
+        if (Database.Provider == DatabaseProvider.Sqlite)
+        {
+            // One instance per SQLite file: whatever another one held, it held when it died.
+            Assert.Equal([Outbox.Instance], gone);
+            Assert.Equal((held.MessageId, 2), (Assert.Single(claimed).MessageId, claimed[0].Attempts));
+        }
+        else
+        {
+            // Another instance may be alive and working; its claims wait for its check-in to go stale.
+            Assert.Empty(gone);
+            Assert.Empty(claimed);
+        }
+    }
+
+    [Fact]
+    public async Task CheckOutAsync_ClaimsLeftUnfinished_AreClaimableAtOnce()
+    {
+        await DeclareAsync();
+        var held = Assert.Single(await ClaimAsync(OnlySlack));
+        await using var other = CreateServices(Database);
+        var survivor = other.GetRequiredService<IOutbox>();
+        Assert.Empty(await ClaimAsync(survivor, Room(OnlySlack)));
+
+        await Outbox.CheckOutAsync(None);
+        var taken = await ClaimAsync(survivor, Room(OnlySlack));
+
+        Assert.Equal((held.MessageId, 2), (Assert.Single(taken).MessageId, taken[0].Attempts));
+    }
+
+    [Fact]
+    public async Task ClaimAsync_ClaimFromBeforeInstancesExisted_IsLeftToItsLease()
+    {
+        await DeclareAsync();
+        var held = Assert.Single(await ClaimAsync(OnlySlack));
+        await ExecuteAsync("UPDATE outbox_deliveries SET claimed_by = NULL");
+
+        Clock.Advance(Lease - TimeSpan.FromSeconds(1));
+        var beforeLeaseEnd = await ClaimAsync(OnlySlack);
+        Clock.Advance(TimeSpan.FromSeconds(1));
+        var afterLeaseEnd = await ClaimAsync(OnlySlack);
+
+        Assert.Empty(beforeLeaseEnd);
+        Assert.Equal(held.MessageId, Assert.Single(afterLeaseEnd).MessageId);
     }
 
     private static IncidentChange NoteChange(Incident incident, string text)

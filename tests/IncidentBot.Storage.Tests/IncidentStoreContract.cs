@@ -103,6 +103,18 @@ public abstract partial class IncidentStoreContract : IAsyncLifetime
         return (await connection.ExecuteScalarAsync<T>(new CommandDefinition(sql, parameters, cancellationToken: None)))!;
     }
 
+    protected async Task<IReadOnlyList<T>> QueryAsync<T>(string sql, object? parameters = null)
+    {
+        await using var connection = await OpenAsync();
+        return (await connection.QueryAsync<T>(new CommandDefinition(sql, parameters, cancellationToken: None))).ToList();
+    }
+
+    protected async Task ExecuteAsync(string sql, object? parameters = null)
+    {
+        await using var connection = await OpenAsync();
+        await connection.ExecuteAsync(new CommandDefinition(sql, parameters, cancellationToken: None));
+    }
+
     protected async Task<DbConnection> OpenAsync() =>
         await Services.GetRequiredService<IDbConnectionFactory>().OpenConnectionAsync(None);
 

@@ -24,6 +24,7 @@ public abstract class ScenarioTests<TDatabase> : IAsyncLifetime
     private const string OpsChannel = "19:ops@thread.tacv2";
     private const string MeetingChat = "19:meeting_bridge@thread.v2";
     private const string MeetingId = "MCMjMCMjbWVldGluZy1icmlkZ2U=";
+    private static readonly TimeSpan DeliveryTimeout = TimeSpan.FromSeconds(5);
 
     private readonly TDatabase _database = new();
     private TeamsWorld _world = null!;
@@ -34,6 +35,7 @@ public abstract class ScenarioTests<TDatabase> : IAsyncLifetime
         _world = await TeamsWorld.StartAsync(_database, settings: new Dictionary<string, string?>
         {
             ["Teams:IncidentsChannelId"] = IncidentsChannel,
+            ["Outbox:DeliveryTimeout"] = DeliveryTimeout.ToString(),
         });
         _world.Connector.AddMember(TeamsWorld.Bo.Mri, TeamsWorld.Bo.AadObjectId, TeamsWorld.Bo.Name);
         _world.Connector.AddMember(TeamsWorld.Cy.Mri, TeamsWorld.Cy.AadObjectId, TeamsWorld.Cy.Name);
@@ -181,6 +183,34 @@ public abstract class ScenarioTests<TDatabase> : IAsyncLifetime
     }
 
     [Fact]
+    public async Task Declare_RecordingTheNewThreadFailsOnce_LinkedAtOnceAndTheRetryMakesNoSecondThread()
+    {
+        var world = _world;
+        // Teams made the thread, but the bot's record of its card fails once (a database hiccup, or a crash there).
+        await ExecuteAsync(_database.Provider == IncidentBot.Storage.DatabaseProvider.Postgres
+            ? """
+              CREATE FUNCTION refuse_card() RETURNS trigger LANGUAGE plpgsql AS $$ BEGIN RAISE EXCEPTION 'injected fault'; END $$;
+              CREATE TRIGGER refuse_card BEFORE INSERT ON teams_cards FOR EACH ROW EXECUTE FUNCTION refuse_card();
+              """
+            : "CREATE TRIGGER refuse_card BEFORE INSERT ON teams_cards BEGIN SELECT RAISE(ABORT, 'injected fault'); END;");
+        await world.PostAsync(world.Activities.Command(OpsChannel, TeamsWorld.Ann, "declare sev2 Card store hiccup"));
+
+        // Linked the moment Teams answered, before anything else was recorded: replies there are captured at once.
+        var incident = await WaitAsync(() => world.IncidentAsync(1), i => i.WarRooms.Count == 1);
+        var thread = Assert.Single(incident.WarRooms).Channel;
+        var reply = world.Activities.Message(thread, TeamsWorld.Cy, "First reply in the new thread");
+        await world.PostAsync(reply);
+        Assert.Contains(await world.TimelineAsync(1), e => e.Source?.MessageId == (string?)reply["id"]);
+        Assert.True(await WaitAsync(() => QueryScalarAsync<bool>("SELECT count(*) > 0 FROM outbox_deliveries WHERE error LIKE '%injected fault%'"), failed => failed));
+        await ExecuteAsync("DROP TRIGGER refuse_card" + (_database.Provider == IncidentBot.Storage.DatabaseProvider.Postgres ? " ON teams_cards" : ""));
+
+        // The retry finds the linked thread and records its card instead of opening a second thread.
+        Assert.Equal(1L, await WaitAsync(() => QueryScalarAsync<long>("SELECT count(*) FROM teams_cards"), n => n == 1));
+        Assert.Single(world.Connector.Calls, x => x.Operation == ConnectorOperation.CreateConversation);
+        Assert.Equal(thread, Assert.Single((await world.IncidentAsync(1)).WarRooms).Channel);
+    }
+
+    [Fact]
     public async Task ConnectorThrottles_429ThenSuccess_RetriesAfterRetryAfter()
     {
         var world = _world;
@@ -192,6 +222,27 @@ public abstract class ScenarioTests<TDatabase> : IAsyncLifetime
         Assert.True(attempts[1].ReceivedAt - attempts[0].ReceivedAt >= TimeSpan.FromMilliseconds(900), "the retry came before Retry-After");
         var incident = await WaitAsync(() => world.IncidentAsync(1), i => i.WarRooms.Count == 1);
         Assert.StartsWith(IncidentsChannel, incident.WarRooms[0].Channel, StringComparison.Ordinal);
+    }
+
+    [Fact]
+    public async Task ConnectorThrottlesForAnHour_DeliveryCutOffAtItsTimeoutAndRetriedInsteadOfWaiting()
+    {
+        var world = _world;
+        await world.PostAsync(world.Activities.Command(OpsChannel, TeamsWorld.Ann, "declare sev2 Slow connector"));
+        var thread = (await WaitAsync(() => world.IncidentAsync(1), i => i.WarRooms.Count == 1)).WarRooms[0].Channel;
+        await WaitAsync(() => QueryScalarAsync<long>("SELECT count(*) FROM teams_cards"), n => n == 1);
+        // Retried within the call up to Teams:MaxRetryDelay (a minute) per try: far longer than a delivery may take.
+        world.Connector.FailNext(1, 429, TimeSpan.FromHours(1), ConnectorOperation.Update);
+
+        await world.PostAsync(world.Activities.Command(thread, TeamsWorld.Ann, "status identified"));
+
+        var calls = await world.Connector.WaitForAsync(
+            c => c.Any(x => x.Operation == ConnectorOperation.Update && x.ConversationId == thread && x.Card!.ToJsonString().Contains("identified", StringComparison.Ordinal))
+                && c.Count(x => x.Operation == ConnectorOperation.Update && x.ConversationId == thread) >= 2,
+            DeliveryTimeout + TimeSpan.FromSeconds(10),
+            "the card update retried by the outbox after the throttled attempt was cut off");
+        var updates = calls.Where(x => x.Operation == ConnectorOperation.Update && x.ConversationId == thread).ToList();
+        Assert.True(updates[1].ReceivedAt - updates[0].ReceivedAt < TimeSpan.FromSeconds(30), "the retry waited out Retry-After");
     }
 
     [Fact]
@@ -263,6 +314,8 @@ public abstract class ScenarioTests<TDatabase> : IAsyncLifetime
         await world.PostAsync(world.Activities.Command(OpsChannel, TeamsWorld.Ann, "declare sev1 Database failover"));
         var incident = await WaitAsync(() => world.IncidentAsync(1), i => i.WarRooms.Count == 1);
         var thread = incident.WarRooms[0].Channel;
+        // The thread is linked first; opening it is done once its card is recorded (later events wait for that in their lane).
+        await WaitAsync(() => QueryScalarAsync<long>("SELECT count(*) FROM teams_cards"), n => n == 1);
         var handler = world.Services.GetServices<IIncidentEventHandler>().OfType<Events.TeamsWarRoomHandler>().Single();
 
         var reminder = new UpdateReminderDue(DateTimeOffset.UtcNow, 1, new Person("teams", TeamsWorld.Bo.AadObjectId, "Bo"), null)
@@ -288,6 +341,18 @@ public abstract class ScenarioTests<TDatabase> : IAsyncLifetime
     }
 
     private static string CardText(JsonObject card) => string.Join('\n', card["body"]!.AsArray().Select(b => (string?)b?["text"]));
+
+    private async Task ExecuteAsync(string sql)
+    {
+        await using var connection = await _world.Services.GetRequiredService<IncidentBot.Storage.IDbConnectionFactory>().OpenConnectionAsync(default);
+        await Dapper.SqlMapper.ExecuteAsync(connection, sql);
+    }
+
+    private async Task<T> QueryScalarAsync<T>(string sql)
+    {
+        await using var connection = await _world.Services.GetRequiredService<IncidentBot.Storage.IDbConnectionFactory>().OpenConnectionAsync(default);
+        return (await Dapper.SqlMapper.ExecuteScalarAsync<T>(connection, sql))!;
+    }
 
     private static async Task<T> WaitAsync<T>(Func<Task<T>> read, Func<T, bool> condition)
     {

@@ -17,17 +17,34 @@ public sealed record OutboxDelivery(long MessageId, string Handler, IncidentEven
 /// <remarks>
 /// A message gets its lanes when it is first claimed, one per handler the claimer names then; a handler added
 /// later receives only the messages claimed after it was added, not the history before it. Retries, attempts,
-/// leases and giving up are all per delivery, that is per (message, handler).
+/// leases and giving up are all per delivery, that is per (message, handler). Every claim names its
+/// <see cref="Instance"/>; the claims of an instance that stopped checking in (<see cref="CheckInAsync"/>) for twice
+/// <see cref="OutboxOptions.CheckinInterval"/> are free to take again before their lease runs out.
 /// </remarks>
 public interface IOutbox
 {
+    /// <summary>This process's name among the instances sharing the outbox, recorded with each of its claims.</summary>
+    string Instance { get; }
+
+    /// <summary>
+    /// Records that <see cref="Instance"/> is alive now, and forgets the instances that have not checked in for twice
+    /// <see cref="OutboxOptions.CheckinInterval"/>, whose claims are claimable again from then on; returns their names.
+    /// <paramref name="starting"/> marks this process's first check-in: where only one instance can run (SQLite),
+    /// every other instance is gone then, so a restart takes back what the killed process held at once.
+    /// </summary>
+    Task<IReadOnlyList<string>> CheckInAsync(bool starting, CancellationToken cancellationToken);
+
+    /// <summary>Forgets <see cref="Instance"/> as it stops, so the claims it leaves unfinished are claimable at once.</summary>
+    Task CheckOutAsync(CancellationToken cancellationToken);
+
     /// <summary>
     /// Creates the lanes of messages no one has claimed yet, one delivery per handler named in
     /// <paramref name="capacity"/>, then leases for each handler up to its capacity (how many more deliveries it
     /// can run now; 0 claims none) of its due deliveries: in each (incident, handler) lane only the oldest one not
     /// yet completed or given up, so a handler sees an incident's events in order, and a batch holds at most one
-    /// delivery per lane. Each claim counts as an attempt. A lease that runs out makes the delivery due again;
-    /// while it holds, no other claimer (in this process or another) gets that delivery.
+    /// delivery per lane. Each claim counts as an attempt, whatever becomes of it. A lease that runs out, or a claimer
+    /// that stopped checking in, makes the delivery due again; until then no other claimer (in this process or another)
+    /// gets that delivery.
     /// </summary>
     Task<IReadOnlyList<OutboxDelivery>> ClaimAsync(IReadOnlyDictionary<string, int> capacity, TimeSpan lease, CancellationToken cancellationToken) =>
         ClaimAsync(capacity, EveryEvent, lease, cancellationToken);

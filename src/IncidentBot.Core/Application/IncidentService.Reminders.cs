@@ -106,6 +106,13 @@ public sealed partial class IncidentService
             [new(now, TimelineKind.Page, null, Truncate(text, MaxTextLength))],
             []) { AppendOnly = true }, cancellationToken);
 
+    /// <summary>Records that something could not be delivered (a post, a card, a timer) and was given up, without an event.</summary>
+    public Task<Incident?> RecordDeliveryFailureAsync(IncidentNumber number, string text, CancellationToken cancellationToken) =>
+        TryChangeAsync(number, (incident, now) => new IncidentChange(
+            incident,
+            [new(now, TimelineKind.System, null, Truncate(text, MaxTextLength))],
+            []) { AppendOnly = true }, cancellationToken);
+
     private async Task<Incident?> TryChangeAsync(IncidentNumber number, Func<Incident, DateTimeOffset, IncidentChange?> decide, CancellationToken cancellationToken)
     {
         for (var attempt = 1; ; attempt++)

@@ -1,5 +1,6 @@
 using System.Collections.Concurrent;
 using IncidentBot.Core.Incidents;
+using IncidentBot.Core.Telemetry;
 using Microsoft.Extensions.Hosting;
 using Microsoft.Extensions.Logging;
 using Microsoft.Extensions.Options;
@@ -21,6 +22,9 @@ public interface IIncidentEventHandler
     /// </summary>
     string Name => GetType().FullName ?? GetType().Name;
 
+    /// <summary>Where this handler delivers, for people ("Slack", "Teams"): named in the timeline when a delivery is given up.</summary>
+    string Destination => Name;
+
     /// <summary>
     /// Whether events of <paramref name="eventType"/> reach this handler at all. Types it says no to get no delivery
     /// row, so a handler that ignores frequent events (notes) saves the outbox a lane write and a claim per event.
@@ -37,8 +41,23 @@ public sealed class OutboxOptions
     /// <summary>How long to wait for new events when nothing is due (a stored change wakes it sooner).</summary>
     public TimeSpan PollInterval { get; set; } = TimeSpan.FromMilliseconds(500);
 
-    /// <summary>How long a claimed delivery is reserved for its claimer; a delivery still running then is cancelled and due again.</summary>
+    /// <summary>
+    /// How long a claimed delivery is reserved for its claimer at most; a delivery still running then is cancelled and
+    /// due again. The upper bound only: a claimer that stops checking in frees its claims much sooner.
+    /// </summary>
     public TimeSpan Lease { get; set; } = TimeSpan.FromMinutes(2);
+
+    /// <summary>
+    /// How long one delivery (every platform call it makes, with their retries) may take before it is cancelled and
+    /// counted as a failed attempt. Shorter than <see cref="Lease"/>, so the claimer records the outcome itself.
+    /// </summary>
+    public TimeSpan DeliveryTimeout { get; set; } = TimeSpan.FromSeconds(90);
+
+    /// <summary>
+    /// How often each instance records that it is alive. The claims of an instance silent for twice this long (killed,
+    /// frozen, cut off) are taken over by the others, or by itself after a restart.
+    /// </summary>
+    public TimeSpan CheckinInterval { get; set; } = TimeSpan.FromSeconds(5);
 
     /// <summary>How many deliveries each handler claims at most at once and has running at once.</summary>
     public int BatchSize { get; set; } = 32;
@@ -84,10 +103,18 @@ public sealed class OutboxSignal : IDisposable
 /// <see cref="OutboxOptions.BatchSize"/> delivery slots of its own, refilled as deliveries finish, so a handler
 /// that hangs (a chat platform timing out) can fill only its own slots and never delays another handler.
 /// </summary>
+/// <remarks>
+/// The instance checks in every <see cref="OutboxOptions.CheckinInterval"/> and claims only while its check-in is fresh,
+/// so the claims it holds are never taken for a dead instance's. A delivery is cut off at
+/// <see cref="OutboxOptions.DeliveryTimeout"/> and that counts as an attempt; one claimed more than
+/// <see cref="OutboxOptions.MaxAttempts"/> times (its earlier attempts died with their process or outlived their
+/// lease) is given up without running. Giving up is never silent: a timeline entry, an error log and a metric.
+/// </remarks>
 public sealed partial class OutboxProcessor(
     IOutbox outbox,
     IEnumerable<IIncidentEventHandler> handlers,
     OutboxSignal signal,
+    IncidentService incidents,
     TimeProvider time,
     IOptions<OutboxOptions> options,
     ILogger<OutboxProcessor> logger) : BackgroundService
@@ -96,6 +123,9 @@ public sealed partial class OutboxProcessor(
 
     // The deliveries running in this process, by (message, handler); each task completes after its slot is free.
     private readonly ConcurrentDictionary<(long MessageId, string Handler), Task> _running = new();
+
+    // When this instance last checked in; null until its first check-in succeeds.
+    private DateTimeOffset? _checkedInAt;
 
     /// <summary>
     /// Claims what is due now (for each handler as many deliveries as it has free slots), delivers them
@@ -122,8 +152,10 @@ public sealed partial class OutboxProcessor(
                         continue;
                     }
 
-                    // New events and finished deliveries (which free a slot, and may make a lane's next event due) signal.
-                    await signal.WaitAsync(options.Value.PollInterval, stoppingToken);
+                    // New events and finished deliveries (which free a slot, and may make a lane's next event due) signal;
+                    // the timeout keeps the check-ins coming while nothing happens.
+                    var settings = options.Value;
+                    await signal.WaitAsync(settings.PollInterval < settings.CheckinInterval ? settings.PollInterval : settings.CheckinInterval, stoppingToken);
                 }
                 catch (OperationCanceledException) when (stoppingToken.IsCancellationRequested)
                 {
@@ -131,7 +163,8 @@ public sealed partial class OutboxProcessor(
                 }
                 catch (Exception ex)
                 {
-                    // The store may be briefly unavailable (restart, failover); keep polling.
+                    // The store may be briefly unavailable (restart, failover); keep polling. Until this instance has
+                    // checked in again it claims nothing.
                     LogPollFailed(logger, ex);
                     await Task.Delay(options.Value.PollInterval * 4, time, stoppingToken).ConfigureAwait(ConfigureAwaitOptions.SuppressThrowing);
                 }
@@ -141,6 +174,7 @@ public sealed partial class OutboxProcessor(
         {
             // The running deliveries see the cancellation; let them end before the services they use are disposed.
             await Task.WhenAll(_running.Values);
+            await CheckOutAsync();
         }
     }
 
@@ -148,6 +182,8 @@ public sealed partial class OutboxProcessor(
     private async Task<(int Claimed, bool FilledAHandler, List<Task> Runs)> StartDueAsync(CancellationToken cancellationToken)
     {
         var settings = options.Value;
+        await CheckInAsync(settings, cancellationToken);
+
         var capacity = _handlers.Keys.ToDictionary(
             name => name, name => Math.Max(0, settings.BatchSize - _running.Keys.Count(k => k.Handler == name)), StringComparer.Ordinal);
         if (capacity.Values.All(free => free == 0))
@@ -190,17 +226,70 @@ public sealed partial class OutboxProcessor(
         return (batch.Count, filled, runs);
     }
 
+    /// <summary>
+    /// Checks in when the last check-in is an interval old. When that fails it throws, so nothing is claimed: an
+    /// instance whose check-in is not fresh may have its claims taken for a dead instance's.
+    /// </summary>
+    private async Task CheckInAsync(OutboxOptions settings, CancellationToken cancellationToken)
+    {
+        var now = time.GetUtcNow();
+        if (_checkedInAt is { } last && now - last < settings.CheckinInterval)
+        {
+            return;
+        }
+
+        var gone = await outbox.CheckInAsync(starting: _checkedInAt is null, cancellationToken);
+        if (_checkedInAt is null)
+        {
+            LogCheckedIn(logger, outbox.Instance, settings.CheckinInterval);
+        }
+
+        _checkedInAt = now;
+        foreach (var instance in gone)
+        {
+            LogInstanceGone(logger, instance);
+        }
+    }
+
+    private async Task CheckOutAsync()
+    {
+        if (_checkedInAt is null)
+        {
+            return;
+        }
+
+        try
+        {
+            using var timeout = new CancellationTokenSource(TimeSpan.FromSeconds(5));
+            await outbox.CheckOutAsync(timeout.Token);
+        }
+        catch (Exception ex)
+        {
+            // The check-in goes stale instead; the claims left behind are free a little later.
+            LogCheckOutFailed(logger, outbox.Instance, ex);
+        }
+    }
+
     private bool Receives(string handler, Type eventType) => _handlers.TryGetValue(handler, out var h) && h.Receives(eventType);
 
     /// <summary>Runs one handler on one event and records the outcome; never throws.</summary>
     private async Task DeliverAsync(OutboxDelivery delivery, OutboxOptions settings, CancellationToken stoppingToken)
     {
         // The lease is this process's permission to deliver: once it runs out another claimer may take the delivery,
-        // so the call is cancelled rather than left running beside a second one.
+        // so the call is cancelled rather than left running beside a second one. The delivery timeout comes first, so
+        // normally the outcome is recorded here while the lease still holds.
         using var leaseTimeout = new CancellationTokenSource(settings.Lease, time);
-        using var cancellation = CancellationTokenSource.CreateLinkedTokenSource(stoppingToken, leaseTimeout.Token);
+        using var deliveryTimeout = new CancellationTokenSource(settings.DeliveryTimeout, time);
+        using var cancellation = CancellationTokenSource.CreateLinkedTokenSource(stoppingToken, leaseTimeout.Token, deliveryTimeout.Token);
         try
         {
+            if (delivery.Attempts > settings.MaxAttempts)
+            {
+                // Its earlier attempts ended without an outcome (their process died, or they outlived the lease).
+                await GiveUpAsync(delivery, GiveUpReason.Abandoned, $"no outcome recorded in {delivery.Attempts - 1} attempts", null, stoppingToken);
+                return;
+            }
+
             try
             {
                 await _handlers[delivery.Handler].HandleAsync(delivery.Event, cancellation.Token);
@@ -211,9 +300,14 @@ public sealed partial class OutboxProcessor(
                 LogLeaseExpired(logger, delivery.MessageId, delivery.Handler, delivery.Event.Number, settings.Lease, ex);
                 return;
             }
+            catch (Exception ex) when (deliveryTimeout.IsCancellationRequested && !stoppingToken.IsCancellationRequested)
+            {
+                await RetryOrGiveUpAsync(delivery, settings, GiveUpReason.Timeout, $"timed out after {settings.DeliveryTimeout}", ex, stoppingToken);
+                return;
+            }
             catch (Exception ex) when (!stoppingToken.IsCancellationRequested)
             {
-                await RetryOrGiveUpAsync(delivery, settings, ex, stoppingToken);
+                await RetryOrGiveUpAsync(delivery, settings, GiveUpReason.Error, $"{ex.GetType().Name}: {ex.Message}", ex, stoppingToken);
                 return;
             }
 
@@ -221,28 +315,54 @@ public sealed partial class OutboxProcessor(
         }
         catch (OperationCanceledException) when (stoppingToken.IsCancellationRequested)
         {
-            // Shutting down: the lease runs out and the delivery is claimed again, here after a restart or elsewhere.
+            // Shutting down: the claim is released at check-out and taken again, here after a restart or elsewhere.
         }
         catch (Exception ex)
         {
-            // The outcome could not be stored; the lease runs out and the delivery is claimed again.
+            // The outcome could not be stored; the claim is taken again once the lease runs out (its attempt is counted).
             LogOutcomeNotStored(logger, delivery.MessageId, delivery.Handler, delivery.Event.Number, ex);
         }
     }
 
-    private async Task RetryOrGiveUpAsync(OutboxDelivery delivery, OutboxOptions settings, Exception ex, CancellationToken cancellationToken)
+    private async Task RetryOrGiveUpAsync(
+        OutboxDelivery delivery, OutboxOptions settings, GiveUpReason reason, string error, Exception ex, CancellationToken cancellationToken)
     {
-        var error = $"{ex.GetType().Name}: {ex.Message}";
         if (delivery.Attempts >= settings.MaxAttempts)
         {
-            LogGaveUp(logger, delivery.MessageId, delivery.Handler, delivery.Event.Number, delivery.Attempts, ex);
-            await outbox.FailAsync(delivery.MessageId, delivery.Handler, error, cancellationToken);
+            await GiveUpAsync(delivery, reason, error, ex, cancellationToken);
             return;
         }
 
         var delay = TimeSpan.FromSeconds(Math.Min(300, Math.Pow(2, delivery.Attempts)));
         LogRetry(logger, delivery.MessageId, delivery.Handler, delivery.Event.Number, delivery.Attempts, delay, ex);
         await outbox.RetryLaterAsync(delivery.MessageId, delivery.Handler, time.GetUtcNow() + delay, error, cancellationToken);
+    }
+
+    /// <summary>
+    /// Ends a delivery for good, visibly: the incident's timeline says what did not get where (written first, so a crash
+    /// in between repeats the entry rather than losing it), an error is logged and counted, and the lane moves on.
+    /// </summary>
+    private async Task GiveUpAsync(OutboxDelivery delivery, GiveUpReason reason, string error, Exception? ex, CancellationToken cancellationToken)
+    {
+        var handler = _handlers[delivery.Handler];
+        var tag = reason switch
+        {
+            GiveUpReason.Timeout => "timeout",
+            GiveUpReason.Abandoned => "abandoned",
+            _ => "error",
+        };
+        LogGaveUp(logger, delivery.MessageId, delivery.Handler, delivery.Event.Number, delivery.Attempts, tag, error, ex);
+        IncidentBotTelemetry.OutboxGaveUp.Add(1, new KeyValuePair<string, object?>("handler", delivery.Handler), new KeyValuePair<string, object?>("reason", tag));
+        await incidents.RecordDeliveryFailureAsync(
+            delivery.Event.Number, TimelineText.DeliveryGivenUp(delivery.Event, handler.Destination, delivery.Attempts), cancellationToken);
+        await outbox.FailAsync(delivery.MessageId, delivery.Handler, error, cancellationToken);
+    }
+
+    private enum GiveUpReason
+    {
+        Error,
+        Timeout,
+        Abandoned,
     }
 
     private static Dictionary<string, IIncidentEventHandler> ByName(IEnumerable<IIncidentEventHandler> handlers)
@@ -270,11 +390,20 @@ public sealed partial class OutboxProcessor(
     [LoggerMessage(Level = LogLevel.Warning, Message = "Outbox poll failed")]
     private static partial void LogPollFailed(ILogger logger, Exception exception);
 
+    [LoggerMessage(Level = LogLevel.Information, Message = "Outbox instance {Instance} checked in; it checks in every {Interval}")]
+    private static partial void LogCheckedIn(ILogger logger, string instance, TimeSpan interval);
+
+    [LoggerMessage(Level = LogLevel.Warning, Message = "Outbox instance {Instance} stopped checking in; its claims are taken over")]
+    private static partial void LogInstanceGone(ILogger logger, string instance);
+
+    [LoggerMessage(Level = LogLevel.Warning, Message = "Outbox instance {Instance} could not check out; its claims are free once its check-in is stale")]
+    private static partial void LogCheckOutFailed(ILogger logger, string instance, Exception exception);
+
     [LoggerMessage(Level = LogLevel.Warning, Message = "Outbox message {Id} for {Number} failed in {Handler} (attempt {Attempt}); retrying in {Delay}")]
     private static partial void LogRetry(ILogger logger, long id, string handler, IncidentNumber number, int attempt, TimeSpan delay, Exception exception);
 
-    [LoggerMessage(Level = LogLevel.Error, Message = "Outbox message {Id} for {Number} failed {Attempt} times in {Handler}; giving up")]
-    private static partial void LogGaveUp(ILogger logger, long id, string handler, IncidentNumber number, int attempt, Exception exception);
+    [LoggerMessage(Level = LogLevel.Error, Message = "Outbox message {Id} for {Number} gave up in {Handler} after {Attempt} attempts ({Reason}: {Error})")]
+    private static partial void LogGaveUp(ILogger logger, long id, string handler, IncidentNumber number, int attempt, string reason, string error, Exception? exception);
 
     [LoggerMessage(Level = LogLevel.Warning, Message = "Outbox message {Id} for {Number} took {Handler} longer than the {Lease} lease; cancelled, it will be claimed again")]
     private static partial void LogLeaseExpired(ILogger logger, long id, string handler, IncidentNumber number, TimeSpan lease, Exception exception);

@@ -38,6 +38,13 @@ public static class IncidentBotTelemetry
     public static readonly Counter<long> InboundRefused =
         Meter.CreateCounter<long>("incidentbot.inbound.refused", "{request}", "Inbound requests refused by endpoint and reason");
 
+    /// <summary>
+    /// Outbox deliveries given up for good (tags: handler; reason: error, timeout, or abandoned when its attempts ended
+    /// without an outcome, killed or out of lease). Each also leaves a timeline entry and an error log line.
+    /// </summary>
+    public static readonly Counter<long> OutboxGaveUp =
+        Meter.CreateCounter<long>("incidentbot.outbox.gave_up", "{delivery}", "Outbox deliveries given up by handler and reason");
+
     /// <summary>Incidents declared (tag: severity).</summary>
     public static readonly Counter<long> IncidentsDeclared =
         Meter.CreateCounter<long>("incidentbot.incidents.declared", "{incident}", "Incidents declared by severity");

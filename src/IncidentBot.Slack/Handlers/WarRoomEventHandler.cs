@@ -18,9 +18,6 @@ public sealed partial class WarRoomEventHandler(
     IOptions<SlackOptions> options,
     ILogger<WarRoomEventHandler> logger) : ISlackEventHandler
 {
-    // Subtypes that are people talking; every other subtype (joins, topic changes, bot posts, ...) is noise.
-    private static readonly HashSet<string> CapturedSubtypes = new(StringComparer.Ordinal) { "file_share", "thread_broadcast", "me_message" };
-
     public async Task HandleAsync(SlackEvent slackEvent, CancellationToken cancellationToken)
     {
         var e = slackEvent.Event;
@@ -47,28 +44,11 @@ public sealed partial class WarRoomEventHandler(
 
         switch (Str(e, "subtype"))
         {
-            case null:
-            case var s when CapturedSubtypes.Contains(s):
-                var user = Str(e, "user");
-                var ts = Str(e, "ts");
-                if (user is null || ts is null || IsBot(slackEvent, e, user) || !SlackTs.TryParse(ts, out var postedAt))
-                {
-                    return;
-                }
-
-                var source = new MessageRef(SlackIds.Platform, channel, ts);
-                var captured = await incidents.CaptureMessageAsync(new CapturedMessage(source, users.Person(user), TextOf(e), postedAt), cancellationToken);
-                if (captured is not null)
-                {
-                    LogCaptured(logger, channel, ts);
-                }
-
-                break;
             case "message_changed" when e.TryGetProperty("message", out var edited) && Str(edited, "ts") is { } editedTs:
                 var before = e.TryGetProperty("previous_message", out var previous) ? Str(previous, "text") : null;
-                var after = TextOf(edited);
+                var after = SlackMessages.TextOf(edited);
                 // Slack also sends message_changed when a thread gets a reply or a link unfurls; only a new text is an edit.
-                if (before != after && !IsBot(slackEvent, edited, Str(edited, "user")))
+                if (before != after && !SlackMessages.IsBot(edited, Str(edited, "user"), slackEvent.BotUserIds))
                 {
                     await incidents.EditMessageAsync(new MessageRef(SlackIds.Platform, channel, editedTs), after, cancellationToken);
                 }
@@ -76,6 +56,20 @@ public sealed partial class WarRoomEventHandler(
                 break;
             case "message_deleted" when Str(e, "deleted_ts") is { } deletedTs:
                 await incidents.DeleteMessageAsync(new MessageRef(SlackIds.Platform, channel, deletedTs), cancellationToken);
+                break;
+            default:
+                if (!SlackMessages.IsPersonTalking(e, slackEvent.BotUserIds, out var user, out var ts) || !SlackTs.TryParse(ts, out var postedAt))
+                {
+                    return;
+                }
+
+                var source = new MessageRef(SlackIds.Platform, channel, ts);
+                var captured = await incidents.CaptureMessageAsync(new CapturedMessage(source, users.Person(user), SlackMessages.TextOf(e), postedAt), cancellationToken);
+                if (captured is not null)
+                {
+                    LogCaptured(logger, channel, ts);
+                }
+
                 break;
         }
     }
@@ -95,24 +89,6 @@ public sealed partial class WarRoomEventHandler(
         var actor = new Actor(users.Person(user), new ChatSpace(SlackIds.Platform, channel));
         var entry = await incidents.RecordPinAsync(new MessageRef(SlackIds.Platform, channel, ts), added, content: null, actor, cancellationToken);
         LogPin(logger, added ? "pinned" : "unpinned", channel, ts, entry is not null);
-    }
-
-    private static bool IsBot(SlackEvent slackEvent, JsonElement message, string? user) =>
-        Str(message, "bot_id") is not null || user is not null && slackEvent.BotUserIds.Contains(user);
-
-    private static string TextOf(JsonElement message)
-    {
-        var text = Str(message, "text") ?? "";
-        if (message.TryGetProperty("files", out var files) && files.ValueKind == JsonValueKind.Array)
-        {
-            var names = files.EnumerateArray().Select(f => Str(f, "name") ?? Str(f, "title")).Where(n => n is not null).ToList();
-            if (names.Count > 0)
-            {
-                text = (text.Length > 0 ? text + "\n" : "") + "[files: " + string.Join(", ", names) + "]";
-            }
-        }
-
-        return text;
     }
 
     [LoggerMessage(Level = LogLevel.Debug, Message = "Captured message {Ts} in {Channel}")]

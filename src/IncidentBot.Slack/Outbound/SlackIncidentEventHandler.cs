@@ -17,16 +17,20 @@ namespace IncidentBot.Slack.Outbound;
 /// </summary>
 public sealed partial class SlackIncidentEventHandler(
     WarRoomProvisioner provisioner,
+    WarRoomBackfill backfill,
     ISlackApi slack,
     SlackStateStore state,
     IIncidentStore store,
     IncidentService service,
     SlackUserDirectory users,
+    SlackBotIdentity identity,
     IOptions<SlackOptions> options,
     ILogger<SlackIncidentEventHandler> logger) : IIncidentEventHandler
 {
     /// <summary>Nothing while Slack is off; a note is already in the war room as the command's own answer.</summary>
     public bool Receives(Type eventType) => options.Value.Enabled && eventType != typeof(NoteAdded);
+
+    public string Destination => "Slack";
 
     public async Task HandleAsync(IncidentEvent incidentEvent, CancellationToken cancellationToken)
     {
@@ -76,13 +80,19 @@ public sealed partial class SlackIncidentEventHandler(
         {
             if (linked.Room.Platform == SlackIds.Platform)
             {
-                if (await state.FindIncidentByCreatedChannelAsync(linked.Room.Channel, cancellationToken) != incident.Id)
+                // A war room we created is read back by its provisioning; any other was in use before the link.
+                var existing = await state.FindIncidentByCreatedChannelAsync(linked.Room.Channel, cancellationToken) != incident.Id;
+                if (existing)
                 {
                     // A channel people already use (`link INC-N`): the bot has to be in it to post and to hear messages.
                     await JoinAsync(linked.Room.Channel, cancellationToken);
                 }
 
                 await provisioner.EnsureCardAsync(incident, linked.Room.Channel, cancellationToken);
+                if (existing)
+                {
+                    await backfill.BackfillAsync(incident, linked.Room.Channel, cancellationToken);
+                }
             }
 
             return;
@@ -135,7 +145,8 @@ public sealed partial class SlackIncidentEventHandler(
             return;
         }
 
-        if (await store.FindBySourceAsync(source, cancellationToken) is null)
+        var entry = await store.FindBySourceAsync(source, cancellationToken);
+        if (entry is null)
         {
             var message = await slack.GetMessageAsync(source.Channel, source.MessageId, cancellationToken);
             if (message is null || !SlackTs.TryParse(source.MessageId, out var postedAt))
@@ -147,9 +158,23 @@ public sealed partial class SlackIncidentEventHandler(
             var author = users.Person(message.User ?? message.BotId ?? "unknown");
             await service.SetPinnedAsync(source, pinned: true, new CapturedMessage(source, author, message.Text, postedAt), cancellationToken);
         }
+        else if (!entry.Pinned && await IsPinnedInSlackAsync(source, cancellationToken))
+        {
+            // The message was captured only after its pin arrived (a war room's first seconds), so the pin found
+            // nothing to mark then. Slack's reactions say whether it is still pinned: an unpin since is respected.
+            await service.SetPinnedAsync(source, pinned: true, content: null, cancellationToken);
+        }
 
         await slack.AddReactionAsync(source.Channel, source.MessageId, options.Value.PinConfirmationReaction, cancellationToken);
         await state.MarkDeliveredAsync(key, cancellationToken);
+    }
+
+    private async Task<bool> IsPinnedInSlackAsync(MessageRef source, CancellationToken cancellationToken)
+    {
+        var me = (await identity.GetAsync(slack, cancellationToken)).UserId;
+        var message = await slack.GetMessageAsync(source.Channel, source.MessageId, cancellationToken);
+        return message is not null && message.Reactions.Any(r =>
+            options.Value.PinReactions.Contains(r.Name, StringComparer.Ordinal) && r.Users.Any(u => u != me));
     }
 
     private async Task JoinAsync(string channel, CancellationToken cancellationToken)

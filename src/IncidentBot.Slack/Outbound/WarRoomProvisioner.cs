@@ -9,9 +9,12 @@ using Microsoft.Extensions.Options;
 namespace IncidentBot.Slack.Outbound;
 
 /// <summary>
-/// Opens the war room of an incident declared from Slack: channel, invites, topic, card, announcement, link.
-/// Each step is recorded in <c>slack_war_rooms</c>, so a redelivered event resumes where the last attempt
-/// stopped and a crash after Slack created the channel adopts that channel instead of making a second one.
+/// Opens the war room of an incident declared from Slack: channel, link, invites, topic, card, announcement, then
+/// reads back what was said before the link. The link is stored as soon as Slack answers that the channel exists,
+/// before anyone is invited, so the room is captured from its first second; a message said in the moment between
+/// Slack creating the channel and the link is read back from its history. Each step is recorded in
+/// <c>slack_war_rooms</c>, so a redelivered event resumes where the last attempt stopped and a crash after Slack
+/// created the channel adopts that channel instead of making a second one.
 /// </summary>
 public sealed partial class WarRoomProvisioner(
     ISlackApi slack,
@@ -19,6 +22,7 @@ public sealed partial class WarRoomProvisioner(
     IIncidentStore incidents,
     IncidentService service,
     SlackBotIdentity identity,
+    WarRoomBackfill backfill,
     IOptions<SlackOptions> options,
     ILogger<WarRoomProvisioner> logger)
 {
@@ -50,7 +54,24 @@ public sealed partial class WarRoomProvisioner(
             return;
         }
 
-        // The steps below are best effort: a failed invite or topic must not stop the war room being linked.
+        if (!progress.Linked)
+        {
+            // Nothing but our own database between Slack's answer and this: from here on every message is captured.
+            var room = new ChatSpace(SlackIds.Platform, channel);
+            var owner = await incidents.FindByWarRoomAsync(room, cancellationToken);
+            if (owner is null)
+            {
+                await service.LinkWarRoomAsync(incident.Number, room, new Actor(declared.Actor ?? incident.DeclaredBy, room), cancellationToken);
+            }
+            else if (owner.Id != incident.Id)
+            {
+                LogLinkedElsewhere(logger, channel, owner.Number, incident.Number);
+            }
+
+            await state.MarkAsync(incident.Id, WarRoomStep.Linked, cancellationToken);
+        }
+
+        // The steps below are best effort: a failed invite or topic must not leave the war room without its card.
         if (!progress.Invited)
         {
             var people = new List<Person> { incident.DeclaredBy };
@@ -84,22 +105,8 @@ public sealed partial class WarRoomProvisioner(
             await state.MarkAsync(incident.Id, WarRoomStep.Announced, cancellationToken);
         }
 
-        if (!progress.Linked)
-        {
-            var room = new ChatSpace(SlackIds.Platform, channel);
-            var owner = await incidents.FindByWarRoomAsync(room, cancellationToken);
-            if (owner is null)
-            {
-                await service.LinkWarRoomAsync(incident.Number, room, new Actor(declared.Actor ?? incident.DeclaredBy, room), cancellationToken);
-            }
-            else if (owner.Id != incident.Id)
-            {
-                LogLinkedElsewhere(logger, channel, owner.Number, incident.Number);
-            }
-
-            await state.MarkAsync(incident.Id, WarRoomStep.Linked, cancellationToken);
-        }
-
+        // Last, so people are not kept waiting for their invite; it runs again on every redelivery (captures dedupe).
+        await BestEffortAsync(incident.Number, "read back", () => backfill.BackfillAsync(incident, channel, cancellationToken));
         LogProvisioned(logger, incident.Number, channel);
     }
 

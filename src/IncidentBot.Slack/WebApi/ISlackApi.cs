@@ -35,7 +35,19 @@ public sealed record SlackMessage(string Text, JsonArray? Blocks = null)
 
 public sealed record SlackChannel(string Id, string Name, string? Creator, DateTimeOffset? Created);
 
-public sealed record SlackHistoryMessage(string Ts, string? User, string Text, string? BotId);
+public sealed record SlackHistoryMessage(string Ts, string? User, string Text, string? BotId)
+{
+    /// <summary>The reactions on the message now: each name with the users who added it.</summary>
+    public IReadOnlyList<SlackReaction> Reactions { get; init; } = [];
+}
+
+public sealed record SlackReaction(string Name, IReadOnlyList<string> Users);
+
+/// <summary>
+/// One page of <c>conversations.history</c> or <c>conversations.replies</c>: the messages as Slack sends them (the
+/// shape of a <c>message</c> event's inner object), and the cursor of the next page, null after the last.
+/// </summary>
+public sealed record SlackMessagePage(IReadOnlyList<JsonElement> Messages, string? NextCursor);
 
 public sealed record SlackUser(string Id, string Name, bool IsBot);
 
@@ -102,6 +114,12 @@ public interface ISlackApi
 
     /// <summary>One top-level message by its ts, or null when it is gone.</summary>
     Task<SlackHistoryMessage?> GetMessageAsync(string channel, string ts, CancellationToken cancellationToken);
+
+    /// <summary>A page of a channel's top-level messages posted after <paramref name="oldest"/> (a ts), newest first.</summary>
+    Task<SlackMessagePage> GetHistoryAsync(string channel, string oldest, string? cursor, int limit, CancellationToken cancellationToken);
+
+    /// <summary>A page of a thread, its parent first, then the replies posted after <paramref name="oldest"/>, oldest first.</summary>
+    Task<SlackMessagePage> GetRepliesAsync(string channel, string threadTs, string oldest, string? cursor, int limit, CancellationToken cancellationToken);
 
     /// <summary><c>apps.connections.open</c> with the app-level token: a fresh Socket Mode URL.</summary>
     Task<Uri> OpenSocketModeConnectionAsync(CancellationToken cancellationToken);

@@ -200,12 +200,44 @@ public sealed partial class SlackApiClient(
         {
             if (Str(message, "ts") == ts)
             {
-                return new SlackHistoryMessage(ts, Str(message, "user"), Str(message, "text") ?? "", Str(message, "bot_id"));
+                return new SlackHistoryMessage(ts, Str(message, "user"), Str(message, "text") ?? "", Str(message, "bot_id")) { Reactions = ReadReactions(message) };
             }
         }
 
         return null;
     }
+
+    public Task<SlackMessagePage> GetHistoryAsync(string channel, string oldest, string? cursor, int limit, CancellationToken cancellationToken) =>
+        PageAsync("conversations.history", new JsonObject { ["channel"] = channel, ["oldest"] = oldest }, cursor, limit, cancellationToken);
+
+    public Task<SlackMessagePage> GetRepliesAsync(string channel, string threadTs, string oldest, string? cursor, int limit, CancellationToken cancellationToken) =>
+        PageAsync("conversations.replies", new JsonObject { ["channel"] = channel, ["ts"] = threadTs, ["oldest"] = oldest }, cursor, limit, cancellationToken);
+
+    private async Task<SlackMessagePage> PageAsync(string method, JsonObject arguments, string? cursor, int limit, CancellationToken cancellationToken)
+    {
+        arguments["limit"] = limit;
+        if (!string.IsNullOrEmpty(cursor))
+        {
+            arguments["cursor"] = cursor;
+        }
+
+        var result = await CallAsync(method, arguments, cancellationToken);
+        var messages = result.TryGetProperty("messages", out var list) && list.ValueKind == JsonValueKind.Array ? list.EnumerateArray().ToList() : [];
+        var next = result.TryGetProperty("response_metadata", out var meta) ? Str(meta, "next_cursor") : null;
+        return new SlackMessagePage(messages, string.IsNullOrEmpty(next) ? null : next);
+    }
+
+    private static List<SlackReaction> ReadReactions(JsonElement message) =>
+        message.TryGetProperty("reactions", out var reactions) && reactions.ValueKind == JsonValueKind.Array
+            ? reactions.EnumerateArray()
+                .Where(r => Str(r, "name") is not null)
+                .Select(r => new SlackReaction(
+                    Str(r, "name")!,
+                    r.TryGetProperty("users", out var users) && users.ValueKind == JsonValueKind.Array
+                        ? users.EnumerateArray().Where(u => u.ValueKind == JsonValueKind.String).Select(u => u.GetString()!).ToList()
+                        : []))
+                .ToList()
+            : [];
 
     public async Task<Uri> OpenSocketModeConnectionAsync(CancellationToken cancellationToken)
     {

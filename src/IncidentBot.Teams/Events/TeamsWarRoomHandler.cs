@@ -26,6 +26,8 @@ public sealed partial class TeamsWarRoomHandler(
     IOptions<TeamsOptions> options,
     ILogger<TeamsWarRoomHandler> logger) : IIncidentEventHandler
 {
+    public string Destination => "Teams";
+
     /// <summary>Notes, action items and pins are answered where they were made; nothing else in the war room changes.</summary>
     public bool Receives(Type eventType) =>
         eventType != typeof(NoteAdded) && eventType != typeof(ActionItemAdded) && eventType != typeof(MessagePinned);
@@ -92,8 +94,13 @@ public sealed partial class TeamsWarRoomHandler(
             return;
         }
 
+        // The thread made by an earlier delivery of this event: linked first thing, its card recorded just after.
+        var threadPrefix = channelId + ";messageid=";
         var cards = await store.GetCardsAsync(incident.Id, cancellationToken);
-        var thread = cards.FirstOrDefault(c => c.ConversationId.StartsWith(channelId + ";messageid=", StringComparison.Ordinal));
+        var thread = cards.FirstOrDefault(c => c.ConversationId.StartsWith(threadPrefix, StringComparison.Ordinal))
+            ?? incident.WarRooms.Where(r => r.Platform == TeamsBot.Platform && r.Channel.StartsWith(threadPrefix, StringComparison.Ordinal))
+                .Select(r => new CardPost(incident.Id, r.Channel, ThreadRoot(r.Channel)))
+                .FirstOrDefault();
         var reference = await store.GetConversationAsync(origin.Channel, cancellationToken)
             ?? throw new InvalidOperationException($"No conversation reference for {origin.Channel}; cannot reach Teams.");
         if (thread is null)
@@ -112,20 +119,29 @@ public sealed partial class TeamsWarRoomHandler(
                 ChannelData = channelData,
                 Activity = TeamsBot.CardActivity(IncidentCards.Incident(incident)),
             }, cancellationToken);
-            var threadId = created.Id!;
+            thread = new CardPost(incident.Id, created.Id!, created.ActivityId ?? ThreadRoot(created.Id!));
+            LogThreadOpened(logger, incident.Number, thread.ConversationId);
+        }
+
+        // Linked the moment Teams answers, before anything else is recorded, so replies in the thread are captured from
+        // its first second. The Bot Connector has no history to read back what was said before that, unlike Slack.
+        await EnsureLinkedAsync(incident, thread.ConversationId, declared.Actor, cancellationToken);
+        if (await store.GetConversationAsync(thread.ConversationId, cancellationToken) is null)
+        {
             await store.SaveConversationAsync(reference with
             {
-                ConversationId = threadId,
+                ConversationId = thread.ConversationId,
                 ConversationType = "channel",
                 ChannelId = channelId,
                 MeetingId = null,
             }, cancellationToken);
-            await store.SaveCardAsync(new CardPost(incident.Id, threadId, created.ActivityId ?? ThreadRoot(threadId)), cancellationToken);
-            thread = new CardPost(incident.Id, threadId, created.ActivityId ?? ThreadRoot(threadId));
-            LogThreadOpened(logger, incident.Number, threadId);
         }
 
-        await EnsureLinkedAsync(incident, thread.ConversationId, declared.Actor, cancellationToken);
+        if (!cards.Any(c => c.ConversationId == thread.ConversationId))
+        {
+            await store.SaveCardAsync(thread, cancellationToken);
+        }
+
         if (incident.WarRooms.Contains(origin))
         {
             // Declared in a meeting chat: it is a war room too and gets its own card.

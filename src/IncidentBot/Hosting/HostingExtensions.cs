@@ -34,6 +34,8 @@ internal static class HostingExtensions
             .Validate(o => o.Lease >= TimeSpan.FromSeconds(10), "Outbox:Lease must be at least 00:00:10 (longer than the slowest delivery)")
             .Validate(o => o.BatchSize is >= 1 and <= 1000, "Outbox:BatchSize must be between 1 and 1000")
             .Validate(o => o.MaxAttempts >= 1, "Outbox:MaxAttempts must be at least 1")
+            .Validate(o => o.DeliveryTimeout > TimeSpan.Zero && o.DeliveryTimeout < o.Lease, "Outbox:DeliveryTimeout must be a positive time span shorter than Outbox:Lease")
+            .Validate(o => o.CheckinInterval >= TimeSpan.FromSeconds(1) && o.CheckinInterval <= TimeSpan.FromMinutes(5), "Outbox:CheckinInterval must be between 00:00:01 and 00:05:00")
             .ValidateOnStart();
         return builder;
     }

@@ -28,6 +28,9 @@ public sealed partial class BotProcess : IAsyncDisposable
 
     public string WorkingDirectory => _process.StartInfo.WorkingDirectory;
 
+    /// <summary>The operating system's process id.</summary>
+    public int Id => _process.Id;
+
     public bool HasExited => _process.HasExited;
 
     public string StandardOutput => Read(_standardOutput);

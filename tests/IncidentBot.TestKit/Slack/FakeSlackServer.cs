@@ -54,13 +54,20 @@ public sealed class FakeChannel(string id, string name, string creator, long cre
     public ConcurrentDictionary<string, FakeMessage> Messages { get; } = new();
 }
 
-public sealed class FakeMessage(string ts, string? user, string text, JsonArray? blocks)
+public sealed class FakeMessage(string ts, string? user, string text, JsonArray? blocks, string? threadTs = null)
 {
     public string Ts { get; } = ts;
     public string? User { get; } = user;
     public string Text { get; set; } = text;
     public JsonArray? Blocks { get; set; } = blocks;
-    public ConcurrentDictionary<string, byte> Reactions { get; } = new();
+
+    /// <summary>The parent's ts for a thread reply; null for a top-level message.</summary>
+    public string? ThreadTs { get; } = threadTs;
+
+    /// <summary>Reaction names, each with the users who added it.</summary>
+    public ConcurrentDictionary<string, ConcurrentDictionary<string, byte>> Reactions { get; } = new();
+
+    public bool IsReply => ThreadTs is not null && ThreadTs != Ts;
 }
 
 /// <summary>A file shared through files.getUploadURLExternal, the upload URL and files.completeUploadExternal.</summary>
@@ -85,8 +92,10 @@ public sealed class FakeFile(string id, string name, long declaredLength)
 
 /// <summary>
 /// Slack on loopback: the Web API (<c>POST /api/&lt;method&gt;</c>, form or JSON bodies, Bearer tokens) for the
-/// methods IncidentBot uses, with channels, messages, reactions and uploaded files kept in memory; Block Kit limits
-/// enforced; faults scriptable per method; <c>response_url</c>s; upload URLs; and a Socket Mode WebSocket server.
+/// methods IncidentBot uses, with channels, messages (threads and history paging too), reactions and uploaded files kept
+/// in memory; Block Kit limits enforced; faults scriptable per method; hooks that run right after a method answered;
+/// people talking and reacting with the Events API callback delivered to the bot; <c>response_url</c>s; upload URLs; and
+/// a Socket Mode WebSocket server.
 /// </summary>
 public sealed partial class FakeSlackServer : IAsyncDisposable
 {
@@ -107,14 +116,19 @@ public sealed partial class FakeSlackServer : IAsyncDisposable
     private readonly ConcurrentQueue<(string Id, JsonObject Body)> _responses = new();
     private readonly ConcurrentDictionary<string, TaskCompletionSource<JsonElement>> _pendingAcks = new(StringComparer.Ordinal);
     private readonly ConcurrentDictionary<int, SocketConnection> _sockets = new();
+    private readonly ConcurrentDictionary<string, Func<SlackCall, JsonObject, Task>> _afterAnswer = new(StringComparer.Ordinal);
+    private readonly ConcurrentQueue<Exception> _hookFailures = new();
     private readonly Lock _tsGate = new();
+    private readonly HttpClient _events = new() { Timeout = TimeSpan.FromSeconds(10) };
     private WebApplication? _app;
+    private (Uri EventsUrl, SlackSigner Signer)? _bot;
     private long _lastTsMicros;
     private int _channelCounter;
     private int _fileCounter;
     private int _socketCounter;
     private int _connectionsOpened;
     private int _roundRobin;
+    private int _outageAnswers;
 
     public Uri BaseAddress { get; private set; } = null!;
 
@@ -190,12 +204,81 @@ public sealed partial class FakeSlackServer : IAsyncDisposable
         return channel;
     }
 
-    /// <summary>A person's message as Slack would store it; returns its ts, for the event the test then sends.</summary>
-    public string PostUserMessage(string channelId, string user, string text)
+    /// <summary>
+    /// A person's message as Slack would store it (posted <paramref name="at"/>, now by default); returns its ts, for the
+    /// event the test then sends.
+    /// </summary>
+    public string PostUserMessage(string channelId, string user, string text, string? threadTs = null, DateTimeOffset? at = null)
     {
-        var ts = NextTs();
-        _channels[channelId].Messages[ts] = new FakeMessage(ts, user, text, null);
+        var ts = at is { } time ? $"{time.ToUnixTimeSeconds()}.{time.UtcTicks / 10 % 1_000_000:D6}" : NextTs();
+        _channels[channelId].Messages[ts] = new FakeMessage(ts, user, text, null, threadTs);
         return ts;
+    }
+
+    /// <summary>While set, every Web API call is answered with this HTTP status (a 5xx outage) and changes nothing.</summary>
+    public int? OutageStatus { get; set; }
+
+    /// <summary>How many calls the outage answered.</summary>
+    public int OutageAnswers => Volatile.Read(ref _outageAnswers);
+
+    /// <summary>Hooks that threw (a failed assertion or delivery inside a hook); a test should find none.</summary>
+    public IReadOnlyList<Exception> HookFailures => _hookFailures.ToArray();
+
+    /// <summary>
+    /// Runs <paramref name="hook"/> after every call of <paramref name="method"/> once its answer has reached the caller,
+    /// with the call and the answer: test code at the exact moment the bot learns, say, that its channel exists.
+    /// Replaces an earlier hook of that method; null removes it.
+    /// </summary>
+    public void AfterAnswer(string method, Func<SlackCall, JsonObject, Task>? hook)
+    {
+        if (hook is null)
+        {
+            _afterAnswer.TryRemove(method, out _);
+        }
+        else
+        {
+            _afterAnswer[method] = hook;
+        }
+    }
+
+    /// <summary>
+    /// From now on the Events API callbacks of <see cref="SayAsync"/> and <see cref="ReactAsync"/> go to the bot's
+    /// <c>/slack/events</c> at <paramref name="botAddress"/>, signed with <paramref name="signingSecret"/>, as Slack sends them.
+    /// </summary>
+    public void DeliverEventsTo(Uri botAddress, string signingSecret) =>
+        _bot = (new Uri(botAddress, "/slack/events"), new SlackSigner(signingSecret));
+
+    /// <summary>
+    /// A person says something in a channel (a thread reply with <paramref name="threadTs"/>): stored as Slack stores it,
+    /// then its <c>message</c> event delivered to the bot. Returns the message's ts once the bot has answered 200.
+    /// </summary>
+    public async Task<string> SayAsync(string channelId, string user, string text, string? threadTs = null)
+    {
+        var ts = PostUserMessage(channelId, user, text, threadTs);
+        await DeliverEventAsync(SlackPayloads.Message(channelId, user, ts, text, threadTs));
+        return ts;
+    }
+
+    /// <summary>A reaction as Slack would store it, without telling the bot.</summary>
+    public void AddUserReaction(string channelId, string ts, string user, string reaction) =>
+        _channels[channelId].Messages[ts].Reactions.GetOrAdd(reaction, _ => new ConcurrentDictionary<string, byte>(StringComparer.Ordinal))[user] = 0;
+
+    /// <summary>A person adds a reaction to a message: stored, then its <c>reaction_added</c> event delivered to the bot.</summary>
+    public async Task ReactAsync(string channelId, string ts, string user, string reaction)
+    {
+        AddUserReaction(channelId, ts, user, reaction);
+        await DeliverEventAsync(SlackPayloads.Reaction(true, user, reaction, channelId, ts));
+    }
+
+    private async Task DeliverEventAsync(JsonObject inner)
+    {
+        var (url, signer) = _bot ?? throw new InvalidOperationException("Call DeliverEventsTo first: the fake does not know where the bot listens.");
+        using var request = signer.Json(url.ToString(), SlackPayloads.EventCallback(inner));
+        using var response = await _events.SendAsync(request);
+        if (!response.IsSuccessStatusCode)
+        {
+            throw new HttpRequestException($"The bot answered the {inner["type"]} event with {(int)response.StatusCode}.");
+        }
     }
 
     public FakeChannel? ChannelNamed(string name) => _channels.Values.FirstOrDefault(c => c.Name == name);
@@ -255,6 +338,7 @@ public sealed partial class FakeSlackServer : IAsyncDisposable
 
     public async ValueTask DisposeAsync()
     {
+        _events.Dispose();
         foreach (var socket in _sockets.Values)
         {
             socket.Abort();
@@ -271,7 +355,17 @@ public sealed partial class FakeSlackServer : IAsyncDisposable
         var args = await ReadArgsAsync(context.Request);
         var auth = context.Request.Headers.Authorization.ToString();
         var token = auth.StartsWith("Bearer ", StringComparison.Ordinal) ? auth[7..] : (string?)args["token"];
-        _calls.Enqueue(new SlackCall(method, args, token, DateTimeOffset.UtcNow));
+        var call = new SlackCall(method, args, token, DateTimeOffset.UtcNow);
+        _calls.Enqueue(call);
+
+        if (OutageStatus is { } outage)
+        {
+            Interlocked.Increment(ref _outageAnswers);
+            context.Response.StatusCode = outage;
+            context.Response.ContentType = "application/json; charset=utf-8";
+            await context.Response.WriteAsync(Error("service_unavailable").ToJsonString(), context.RequestAborted);
+            return;
+        }
 
         SlackFault? fault = null;
         if (_faults.TryGetValue(method, out var queue))
@@ -312,6 +406,19 @@ public sealed partial class FakeSlackServer : IAsyncDisposable
 
         context.Response.ContentType = "application/json; charset=utf-8";
         await context.Response.WriteAsync(answer.ToJsonString(), context.RequestAborted);
+        if (_afterAnswer.TryGetValue(method, out var hook))
+        {
+            // The caller has the whole answer before the hook runs.
+            await context.Response.CompleteAsync();
+            try
+            {
+                await hook(call, answer);
+            }
+            catch (Exception ex)
+            {
+                _hookFailures.Enqueue(ex);
+            }
+        }
     }
 
     private JsonObject Apply(string method, JsonObject args)
@@ -438,9 +545,21 @@ public sealed partial class FakeSlackServer : IAsyncDisposable
                     return Error("channel_not_found");
                 }
 
-                var latest = S(args, "latest");
-                var found = latest is not null && history.Messages.TryGetValue(latest, out var m) ? [MessageJson(m)] : Array.Empty<JsonNode>();
-                return Ok(new() { ["messages"] = new JsonArray(found), ["has_more"] = false });
+                // Top-level messages (and thread replies also sent to the channel), newest first, a page at a time.
+                return Page(history, history.Messages.Values.Where(m => !m.IsReply).OrderByDescending(m => m.Ts, StringComparer.Ordinal), args);
+            case "conversations.replies":
+                if (Channel(args, "channel") is not { } thread)
+                {
+                    return Error("channel_not_found");
+                }
+
+                if (S(args, "ts") is not { } parentTs || !thread.Messages.ContainsKey(parentTs))
+                {
+                    return Error("thread_not_found");
+                }
+
+                // The parent first, then its replies oldest first.
+                return Page(thread, thread.Messages.Values.Where(m => m.Ts == parentTs || m.ThreadTs == parentTs).OrderBy(m => m.Ts, StringComparer.Ordinal), args);
             case "chat.postMessage":
                 if (Channel(args, "channel") is not { } target)
                 {
@@ -495,7 +614,8 @@ public sealed partial class FakeSlackServer : IAsyncDisposable
                     return Error("message_not_found");
                 }
 
-                return reacted.Reactions.TryAdd(S(args, "name") ?? "", 0) ? Ok([]) : Error("already_reacted");
+                var reactors = reacted.Reactions.GetOrAdd(S(args, "name") ?? "", _ => new ConcurrentDictionary<string, byte>(StringComparer.Ordinal));
+                return reactors.TryAdd(BotUserId, 0) ? Ok([]) : Error("already_reacted");
             case "bookmarks.add":
                 return Channel(args, "channel_id") is null ? Error("channel_not_found") : Ok(new() { ["bookmark"] = new JsonObject { ["id"] = "Bk1" } });
             case "views.open":
@@ -751,7 +871,36 @@ public sealed partial class FakeSlackServer : IAsyncDisposable
         ["purpose"] = new JsonObject { ["value"] = c.Purpose },
     };
 
-    private static JsonObject MessageJson(FakeMessage m)
+    /// <summary>
+    /// One page of <paramref name="ordered"/> as conversations.history and conversations.replies answer: <c>oldest</c>,
+    /// <c>latest</c> and <c>inclusive</c> bound it, <c>limit</c> (default 100) cuts it, and an opaque <c>cursor</c> continues it.
+    /// </summary>
+    private static JsonObject Page(FakeChannel channel, IEnumerable<FakeMessage> ordered, JsonObject args)
+    {
+        var oldest = S(args, "oldest");
+        var latest = S(args, "latest");
+        var inclusive = S(args, "inclusive") is "true" or "1";
+        var limit = int.TryParse(S(args, "limit"), NumberStyles.None, CultureInfo.InvariantCulture, out var l) && l > 0 ? Math.Min(l, 999) : 100;
+        var skip = S(args, "cursor") is { Length: > 0 } cursor
+            ? int.Parse(Encoding.UTF8.GetString(Convert.FromBase64String(cursor)).Split(':')[1], CultureInfo.InvariantCulture)
+            : 0;
+        var matching = ordered.Where(m =>
+            (oldest is null || (inclusive ? string.CompareOrdinal(m.Ts, oldest) >= 0 : string.CompareOrdinal(m.Ts, oldest) > 0)) &&
+            (latest is null || (inclusive ? string.CompareOrdinal(m.Ts, latest) <= 0 : string.CompareOrdinal(m.Ts, latest) < 0))).ToList();
+        var page = matching.Skip(skip).Take(limit).ToList();
+        var more = skip + page.Count < matching.Count;
+        return Ok(new()
+        {
+            ["messages"] = new JsonArray(page.Select(m => (JsonNode)MessageJson(m, channel)).ToArray()),
+            ["has_more"] = more,
+            ["response_metadata"] = new JsonObject
+            {
+                ["next_cursor"] = more ? Convert.ToBase64String(Encoding.UTF8.GetBytes($"next:{skip + page.Count}")) : "",
+            },
+        });
+    }
+
+    private static JsonObject MessageJson(FakeMessage m, FakeChannel? channel = null)
     {
         var json = new JsonObject { ["type"] = "message", ["ts"] = m.Ts, ["text"] = m.Text };
         if (m.User == BotUserId)
@@ -762,6 +911,28 @@ public sealed partial class FakeSlackServer : IAsyncDisposable
         if (m.User is not null)
         {
             json["user"] = m.User;
+        }
+
+        if (m.ThreadTs is not null)
+        {
+            json["thread_ts"] = m.ThreadTs;
+        }
+
+        var replies = channel?.Messages.Values.Count(r => r.ThreadTs == m.Ts && r.IsReply) ?? 0;
+        if (replies > 0)
+        {
+            json["reply_count"] = replies;
+        }
+
+        var reactions = m.Reactions.Where(r => !r.Value.IsEmpty).OrderBy(r => r.Key, StringComparer.Ordinal).ToList();
+        if (reactions.Count > 0)
+        {
+            json["reactions"] = new JsonArray(reactions.Select(r => (JsonNode)new JsonObject
+            {
+                ["name"] = r.Key,
+                ["users"] = new JsonArray(r.Value.Keys.Order(StringComparer.Ordinal).Select(u => (JsonNode)JsonValue.Create(u)).ToArray()),
+                ["count"] = r.Value.Count,
+            }).ToArray());
         }
 
         return json;
