@@ -1,3 +1,9 @@
+using IncidentBot.Core.Security;
+using IncidentBot.Paging.Inbound;
+using Microsoft.AspNetCore.Builder;
+using Microsoft.AspNetCore.Http;
+using Microsoft.AspNetCore.Mvc;
+using Microsoft.AspNetCore.Routing;
 using Microsoft.Extensions.DependencyInjection;
 using Microsoft.Extensions.DependencyInjection.Extensions;
 using Microsoft.Extensions.Options;
@@ -25,6 +31,13 @@ public static class DependencyInjection
         services.TryAddEnumerable(ServiceDescriptor.Singleton<IValidateOptions<PagingOptions>, PagingOptionsValidator>());
         services.TryAddEnumerable(ServiceDescriptor.Singleton<IValidateOptions<EscalationOptions>, EscalationOptionsValidator>());
 
+        // The pagers' own webhooks (acks and resolves made there), each on when its secret or token is set: POST /paging/* (MapPaging).
+        services.TryAddSingleton<FailureLimiter>();
+        services.TryAddSingleton<WebhookReceipts>();
+        services.TryAddSingleton<PagerWebhookHandler>();
+        services.TryAddSingleton<PagerWebhookReceiver>();
+        services.AddHostedService<WebhookReceiptPruning>();
+
         services.AddHttpClient(PagerHttp.ClientName);
         services.TryAddSingleton<PagerHttp>();
         services.TryAddEnumerable(ServiceDescriptor.Singleton<IPager, PagerDutyPager>());
@@ -34,5 +47,17 @@ public static class DependencyInjection
         services.TryAddSingleton<EscalationPolicy>();
         services.TryAddSingleton<PagingService>();
         return services;
+    }
+
+    /// <summary><c>POST /paging/pagerduty</c> (v3 webhook subscriptions) and <c>POST /paging/opsgenie</c> (outgoing Webhook integration).</summary>
+    public static IEndpointRouteBuilder MapPaging(this IEndpointRouteBuilder endpoints)
+    {
+        // The size limits are endpoint metadata, so Kestrel itself stops reading past them (routing sets the request's limit).
+        var paging = endpoints.MapGroup("/paging").DisableAntiforgery();
+        paging.MapPost("/pagerduty", (HttpContext http, PagerWebhookReceiver receiver, CancellationToken ct) => receiver.PagerDutyAsync(http, ct))
+            .WithMetadata(new RequestSizeLimitAttribute(PagerWebhookReceiver.MaxPagerDutyBodyBytes));
+        paging.MapPost("/opsgenie", (HttpContext http, PagerWebhookReceiver receiver, CancellationToken ct) => receiver.OpsgenieAsync(http, ct))
+            .WithMetadata(new RequestSizeLimitAttribute(PagerWebhookReceiver.MaxOpsgenieBodyBytes));
+        return endpoints;
     }
 }

@@ -11,6 +11,12 @@ public sealed class PagingOptions
     public OpsgenieOptions Opsgenie { get; set; } = new();
     public WebhookOptions Webhook { get; set; } = new();
 
+    /// <summary>
+    /// Whether an alert resolved in a pager (reported by its webhook) resolves the incident. Off by default: an alert
+    /// resolving is not the incident being over, so it is only recorded in the timeline.
+    /// </summary>
+    public bool ResolveIncidentFromPager { get; set; }
+
     /// <summary>Tries per request, the first included; 429, 5xx and network errors are retried, 4xx never.</summary>
     public int MaxAttempts { get; set; } = 5;
 
@@ -28,6 +34,17 @@ public sealed class PagerDutyOptions
     public string EventsUrl { get; set; } = "https://events.pagerduty.com/v2/enqueue";
     public string? RoutingKey { get; set; }
     public bool IsConfigured => !string.IsNullOrWhiteSpace(RoutingKey);
+
+    /// <summary>The secret of the v3 webhook subscription (shown once when it is created); set turns on <c>POST /paging/pagerduty</c>.</summary>
+    public string? WebhookSecret { get; set; }
+
+    /// <summary>
+    /// Events that occurred longer ago than this are refused as stale (401). PagerDuty retries a delivery for up to
+    /// 48 hours; event ids are remembered for longer than this window, so a replay within it has no second effect.
+    /// </summary>
+    public TimeSpan WebhookMaxAge { get; set; } = TimeSpan.FromHours(48);
+
+    public bool IsWebhookConfigured => !string.IsNullOrWhiteSpace(WebhookSecret);
 }
 
 public sealed class OpsgenieOptions
@@ -36,6 +53,14 @@ public sealed class OpsgenieOptions
     public string ApiUrl { get; set; } = "https://api.opsgenie.com";
     public string? ApiKey { get; set; }
     public bool IsConfigured => !string.IsNullOrWhiteSpace(ApiKey);
+
+    /// <summary>
+    /// The shared token the outgoing Webhook integration sends (header <c>X-IncidentBot-Token</c>, a bearer token, or the
+    /// basic-auth password); set turns on <c>POST /paging/opsgenie</c>.
+    /// </summary>
+    public string? WebhookToken { get; set; }
+
+    public bool IsWebhookConfigured => !string.IsNullOrWhiteSpace(WebhookToken);
 }
 
 public sealed class WebhookOptions

@@ -13,6 +13,8 @@ internal sealed class PagingOptionsValidator : IValidateOptions<PagingOptions>
                 SecretRules.Check("Paging:PagerDuty:RoutingKey", options.PagerDuty.RoutingKey),
                 SecretRules.Check("Paging:Opsgenie:ApiKey", options.Opsgenie.ApiKey),
                 SecretRules.Check("Paging:Webhook:Secret", options.Webhook.Secret),
+                SecretRules.Check("Paging:PagerDuty:WebhookSecret", options.PagerDuty.WebhookSecret),
+                SecretRules.Check("Paging:Opsgenie:WebhookToken", options.Opsgenie.WebhookToken, SecretRules.MinimumTokenLength),
             }
             .OfType<string>()
             .ToList();
@@ -37,6 +39,11 @@ internal sealed class PagingOptionsValidator : IValidateOptions<PagingOptions>
             {
                 failures.Add("Paging:Webhook:Secret must be a Standard Webhooks secret: whsec_ followed by base64");
             }
+        }
+
+        if (options.PagerDuty.WebhookMaxAge <= TimeSpan.Zero)
+        {
+            failures.Add("Paging:PagerDuty:WebhookMaxAge must be a positive time span such as 2.00:00:00 (PagerDuty retries for up to 48 hours)");
         }
 
         if (options.MaxAttempts is < 1 or > 20)

@@ -1,6 +1,7 @@
 using IncidentBot.Api;
 using IncidentBot.Dashboard;
 using IncidentBot.Hosting;
+using IncidentBot.Paging;
 using IncidentBot.Slack;
 using IncidentBot.Teams;
 
@@ -30,6 +31,7 @@ app.MapIncidentApi();
 app.MapDashboard();
 app.MapSlack();
 app.MapTeams();
+app.MapPaging();
 
 return await app.RunGuardedAsync();
 

@@ -18,6 +18,10 @@ public sealed class PagingOptionsTests : IAsyncLifetime
     [InlineData("Paging:Opsgenie:ApiUrl", "not a url", "Paging:Opsgenie:ApiUrl must be an https:// URL")]
     [InlineData("Paging:Webhook:Secret", "plain-secret", "Paging:Webhook:Secret must be a Standard Webhooks secret")]
     [InlineData("Paging:MaxAttempts", "0", "Paging:MaxAttempts must be between 1 and 20")]
+    [InlineData("Paging:PagerDuty:WebhookSecret", "<your webhook secret>", "Paging:PagerDuty:WebhookSecret holds a placeholder")]
+    [InlineData("Paging:PagerDuty:WebhookMaxAge", "00:00:00", "Paging:PagerDuty:WebhookMaxAge must be a positive time span")]
+    [InlineData("Paging:Opsgenie:WebhookToken", "changeme-please-0123456789abcdef", "Paging:Opsgenie:WebhookToken holds a placeholder")]
+    [InlineData("Paging:Opsgenie:WebhookToken", "short-token", "Paging:Opsgenie:WebhookToken must be at least 24 characters")]
     public async Task PagingOptions_Invalid_FailNamingTheKey(string key, string value, string expected)
     {
         await using var services = _fixture.CreateServices(new Dictionary<string, string?> { [key] = value });

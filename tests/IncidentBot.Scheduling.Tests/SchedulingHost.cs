@@ -3,9 +3,13 @@ using IncidentBot.Core.Application;
 using IncidentBot.Core.Incidents;
 using IncidentBot.TestKit.Databases;
 using Microsoft.AspNetCore.Hosting;
+using Microsoft.AspNetCore.Hosting.Server;
+using Microsoft.AspNetCore.Hosting.Server.Features;
 using Microsoft.AspNetCore.Mvc.Testing;
 using Microsoft.AspNetCore.TestHost;
 using Microsoft.Extensions.DependencyInjection;
+using Microsoft.Extensions.Logging;
+using Microsoft.Extensions.Logging.Testing;
 
 namespace IncidentBot.Scheduling.Tests;
 
@@ -18,9 +22,22 @@ public sealed class SchedulingHost(TestDatabase database, IReadOnlyDictionary<st
 
     public IIncidentStore Store => Services.GetRequiredService<IIncidentStore>();
 
+    /// <summary>Everything the host logged.</summary>
+    public FakeLogCollector Logs => Services.GetFakeLogCollector();
+
+    /// <summary>Serves the host on Kestrel on a loopback port (real HTTP), for callers outside the process such as the pager fakes.</summary>
+    public Uri StartOnLoopback()
+    {
+        UseKestrel();
+        StartServer();
+        return new Uri(Services.GetRequiredService<IServer>().Features.Get<IServerAddressesFeature>()!.Addresses.First());
+    }
+
     protected override void ConfigureWebHost(IWebHostBuilder builder)
     {
         builder.UseEnvironment("Testing");
+        builder.UseUrls("http://127.0.0.1:0");
+        builder.ConfigureLogging(logging => logging.AddFakeLogging());
         var all = new Dictionary<string, string?>(database.Configuration)
         {
             // Quartz keeps schedulers in a process-wide repository by name; each host in this process needs its own.

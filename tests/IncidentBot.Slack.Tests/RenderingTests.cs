@@ -98,6 +98,7 @@ public sealed class RenderingTests
             new UpdatePosted(big), new IncidentAcknowledged(), new IncidentResolved(big), new IncidentReopened(), new PageRequested(2, null),
             new UpdateSnoozed(DateTimeOffset.UtcNow), new ActionItemAdded(big, Ann), new UpdateReminderDue(DateTimeOffset.UtcNow, 3, Ann, null),
             new CommanderMissing(DateTimeOffset.UtcNow), new IncidentEscalated(2, ["pagerduty"], big),
+            new IncidentAcknowledged { Pager = "PagerDuty" }, new IncidentResolved(null) { Pager = "Opsgenie" }, new UpdateReminderDue(DateTimeOffset.UtcNow, 1, null, null),
         ];
 
         foreach (var incidentEvent in events)

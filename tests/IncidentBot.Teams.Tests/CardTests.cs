@@ -18,7 +18,7 @@ public sealed class CardTests
 
     private static readonly HashSet<string> Actions1_5 = ["Action.Execute", "Action.Submit", "Action.OpenUrl", "Action.ShowCard", "Action.ToggleVisibility"];
 
-    public static TheoryData<string> CardNames => new() { "new", "acknowledged", "resolved", "long", "declareForm" };
+    public static TheoryData<string> CardNames => new() { "new", "acknowledged", "resolved", "long", "declareForm", "reminder", "reminderAnswered" };
 
     [Theory]
     [MemberData(nameof(CardNames))]
@@ -61,6 +61,39 @@ public sealed class CardTests
         var resolved = Assert.Single(Assert.Single(ActionSets(Cards()["resolved"])));
         Assert.Equal(CardVerbs.Postmortem, (string?)resolved["verb"]);
         Assert.Equal("INC-42", (string?)resolved["data"]!["incident"]);
+    }
+
+    [Fact]
+    public void ReminderCard_TeamsPeople_MentionedWithEntitiesMatchingTheText()
+    {
+        var card = IncidentCards.Reminder(Reminder(new Person("teams", "aad-bo", "Bo"), new Person("teams", "aad-cy", "Cy")));
+
+        var entities = card["msteams"]!["entities"]!.AsArray().Select(e => e!.AsObject()).ToList();
+        Assert.Equal(["aad-bo", "aad-cy"], entities.Select(e => (string)e["mentioned"]!["id"]!).ToArray());
+        Assert.All(entities, e => Assert.Equal("mention", (string?)e["type"]));
+        var texts = card["body"]!.AsArray().Where(b => (string?)b!["type"] == "TextBlock").Select(b => (string)b!["text"]!).ToList();
+        Assert.Contains(texts, t => t.StartsWith("<at>Bo</at>, <at>Cy</at>", StringComparison.Ordinal));
+        Assert.All(entities, e => Assert.Contains(texts, t => t.Contains((string)e["text"]!, StringComparison.Ordinal)));
+        Assert.Contains($"\"verb\":\"{CardVerbs.ReminderUpdate}\"", card.ToJsonString(), StringComparison.Ordinal);
+    }
+
+    [Fact]
+    public void ReminderCard_PersonFromSlack_NamedNotMentioned()
+    {
+        var card = IncidentCards.Reminder(Reminder(new Person("slack", "U123ABC", "bo"), new Person("teams", "aad-cy", "Cy")));
+
+        var entity = Assert.Single(card["msteams"]!["entities"]!.AsArray());
+        Assert.Equal("aad-cy", (string?)entity!["mentioned"]!["id"]);
+        Assert.Contains(card["body"]!.AsArray(), b => (string?)b!["text"] == "bo, <at>Cy</at>: please post one here.");
+    }
+
+    [Fact]
+    public void ReminderCard_NobodyInTheRoles_AsksTheRoomWithoutEntities()
+    {
+        var card = IncidentCards.Reminder(Reminder(null, null));
+
+        Assert.Null(card["msteams"]!["entities"]);
+        Assert.Contains(card["body"]!.AsArray(), b => (string?)b!["text"] == "Please post one here.");
     }
 
     [Fact]
@@ -126,8 +159,13 @@ public sealed class CardTests
             ["resolved"] = IncidentCards.Incident(resolved),
             ["long"] = IncidentCards.Incident(longTitle),
             ["declareForm"] = IncidentCards.DeclareForm(),
+            ["reminder"] = IncidentCards.Reminder(Reminder(roles[IncidentRole.Commander], ann)),
+            ["reminderAnswered"] = IncidentCards.ReminderAnswered(acknowledged, "Ann"),
         };
     }
+
+    private static UpdateReminderDue Reminder(Person? commander, Person? comms) =>
+        new(new DateTimeOffset(2026, 11, 22, 3, 15, 0, TimeSpan.Zero), 2, commander, comms) { Number = new IncidentNumber(42) };
 
     private static void Walk(JsonNode? node, List<string> ids)
     {

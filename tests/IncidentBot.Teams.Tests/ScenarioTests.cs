@@ -335,10 +335,12 @@ public abstract class ScenarioTests<TDatabase> : IAsyncLifetime
             await handler.HandleAsync(incidentEvent, default);
         }
 
-        var sent = world.Connector.Calls.Where(c => c.Operation == ConnectorOperation.Send && c.ConversationId == thread).Select(c => c.Text).ToList();
-        Assert.Single(sent, t => t?.Contains("status update is overdue", StringComparison.Ordinal) == true && t.Contains("Bo", StringComparison.Ordinal));
-        Assert.Single(sent, t => t?.Contains("escalated to level 2 (pagerduty)", StringComparison.Ordinal) == true);
+        var sent = world.Connector.Calls.Where(c => c.Operation == ConnectorOperation.Send && c.ConversationId == thread).ToList();
+        Assert.Single(sent, c => c.Card is { } card && CardText(card).Contains("a status update is overdue", StringComparison.Ordinal) && CardText(card).Contains("<at>Bo</at>", StringComparison.Ordinal));
+        Assert.Single(sent, c => c.Text?.Contains("escalated to level 2 (pagerduty)", StringComparison.Ordinal) == true);
     }
+
+    private static string CardText(JsonObject card) => string.Join('\n', card["body"]!.AsArray().Select(b => (string?)b?["text"]));
 
     private async Task ExecuteAsync(string sql)
     {

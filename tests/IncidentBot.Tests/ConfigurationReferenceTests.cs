@@ -59,6 +59,8 @@ public sealed class ConfigurationReferenceTests
     [InlineData("Paging:PagerDuty:RoutingKey")]
     [InlineData("Paging:Opsgenie:ApiKey")]
     [InlineData("Paging:Webhook:Secret")]
+    [InlineData("Paging:PagerDuty:WebhookSecret")]
+    [InlineData("Paging:Opsgenie:WebhookToken")]
     public void SecretsInTheExample_AreEmpty(string key)
     {
         // A value here would work as a secret for whoever copies the file and forgets the environment variable.

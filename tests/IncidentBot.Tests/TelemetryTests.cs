@@ -56,6 +56,8 @@ public sealed class TelemetryTests : IAsyncLifetime
     [InlineData("/slack/commands?caller=chosen-series-1", "/slack/commands")]
     [InlineData("/slack/chosen-series-2", "(unmatched)")]
     [InlineData("/api/messages/chosen-series-3", "(unmatched)")]
+    [InlineData("/paging/pagerduty", "/paging/pagerduty")]
+    [InlineData("/paging/chosen-series-4", "(unmatched)")]
     public async Task AckDuration_TaggedByRouteTemplate_NotByRawPath(string path, string expected)
     {
         var endpoints = new ConcurrentBag<object?>();

@@ -41,8 +41,20 @@ public sealed record SeverityChanged(Severity From, Severity To) : IncidentEvent
 public sealed record StatusChanged(IncidentStatus From, IncidentStatus To) : IncidentEvent;
 public sealed record UpdatePosted(string Text) : IncidentEvent;
 public sealed record NoteAdded(string Text) : IncidentEvent;
-public sealed record IncidentAcknowledged : IncidentEvent;
-public sealed record IncidentResolved(string? Summary) : IncidentEvent;
+
+/// <summary>The incident was acknowledged: in chat, or in a pager (<see cref="Pager"/>) whose webhook reported it.</summary>
+public sealed record IncidentAcknowledged : IncidentEvent
+{
+    /// <summary>PagerDuty or Opsgenie when someone acknowledged there; null for a chat (or card) ack.</summary>
+    public string? Pager { get; init; }
+}
+
+public sealed record IncidentResolved(string? Summary) : IncidentEvent
+{
+    /// <summary>The pager whose resolve closed the incident (<c>Paging:ResolveIncidentFromPager</c>); null when resolved in chat.</summary>
+    public string? Pager { get; init; }
+}
+
 public sealed record IncidentReopened : IncidentEvent;
 public sealed record PageRequested(int? Level, Person? Target) : IncidentEvent;
 public sealed record UpdateSnoozed(DateTimeOffset Until) : IncidentEvent;

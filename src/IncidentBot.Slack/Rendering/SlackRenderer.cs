@@ -147,6 +147,11 @@ public static class SlackRenderer
     /// <summary>The war-room post for an incident event, or null when the event needs none.</summary>
     public static SlackMessage? EventPost(IncidentEvent incidentEvent)
     {
+        if (incidentEvent is UpdateReminderDue due)
+        {
+            return Reminder(due);
+        }
+
         var by = Mention(incidentEvent.Actor);
         var text = incidentEvent switch
         {
@@ -155,19 +160,37 @@ public static class SlackRenderer
             SeverityChanged s => $":rotating_light: Severity changed from {s.From.ToLabel()} to *{s.To.ToLabel()}* by {by}.",
             StatusChanged s => $":arrows_counterclockwise: Status changed from {s.From.ToToken()} to *{s.To.ToToken()}* by {by}.",
             UpdatePosted u => $":mega: *Status update* from {by}:\n{Escape(u.Text)}",
+            IncidentAcknowledged { Pager: { } pager } => $":eyes: {incidentEvent.Number} acknowledged in {Escape(pager)}{ByWhom(incidentEvent)}; escalation stopped.",
             IncidentAcknowledged => $":eyes: {incidentEvent.Number} acknowledged by {by}; escalation stopped.",
+            IncidentResolved { Pager: { } pager } => $":white_check_mark: {incidentEvent.Number} resolved in {Escape(pager)}{ByWhom(incidentEvent)}.",
             IncidentResolved r => $":white_check_mark: {incidentEvent.Number} resolved by {by}.{(r.Summary is { } s ? "\n*Summary:* " + Escape(s) : "")}",
             IncidentReopened => $":leftwards_arrow_with_hook: {incidentEvent.Number} reopened by {by}.",
             PageRequested p => $":pager: {by} paged {(p.Target is { } t ? Mention(t) : p.Level is { } l ? $"escalation level {l}" : "the escalation chain")}.",
             UpdateSnoozed s => $":zzz: {by} snoozed the update reminder until {Date(s.Until)}.",
             ActionItemAdded a => $":ballot_box_with_check: Action item{(a.Owner is { } o ? " for " + Mention(o) : "")}: {Escape(a.Text)}",
-            UpdateReminderDue d => $":alarm_clock: A status update for {incidentEvent.Number} is due{(d.Missed > 1 ? $" ({d.Missed} missed)" : "")}. {Mention(d.Commander)} {(d.Comms is null ? "" : Mention(d.Comms))} please post one with `{SlackIds.CommandTrigger}update <text>`.",
             CommanderMissing => $":warning: {incidentEvent.Number} has no incident commander yet. Take it with `{SlackIds.CommandTrigger}role ic me`.",
             IncidentEscalated e => $":rotating_light: Escalated to level {e.Level} ({Escape(string.Join(", ", e.Targets))}): {Escape(e.Reason)}",
             _ => null,
         };
         return text is null ? null : new SlackMessage(Truncate(text, MaxMessageText), Limit([Section(text)]));
     }
+
+    /// <summary>
+    /// The overdue-update reminder: the IC and comms lead @mentioned (Slack notifies them; people from Teams are named),
+    /// and a "Post update" button that opens the update form, like the card's.
+    /// </summary>
+    public static SlackMessage Reminder(UpdateReminderDue due)
+    {
+        var whom = new[] { due.Commander, due.Comms }.OfType<Person>().DistinctBy(p => (p.Platform, p.UserId)).Select(Mention).ToList();
+        var missed = due.Missed > 1 ? $" ({due.Missed} missed)" : "";
+        var ask = whom.Count == 0 ? "Please post one" : $"{string.Join(" ", whom)}, please post one";
+        var text = $":alarm_clock: A status update for {due.Number} is due{missed}. {ask}: use the button or `{SlackIds.CommandTrigger}update <text>`.";
+        return new SlackMessage(
+            Truncate(text, MaxMessageText),
+            Limit([Section(text), Actions($"reminder:{due.Number}", [Button("Post update", SlackIds.PostUpdateAction, due.Number.ToString(), "primary")])]));
+    }
+
+    private static string ByWhom(IncidentEvent incidentEvent) => incidentEvent.Actor is { } actor ? " by " + Mention(actor) : "";
 
     public static SlackMessage Announcement(Incident incident, string channelId) =>
         new(

@@ -233,15 +233,19 @@ public sealed partial class TeamsBot(
                 }
 
                 var data = action.TryGetProperty("data", out var d) && d.ValueKind == JsonValueKind.Object ? d : default;
-                var (reply, incident) = await RunCardActionAsync(activity, conversationId, Read(action, "verb"), data, cancellationToken);
+                var verb = Read(action, "verb");
+                var (reply, incident) = await RunCardActionAsync(activity, conversationId, verb, data, cancellationToken);
                 if (reply.Kind == ReplyKind.Postmortem)
                 {
                     // The links are for everyone in the conversation, not only for the person who clicked.
                     Answer(activity, conversationId, Render(reply));
                 }
 
-                return incident is not null && reply.Kind != ReplyKind.Error
-                    ? new InvokeResponse(200, new JsonObject { ["statusCode"] = 200, ["type"] = IncidentCards.ContentType, ["value"] = IncidentCards.Incident(incident) })
+                var card = incident is null || reply.Kind == ReplyKind.Error ? null
+                    : verb == CardVerbs.ReminderUpdate ? IncidentCards.ReminderAnswered(incident, PersonOf(activity.From).DisplayName)
+                    : IncidentCards.Incident(incident);
+                return card is not null
+                    ? new InvokeResponse(200, new JsonObject { ["statusCode"] = 200, ["type"] = IncidentCards.ContentType, ["value"] = card })
                     : new InvokeResponse(200, new JsonObject { ["statusCode"] = 200, ["type"] = "application/vnd.microsoft.activity.message", ["value"] = reply.Text });
             case "composeExtension/submitAction":
             case "composeExtension/fetchTask":
@@ -274,7 +278,7 @@ public sealed partial class TeamsBot(
             CardVerbs.Resolve => $"resolve {number} {Read(data, "summary")}",
             CardVerbs.Severity => $"sev {number} {Read(data, "severity")}",
             CardVerbs.Status => $"status {number} {Read(data, "status")}",
-            CardVerbs.Update => $"update {number} {Read(data, "text")}",
+            CardVerbs.Update or CardVerbs.ReminderUpdate => $"update {number} {Read(data, "text")}",
             CardVerbs.AssignRole when Read(data, "user") is { Length: > 0 } user => $"role {number} {Read(data, "role")} <@{user.Split(',')[0].Trim()}>",
             CardVerbs.AssignRole => null,
             CardVerbs.Declare => $"declare {Read(data, "severity")} {Read(data, "title")}",

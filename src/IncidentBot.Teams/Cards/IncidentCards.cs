@@ -1,6 +1,7 @@
 using System.Globalization;
 using System.Text.Json.Nodes;
 using IncidentBot.Core.Incidents;
+using IncidentBot.Teams.Activities;
 
 namespace IncidentBot.Teams.Cards;
 
@@ -12,13 +13,16 @@ public static class CardVerbs
     public const string Severity = "severity";
     public const string Status = "status";
     public const string Update = "update";
+
+    /// <summary>"Post update" on the overdue-update reminder: posts like <see cref="Update"/>, answered with the reminder marked done.</summary>
+    public const string ReminderUpdate = "reminderUpdate";
     public const string AssignRole = "assignRole";
     public const string Declare = "declare";
     public const string Refresh = "refresh";
     public const string Postmortem = "postmortem";
 }
 
-/// <summary>Adaptive Cards 1.5 for Teams: the incident card and the declare form.</summary>
+/// <summary>Adaptive Cards 1.5 for Teams: the incident card, the overdue-update reminder and the declare form.</summary>
 public static class IncidentCards
 {
     public const string ContentType = "application/vnd.microsoft.card.adaptive";
@@ -74,6 +78,64 @@ public static class IncidentCards
         // Its own row: a live incident's set already holds the five actions Teams shows side by side.
         return Card(body, actions, [Execute("Postmortem draft", CardVerbs.Postmortem, number)]);
     }
+
+    /// <summary>
+    /// The overdue-update reminder: the IC and comms lead @mentioned (<c>&lt;at&gt;</c> text and <c>mention</c> entities,
+    /// which notify them; people assigned from Slack cannot be mentioned in Teams, so they are named), a text input and a
+    /// "Post update" button that posts the update.
+    /// </summary>
+    public static JsonObject Reminder(UpdateReminderDue due)
+    {
+        var number = due.Number.ToString();
+        var people = new[] { due.Commander, due.Comms }.OfType<Person>().DistinctBy(p => (p.Platform, p.UserId)).ToList();
+        var mentioned = people.Where(p => p.Platform == TeamsBot.Platform).ToList();
+        var names = people.Select(p => p.Platform == TeamsBot.Platform ? MentionText(p) : p.DisplayName).ToList();
+        var missed = due.Missed > 1 ? $", {due.Missed} reminders missed" : "";
+        var body = new JsonArray
+        {
+            new JsonObject
+            {
+                ["type"] = "TextBlock",
+                ["text"] = $"⏰ {number}: a status update is overdue (due {due.DueAt.UtcDateTime.ToString("HH:mm", CultureInfo.InvariantCulture)} UTC{missed})",
+                ["weight"] = "Bolder",
+                ["color"] = "Attention",
+                ["wrap"] = true,
+            },
+            new JsonObject
+            {
+                ["type"] = "TextBlock",
+                ["text"] = names.Count == 0 ? "Please post one here." : $"{string.Join(", ", names)}: please post one here.",
+                ["wrap"] = true,
+            },
+            new JsonObject { ["type"] = "Input.Text", ["id"] = "text", ["label"] = "Status update", ["isMultiline"] = true, ["isRequired"] = true, ["errorMessage"] = "Write the update", ["maxLength"] = 4000 },
+        };
+        var card = Card(body, [Execute("Post update", CardVerbs.ReminderUpdate, number)]);
+        if (mentioned.Count > 0)
+        {
+            card["msteams"]!["entities"] = new JsonArray(mentioned.Select(p => (JsonNode)new JsonObject
+            {
+                ["type"] = "mention",
+                ["text"] = MentionText(p),
+                ["mentioned"] = new JsonObject { ["id"] = p.UserId, ["name"] = p.DisplayName },
+            }).ToArray());
+        }
+
+        return card;
+    }
+
+    /// <summary>What replaces the reminder for whoever posted the update from it.</summary>
+    public static JsonObject ReminderAnswered(Incident incident, string postedBy) => Card(
+    [
+        new JsonObject
+        {
+            ["type"] = "TextBlock",
+            ["text"] = $"✅ {incident.Number}: status update posted by {postedBy}" +
+                (incident.NextUpdateDueAt is { } next ? $"; the next one is due at {next.UtcDateTime.ToString("HH:mm", CultureInfo.InvariantCulture)} UTC." : "."),
+            ["wrap"] = true,
+        },
+    ]);
+
+    private static string MentionText(Person person) => $"<at>{person.DisplayName}</at>";
 
     /// <summary>What <c>declare</c> without a title answers: title and severity.</summary>
     public static JsonObject DeclareForm()

@@ -48,7 +48,9 @@ public sealed partial class TeamsWarRoomHandler(
                 return;
         }
 
-        var announcement = Announcement(incidentEvent);
+        var announcement = incidentEvent is UpdateReminderDue due
+            ? TeamsBot.CardActivity(IncidentCards.Reminder(due)) with { Summary = $"{due.Number}: a status update is overdue" }
+            : Announcement(incidentEvent) is { } text ? TeamsBot.TextActivity(text) : null;
         var changesCard = incidentEvent is RoleAssigned or SeverityChanged or StatusChanged or UpdatePosted or IncidentAcknowledged
             or IncidentResolved or IncidentReopened or UpdateSnoozed;
         if (announcement is null && !changesCard)
@@ -193,7 +195,7 @@ public sealed partial class TeamsWarRoomHandler(
         }
     }
 
-    private async Task AnnounceOnceAsync(IncidentEvent incidentEvent, string conversationId, string text, CancellationToken cancellationToken)
+    private async Task AnnounceOnceAsync(IncidentEvent incidentEvent, string conversationId, Activity announcement, CancellationToken cancellationToken)
     {
         var key = string.Create(CultureInfo.InvariantCulture, $"{incidentEvent.IncidentId}:{incidentEvent.GetType().Name}:{incidentEvent.OccurredAt.UtcTicks}");
         if (await store.IsDeliveredAsync(key, conversationId, cancellationToken))
@@ -208,7 +210,7 @@ public sealed partial class TeamsWarRoomHandler(
             return;
         }
 
-        await connector.SendAsync(reference.ServiceUrl, conversationId, TeamsBot.TextActivity(text), cancellationToken);
+        await connector.SendAsync(reference.ServiceUrl, conversationId, announcement, cancellationToken);
         await store.RecordDeliveryAsync(key, conversationId, cancellationToken);
     }
 
@@ -224,10 +226,11 @@ public sealed partial class TeamsWarRoomHandler(
             SeverityChanged s => $"{number}: {who} changed severity from {s.From.ToLabel()} to {s.To.ToLabel()}.",
             StatusChanged s => $"{number}: {who} changed status from {s.From.ToToken()} to {s.To.ToToken()}.",
             UpdatePosted u => $"{number} status update from {who}: {u.Text}",
+            IncidentAcknowledged { Pager: { } pager } => $"{number} acknowledged in {pager}{ByWhom(incidentEvent)}.",
             IncidentAcknowledged => $"{number} acknowledged by {who}.",
+            IncidentResolved { Pager: { } pager } => $"{number} resolved in {pager}{ByWhom(incidentEvent)}.",
             IncidentResolved r => r.Summary is null ? $"{number} resolved by {who}." : $"{number} resolved by {who}: {r.Summary}",
             IncidentReopened => $"{number} reopened by {who}.",
-            UpdateReminderDue r => $"{number}: a status update is overdue (due {r.DueAt.UtcDateTime:HH:mm} UTC){Mentions(r.Commander, r.Comms)}. Post one with @IncidentBot update <text>.",
             CommanderMissing => $"{number} has no incident commander yet. Take it with @IncidentBot role ic me.",
             IncidentEscalated e => $"{number} escalated to level {e.Level} ({string.Join(", ", e.Targets)}): {e.Reason}",
             PageRequested p => $"{number}: {who} paged {p.Target?.DisplayName ?? (p.Level is { } l ? $"escalation level {l}" : "the escalation chain")}.",
@@ -235,11 +238,7 @@ public sealed partial class TeamsWarRoomHandler(
         };
     }
 
-    private static string Mentions(Person? commander, Person? comms)
-    {
-        var names = new[] { commander, comms }.OfType<Person>().Select(p => p.DisplayName).Distinct().ToList();
-        return names.Count == 0 ? "" : " — " + string.Join(", ", names);
-    }
+    private static string ByWhom(IncidentEvent incidentEvent) => incidentEvent.Actor is { } actor ? $" by {actor.DisplayName}" : "";
 
     private static string ThreadRoot(string threadId)
     {

@@ -50,11 +50,12 @@ internal static class Telemetry
         return builder;
     }
 
-    /// <summary>Records how long chat platforms wait for our acknowledgement.</summary>
+    /// <summary>Records how long chat platforms and pagers (PagerDuty allows 5 s) wait for our acknowledgement.</summary>
     public static IApplicationBuilder UseAckTiming(this IApplicationBuilder app) => app.Use(async (http, next) =>
     {
         var platform = http.Request.Path.StartsWithSegments("/slack") ? "slack"
             : http.Request.Path.StartsWithSegments("/api/messages") ? "teams"
+            : http.Request.Path.StartsWithSegments("/paging") ? "pager"
             : null;
         if (platform is null)
         {

@@ -8,7 +8,7 @@ namespace IncidentBot.TestKit.Paging;
 /// authenticated by <c>Authorization: GenieKey</c>. Answers 202 <c>{result, took, requestId}</c> (the request is only queued),
 /// 401 without the key, 422 for an invalid alert.
 /// </summary>
-public sealed class FakeOpsgenie : FakeHttpServer
+public sealed partial class FakeOpsgenie : FakeHttpServer
 {
     public const string ApiKey = "0f1e2d3c-4b5a-6978-8796-a5b4c3d2e1f0";
 

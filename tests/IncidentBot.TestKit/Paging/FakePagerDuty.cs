@@ -7,7 +7,7 @@ namespace IncidentBot.TestKit.Paging;
 /// PagerDuty Events API v2 (<c>POST /v2/enqueue</c>): validates events as PagerDuty documents them and answers
 /// 202 <c>{status, message, dedup_key}</c>, or 400 <c>{status, message, errors}</c> for an invalid event.
 /// </summary>
-public sealed class FakePagerDuty : FakeHttpServer
+public sealed partial class FakePagerDuty : FakeHttpServer
 {
     public const string RoutingKey = "R0123456789abcdef0123456789abcde";
 
