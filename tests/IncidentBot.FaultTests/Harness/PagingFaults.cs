@@ -142,7 +142,23 @@ public sealed class PagingFaults : IAsyncDisposable
         (await Services.GetRequiredService<IncidentService>().DeclareAsync(new DeclareRequest(title, severity), Ann, default)).Incident;
 
     public Task<IReadOnlyList<TimelineEntry>> TimelineAsync(Incident incident) =>
-        Services.GetRequiredService<IIncidentStore>().GetTimelineAsync(incident.Id, default);
+        ReadAsync(() => Services.GetRequiredService<IIncidentStore>().GetTimelineAsync(incident.Id, default));
+
+    /// <summary>Runs a read of the test's own, trying again while the database is still coming back.</summary>
+    public static async Task<T> ReadAsync<T>(Func<Task<T>> read)
+    {
+        for (var attempt = 1; ; attempt++)
+        {
+            try
+            {
+                return await read();
+            }
+            catch (DbException) when (attempt < 20)
+            {
+                await Task.Delay(250);
+            }
+        }
+    }
 
     /// <summary>The page ledger's rows of an incident, read straight from the table.</summary>
     public async Task<IReadOnlyList<LedgerRow>> LedgerAsync(Incident incident)
@@ -160,7 +176,7 @@ public sealed class PagingFaults : IAsyncDisposable
     public async Task WaitUntilAsync(Func<Task<bool>> condition, string what, TimeSpan? timeout = null)
     {
         var deadline = DateTime.UtcNow + (timeout ?? TimeSpan.FromSeconds(30));
-        while (!await condition())
+        while (!await HoldsAsync(condition))
         {
             if (DateTime.UtcNow > deadline)
             {
@@ -168,6 +184,19 @@ public sealed class PagingFaults : IAsyncDisposable
             }
 
             await Task.Delay(100);
+        }
+    }
+
+    // The test's own connections suffer the same faults as the bot's; a failed look is tried again.
+    private static async Task<bool> HoldsAsync(Func<Task<bool>> condition)
+    {
+        try
+        {
+            return await condition();
+        }
+        catch (DbException)
+        {
+            return false;
         }
     }
 
