@@ -31,6 +31,7 @@ public static class DependencyInjection
         services.TryAddEnumerable(ServiceDescriptor.Singleton<IValidateOptions<DatabaseOptions>, DatabaseOptionsValidator>());
 
         services.TryAddSingleton(TimeProvider.System);
+        services.TryAddSingleton<TransientRetry>();
         services.TryAddSingleton(CreateConnectionFactory);
         services.TryAddSingleton<IIncidentStore, SqlIncidentStore>();
         services.TryAddSingleton<IOutbox, SqlOutbox>();
@@ -44,9 +45,10 @@ public static class DependencyInjection
     {
         var options = services.GetRequiredService<IOptions<DatabaseOptions>>().Value;
         var connectionString = options.GetConnectionString();
+        var retry = services.GetRequiredService<TransientRetry>();
         if (options.GetProvider() == DatabaseProvider.Sqlite)
         {
-            return new SqliteConnectionFactory(connectionString);
+            return new SqliteConnectionFactory(connectionString, retry);
         }
 
         var builder = new NpgsqlDataSourceBuilder(connectionString);
@@ -55,7 +57,7 @@ public static class DependencyInjection
             builder.UseLoggerFactory(loggerFactory);
         }
 
-        return new PostgresConnectionFactory(builder.Build());
+        return new PostgresConnectionFactory(builder.Build(), retry);
     }
 
     private static void AddFirstHostedService<T>(IServiceCollection services)

@@ -19,6 +19,7 @@ builder.AddDashboard();
 var app = builder.Build();
 
 app.UseAckTiming();
+app.UseStoreOutages();
 
 app.MapHealth();
 app.MapIncidentApi();

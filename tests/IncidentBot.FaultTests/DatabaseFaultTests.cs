@@ -117,7 +117,10 @@ public sealed class DatabaseFaultTests : IAsyncLifetime
         var database = new SqliteTestDatabase();
         await database.InitializeAsync();
         _disposables.Add(new AsyncDisposable(database.DisposeAsync));
-        var faults = await StartAsync(database, SlackSettings());
+        // Without pooling every database call opens the file anew, as the first calls after a restart do.
+        var settings = SlackSettings();
+        settings["ConnectionStrings:IncidentBot"] = database.ConnectionString + ";Pooling=False";
+        var faults = await StartAsync(database, settings);
         var (incident, room) = await DeclareInSlackAsync(faults);
         var ts = _slack.PostUserMessage(room, Ann, "error rate back to normal?");
         var callback = SlackPayloads.EventCallback(SlackPayloads.Message(room, Ann, ts, "error rate back to normal?"));

@@ -3,8 +3,9 @@ using System.Diagnostics;
 namespace IncidentBot.FaultTests.Harness;
 
 /// <summary>
-/// Makes a SQLite database (and its -wal and -shm files) unwritable, even for a process that has them open:
-/// <c>chattr +i</c> when running as root (root ignores permission bits), <c>chmod a-w</c> otherwise. Undone on dispose.
+/// Makes a SQLite database file unwritable: <c>chattr +i</c> when running as root (root ignores permission bits),
+/// <c>chmod a-w</c> otherwise. Undone on dispose. Connections opened from then on are read-only; the -wal and -shm
+/// files are left alone (a process with -shm mapped would be killed by SIGBUS, which is not this fault).
 /// </summary>
 public sealed class ReadOnlyFiles : IAsyncDisposable
 {
@@ -14,7 +15,7 @@ public sealed class ReadOnlyFiles : IAsyncDisposable
 
     public static ReadOnlyFiles Make(string databaseFile)
     {
-        var files = new[] { databaseFile, databaseFile + "-wal", databaseFile + "-shm" }.Where(File.Exists).ToArray();
+        var files = new[] { databaseFile };
         foreach (var file in files)
         {
             Set(file, writable: false);

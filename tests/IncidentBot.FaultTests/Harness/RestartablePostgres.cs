@@ -57,9 +57,11 @@ public sealed class RestartablePostgres : IAsyncDisposable
     /// <summary>Stops the server at once (<c>-m immediate</c>: every connection is cut, as in a crash).</summary>
     public Task StopAsync() => RunAsPostgresAsync(Path.Combine(_bin, "pg_ctl"), "-D", DataDirectory, "-m", "immediate", "-w", "stop");
 
+    // fsync off is safe here (the machine does not crash, only the server), but commits stay synchronous:
+    // an immediate stop would lose asynchronously committed work the bot was told was stored.
     public Task StartServerAsync() => RunAsPostgresAsync(
         Path.Combine(_bin, "pg_ctl"), "-D", DataDirectory, "-l", Path.Combine(_directory, "server.log"), "-w", "-t", "60",
-        "-o", $"-p {Port} -k {_directory} -c listen_addresses=127.0.0.1 -c fsync=off -c synchronous_commit=off -c full_page_writes=off -c max_connections=200",
+        "-o", $"-p {Port} -k {_directory} -c listen_addresses=127.0.0.1 -c fsync=off -c full_page_writes=off -c max_connections=200",
         "start");
 
     /// <summary>Ends every session on <paramref name="database"/> but the caller's, as an administrator (or a failover) would.</summary>
