@@ -180,17 +180,13 @@ public sealed class PageLedger(IDbConnectionFactory database, TimeProvider time)
                 $"SELECT MIN(claimed_until) FROM page_ledger WHERE status = 'sending' AND action <> '{Escalate}'", cancellationToken: cancellationToken)),
             cancellationToken);
 
-    /// <summary>The latest escalation step of each of the incidents: the step of their newest run, furthest along.</summary>
-    public Task<IReadOnlyList<PageLedgerRow>> LatestStepsAsync(IReadOnlyCollection<long> incidentIds, CancellationToken cancellationToken) =>
+    /// <summary>The latest escalation step of every open incident: the step of its newest run, furthest along.</summary>
+    public Task<IReadOnlyList<PageLedgerRow>> LatestStepsOfOpenIncidentsAsync(CancellationToken cancellationToken) =>
         database.RunAsync(
             async connection =>
             {
                 var rows = await connection.QueryAsync<PageLedgerRow>(new CommandDefinition(
-                    $"""
-                    SELECT {Columns} FROM page_ledger l JOIN incidents i ON i.id = l.incident_id
-                    WHERE l.action = '{Escalate}' AND l.incident_id IN @Ids
-                    """,
-                    new { Ids = incidentIds.ToArray() },
+                    $"SELECT {Columns} FROM page_ledger l JOIN incidents i ON i.id = l.incident_id WHERE l.action = '{Escalate}' AND i.status <> 'resolved'",
                     cancellationToken: cancellationToken));
                 return (IReadOnlyList<PageLedgerRow>)rows
                     .GroupBy(r => r.IncidentId)

@@ -17,10 +17,10 @@ namespace IncidentBot.Scheduling;
 public sealed partial class TimerReconciler(
     IIncidentStore store,
     IncidentTimers timers,
+    CommanderTimer commander,
     Escalations escalations,
     EscalationPolicy policy,
     PageLedger ledger,
-    IOptions<ReminderOptions> reminders,
     IOptions<SchedulerOptions> scheduler,
     TimeProvider time,
     ILogger<TimerReconciler> logger) : BackgroundService
@@ -31,7 +31,7 @@ public sealed partial class TimerReconciler(
     public async Task<int> ReconcileAsync(CancellationToken cancellationToken)
     {
         var open = await store.ListAsync(new IncidentQuery(OpenOnly: true, Limit: MaxOpenIncidents), cancellationToken);
-        var steps = (await ledger.LatestStepsAsync(open.Select(i => i.Id).ToList(), cancellationToken)).ToDictionary(s => s.IncidentId);
+        var steps = (await ledger.LatestStepsOfOpenIncidentsAsync(cancellationToken)).ToDictionary(s => s.IncidentId);
         var armed = 0;
         foreach (var incident in open)
         {
@@ -86,31 +86,11 @@ public sealed partial class TimerReconciler(
 
     private async Task<int> CommanderAsync(Incident incident, CancellationToken cancellationToken)
     {
-        if (reminders.Value.CommanderMissingAfter is not { } after
-            || incident.RoleHolder(IncidentRole.Commander) is not null
-            || await timers.ExistsAsync(TimerKind.Commander, incident.Id, cancellationToken))
+        if (await commander.EnsureAsync(incident, cancellationToken) is not { } at)
         {
             return 0;
         }
 
-        // The commander reminders come at fixed times after the declaration; the last of them starts the escalation.
-        var last = reminders.Value.EscalateAfterMissed;
-        var elapsed = (int)Math.Min(last, Math.Floor((time.GetUtcNow() - incident.DeclaredAt) / after));
-        var missed = Math.Max(1, elapsed + 1);
-        if (missed > last)
-        {
-            // Past the last reminder: its escalation is in the ledger unless that reminder never fired.
-            var startedAt = incident.DeclaredAt + (after * last);
-            if (await ledger.GetAsync(Escalations.StepKey(incident.Id, 1, 0, startedAt), cancellationToken) is not null)
-            {
-                return 0;
-            }
-
-            missed = last;
-        }
-
-        var at = incident.DeclaredAt + (after * missed);
-        await IncidentTimerJob.ScheduleCommanderAsync(timers, incident.Id, incident.Number, at, missed, cancellationToken);
         LogRearmed(logger, TimerKind.Commander, incident.Number, at);
         return 1;
     }
