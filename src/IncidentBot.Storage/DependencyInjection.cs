@@ -13,8 +13,8 @@ public static class DependencyInjection
 {
     /// <summary>
     /// Registers the incident store and outbox on the configured database (<c>Database:Provider</c>,
-    /// <c>ConnectionStrings:IncidentBot</c>; invalid values stop start-up), the readiness probe, and
-    /// the start-up migration, which runs before every other hosted service.
+    /// <c>ConnectionStrings:IncidentBot</c>; invalid values stop start-up), the readiness probe, the start-up
+    /// migration, which runs before every other hosted service, and the pruner of finished work (<c>Retention:*</c>).
     /// </summary>
     public static IServiceCollection AddIncidentStorage(this IServiceCollection services, IConfiguration configuration)
     {
@@ -38,6 +38,11 @@ public static class DependencyInjection
         services.TryAddSingleton<IDatabaseHealth, DatabaseHealth>();
         services.TryAddSingleton<DatabaseMigrator>();
         AddFirstHostedService<DatabaseMigrationService>(services);
+
+        services.AddOptions<RetentionOptions>().Bind(configuration.GetSection(RetentionOptions.Section)).ValidateOnStart();
+        services.TryAddEnumerable(ServiceDescriptor.Singleton<IValidateOptions<RetentionOptions>, RetentionOptionsValidator>());
+        services.TryAddEnumerable(ServiceDescriptor.Singleton<IHostedService, RetentionPruner>());
+
         return services;
     }
 

@@ -461,7 +461,7 @@ public abstract partial class IncidentStoreContract
                 await Dapper.SqlMapper.ExecuteAsync(connection, $"UPDATE outbox SET failed_at = @Now, attempts = 12 WHERE {FirstOf}", new { failed.Id, Now });
             }
 
-            Assert.Equal(1, await services.GetRequiredService<DatabaseMigrator>().MigrateAsync(None));
+            Assert.Equal(DatabaseMigrator.For(database.Provider).Count(m => m.Version > 4), await services.GetRequiredService<DatabaseMigrator>().MigrateAsync(None));
             var outbox = services.GetRequiredService<IOutbox>();
             async Task<List<(long IncidentId, string Handler, Type Event, int Attempts)>> ClaimAndCompleteAsync()
             {
