@@ -9,6 +9,7 @@ using IncidentBot.FaultTests.Harness;
 using IncidentBot.TestKit.Databases;
 using IncidentBot.TestKit.Slack;
 using Microsoft.Extensions.DependencyInjection;
+using Xunit.Abstractions;
 
 namespace IncidentBot.FaultTests;
 
@@ -16,7 +17,7 @@ namespace IncidentBot.FaultTests;
 /// The database failing under the real process: a private PostgreSQL restarted under a stream of war-room messages,
 /// the bot's PostgreSQL sessions cut just before an escalation fires, and a SQLite file that turns read-only.
 /// </summary>
-public sealed class DatabaseFaultTests : IAsyncLifetime
+public sealed class DatabaseFaultTests(ITestOutputHelper output) : IAsyncLifetime
 {
     private const string Ann = "UANN00001";
     private readonly List<IAsyncDisposable> _disposables = [];
@@ -59,6 +60,7 @@ public sealed class DatabaseFaultTests : IAsyncLifetime
 
         await faults.WaitUntilAsync(() => Task.FromResult(faults.Opsgenie.Requests.Count >= 1), "the level 2 page to Opsgenie");
         var late = faults.Opsgenie.Requests[0].ReceivedAt - fireAt;
+        output.WriteLine($"{terminated} sessions terminated 0.3 s before level 2 was due; paged {late.TotalSeconds:0.00} s after it was due");
         Assert.True(terminated > 0, "no session of the bot was terminated");
         Assert.True(late < TimeSpan.FromSeconds(3), $"level 2 went out {late.TotalSeconds:0.0} s after it was due\n{faults.Output}");
         await faults.WaitUntilAsync(
@@ -104,6 +106,10 @@ public sealed class DatabaseFaultTests : IAsyncLifetime
             "every message to be acknowledged once PostgreSQL is back");
 
         var captured = (await faults.TimelineAsync(incident)).Where(e => e.Source?.Channel == room).Select(e => e.Source!.MessageId).ToList();
+        output.WriteLine(
+            $"PostgreSQL down 3 s under {acked.Count} messages: /readyz ready {readyAfter.TotalSeconds:0.0} s after it was back; "
+            + $"{refusals.Count} answers refused ({string.Join(", ", refusals.GroupBy(r => (int)r).Select(g => $"{g.Count()}× {g.Key}"))}), "
+            + $"{acked.Keys.Except(captured).Count()} acknowledged messages missing from the timeline");
         Assert.True(readyAfter < TimeSpan.FromSeconds(10), $"/readyz was ready {readyAfter.TotalSeconds:0.0} s after PostgreSQL's return");
         Assert.NotEmpty(refusals);
         Assert.All(refusals, status => Assert.Equal(HttpStatusCode.ServiceUnavailable, status));

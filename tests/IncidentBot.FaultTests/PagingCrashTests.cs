@@ -1,9 +1,11 @@
 using System.Data.Common;
+using System.Diagnostics;
 using Dapper;
 using IncidentBot.Core.Incidents;
 using IncidentBot.FaultTests.Harness;
 using IncidentBot.Storage;
 using IncidentBot.TestKit.Databases;
+using Xunit.Abstractions;
 
 namespace IncidentBot.FaultTests;
 
@@ -11,7 +13,7 @@ namespace IncidentBot.FaultTests;
 /// <c>kill -9</c> of the bot while a page is being sent or a reminder is firing, on each store: after a restart on the
 /// same database the page reaches the provider (under the key it had, so the provider dedupes) and the reminder comes.
 /// </summary>
-public abstract class PagingCrashTests<TDatabase> : IAsyncLifetime
+public abstract class PagingCrashTests<TDatabase>(ITestOutputHelper output) : IAsyncLifetime
     where TDatabase : TestDatabase, new()
 {
     private readonly TDatabase _database = new();
@@ -43,11 +45,15 @@ public abstract class PagingCrashTests<TDatabase> : IAsyncLifetime
         await _faults.KillBotAsync();
         _faults.PagerDuty.Release();
         _faults.Webhook.Release();
+        var killed = Stopwatch.StartNew();
         await _faults.StartBotAsync();
+        var listening = killed.Elapsed;
 
         await _faults.WaitUntilAsync(
-            async () => (await _faults.LedgerAsync(incident)).Where(r => r.Action == "trigger").ToList() is { Count: 2 } rows && rows.All(r => r.Status == "sent"),
+            async () => (await _faults.LedgerAsync(incident)).Where(r => r.Action == "trigger").ToList() is { Count: 2 } rows && rows.All(r => r.Status == "sent")
+                && (await _faults.TimelineAsync(incident)).Count(e => e.Text.Contains("accepted the page", StringComparison.Ordinal)) == 2,
             "both level 1 pages to be recorded as sent after the restart");
+        output.WriteLine($"{_database.Provider}: restarted and listening after {listening.TotalSeconds:0.0} s; both pages sent {killed.Elapsed.TotalSeconds:0.0} s after the kill (Paging:ClaimLease 3 s)");
         var triggers = _faults.PagerDuty.Events.Where(e => (string?)e["event_action"] == "trigger").ToList();
         Assert.True(triggers.Count >= 2, "the page was not sent again after the restart");
         Assert.All(triggers, e => Assert.Equal($"incidentbot-{incident.Number}", (string?)e["dedup_key"]));
@@ -74,11 +80,13 @@ public abstract class PagingCrashTests<TDatabase> : IAsyncLifetime
             await transaction.RollbackAsync();
         }
 
+        var restarted = Stopwatch.StartNew();
         await _faults.StartBotAsync();
 
         await _faults.WaitUntilAsync(
             async () => (await _faults.TimelineAsync(incident)).Any(e => e.Text.StartsWith("Status update overdue", StringComparison.Ordinal)),
             "the overdue reminder after the restart");
+        output.WriteLine($"{_database.Provider}: the reminder came {restarted.Elapsed.TotalSeconds:0.0} s after the restart began");
         await Task.Delay(TimeSpan.FromSeconds(1));
         var reminders = (await _faults.TimelineAsync(incident)).Where(e => e.Text.StartsWith("Status update", StringComparison.Ordinal)).ToList();
         Assert.Single(reminders, e => e.Text.Contains($"due {incident.NextUpdateDueAt:HH:mm:ss}", StringComparison.Ordinal));
@@ -129,6 +137,6 @@ public abstract class PagingCrashTests<TDatabase> : IAsyncLifetime
     }
 }
 
-public sealed class SqlitePagingCrashTests : PagingCrashTests<SqliteTestDatabase>;
+public sealed class SqlitePagingCrashTests(ITestOutputHelper output) : PagingCrashTests<SqliteTestDatabase>(output);
 
-public sealed class PostgresPagingCrashTests : PagingCrashTests<PostgresTestDatabase>;
+public sealed class PostgresPagingCrashTests(ITestOutputHelper output) : PagingCrashTests<PostgresTestDatabase>(output);

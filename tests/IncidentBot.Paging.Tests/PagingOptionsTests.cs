@@ -18,6 +18,8 @@ public sealed class PagingOptionsTests : IAsyncLifetime
     [InlineData("Paging:Opsgenie:ApiUrl", "not a url", "Paging:Opsgenie:ApiUrl must be an https:// URL")]
     [InlineData("Paging:Webhook:Secret", "plain-secret", "Paging:Webhook:Secret must be a Standard Webhooks secret")]
     [InlineData("Paging:MaxAttempts", "0", "Paging:MaxAttempts must be between 1 and 20")]
+    [InlineData("Paging:ClaimLease", "00:00:00.500", "Paging:ClaimLease must be between 00:00:01 and 00:10:00")]
+    [InlineData("Paging:SweepInterval", "02:00:00", "Paging:SweepInterval must be between 00:00:01 and 01:00:00")]
     public async Task PagingOptions_Invalid_FailNamingTheKey(string key, string value, string expected)
     {
         await using var services = _fixture.CreateServices(new Dictionary<string, string?> { [key] = value });

@@ -163,7 +163,8 @@ public abstract class PagingServiceTests<TDatabase> : IAsyncLifetime
         await sweeper.StartAsync(default);
         try
         {
-            await WaitUntilAsync(async () => (await Ledger.ListAsync(incident.Id, default)).All(r => r.Status == PageLedger.Sent));
+            await WaitUntilAsync(async () => (await Ledger.ListAsync(incident.Id, default)).All(r => r.Status == PageLedger.Sent)
+                && (await Store.GetTimelineAsync(incident.Id, default)).Count(e => e.Text.Contains("accepted the page", StringComparison.Ordinal)) == 2);
         }
         finally
         {
