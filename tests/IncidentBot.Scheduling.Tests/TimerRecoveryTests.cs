@@ -1,5 +1,6 @@
 using IncidentBot.Core.Application;
 using IncidentBot.Core.Incidents;
+using IncidentBot.Paging;
 using IncidentBot.TestKit.Databases;
 using IncidentBot.TestKit.Paging;
 using Microsoft.Extensions.DependencyInjection;
@@ -55,6 +56,29 @@ public abstract class TimerRecoveryTests<TDatabase> : IAsyncLifetime
         Assert.Equal(2, reminders.Count);
         Assert.Equal(2, (await host.TimelineAsync(incident)).Count(e => e.Text.StartsWith("No incident commander", StringComparison.Ordinal)));
         Assert.True(reminders[1].At >= incident.DeclaredAt + TimeSpan.FromSeconds(4), "the second reminder came early");
+    }
+
+    [Fact]
+    public async Task Reminder_SettingTheNextTimerFails_EscalationStillStartsFromThisReminder()
+    {
+        var host = Start(new()
+        {
+            ["Reminders:Sev1"] = "00:00:02",
+            ["Reminders:EscalateAfterMissed"] = "1",
+            ["Escalation:PageSeverities:0"] = "none",
+        }, pagers: true);
+        var incident = await DeclareAsync(host, Severity.Sev1);
+        await host.Events.WaitForAsync<IncidentDeclared>(incident.Number);
+        await WaitUntilAsync(async () => await Timers(host).NextFireAsync(TimerKind.Reminder, incident.Id, default) is not null);
+        _faults.FailNext($"reminder-{incident.Id}", 1);
+
+        var escalated = Assert.Single(await host.Events.WaitForAsync<IncidentEscalated>(incident.Number));
+
+        Assert.Equal(1, _faults.Failed);
+        Assert.Equal("no status update after 1 reminders", escalated.Event.Reason);
+        var run = (await host.Services.GetRequiredService<PageLedger>().ListAsync(incident.Id, default)).First(r => r.Action == "escalate");
+        Assert.Equal(PagingService.Generation(incident.NextUpdateDueAt!.Value), run.Generation);
+        Assert.Single(host.Events.Of<UpdateReminderDue>(incident.Number), r => r.Event.DueAt == incident.NextUpdateDueAt);
     }
 
     [Fact]
