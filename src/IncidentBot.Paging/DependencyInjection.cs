@@ -14,8 +14,8 @@ public static class DependencyInjection
 {
     /// <summary>
     /// Pagers (<c>Paging:*</c>: PagerDuty, Opsgenie, signed webhook; each on when its credential is set), the page
-    /// ledger and the escalation policy (<c>Escalation:*</c>), validated at start-up. With nothing configured nobody
-    /// is paged and the timeline says so.
+    /// ledger with its sweeper (pages whose sender died are sent again), and the escalation policy
+    /// (<c>Escalation:*</c>), validated at start-up. With nothing configured nobody is paged and the timeline says so.
     /// </summary>
     public static IServiceCollection AddPaging(this IServiceCollection services)
     {
@@ -36,7 +36,6 @@ public static class DependencyInjection
         services.TryAddSingleton<WebhookReceipts>();
         services.TryAddSingleton<PagerWebhookHandler>();
         services.TryAddSingleton<PagerWebhookReceiver>();
-        services.AddHostedService<WebhookReceiptPruning>();
 
         services.AddHttpClient(PagerHttp.ClientName);
         services.TryAddSingleton<PagerHttp>();
@@ -46,6 +45,9 @@ public static class DependencyInjection
         services.TryAddSingleton<PageLedger>();
         services.TryAddSingleton<EscalationPolicy>();
         services.TryAddSingleton<PagingService>();
+        services.TryAddSingleton<PageSweeperSignal>();
+        services.TryAddSingleton<PageSweeper>();
+        services.AddHostedService(sp => sp.GetRequiredService<PageSweeper>());
         return services;
     }
 

@@ -8,12 +8,16 @@ public sealed record PageKey(long IncidentId, string Action, int Level, int Loop
 {
     /// <summary>Stable across retries and crashes: the webhook-id receivers dedupe on.</summary>
     public string MessageId => $"incidentbot-{IncidentId}-{Action}-{Level}-{Loop}-{Generation}-{Target}";
+
+    /// <summary>The time a generation stands for: when the escalation run began, or when the follow-up was asked for.</summary>
+    public DateTimeOffset GenerationTime => new(Generation * TimeSpan.TicksPerMicrosecond, TimeSpan.Zero);
 }
 
 /// <summary>A ledger row as stored (properties, so Dapper converts SQLite's 64-bit integers).</summary>
 public sealed record PageLedgerRow
 {
     public long IncidentId { get; init; }
+    public int Number { get; init; }
     public string Action { get; init; } = "";
     public int Level { get; init; }
     public int Loop { get; init; }
@@ -22,82 +26,202 @@ public sealed record PageLedgerRow
     public string Status { get; init; } = "";
     public int Attempts { get; init; }
     public string? Error { get; init; }
+    public string? Reason { get; init; }
+    public string? DedupKey { get; init; }
+    public DateTimeOffset ClaimedUntil { get; init; }
+    public DateTimeOffset? DueAt { get; init; }
+    public DateTimeOffset? CompletedAt { get; init; }
+
+    public PageKey Key => new(IncidentId, Action, Level, Loop, Generation, Target);
 }
 
 /// <summary>
-/// The page ledger (migration 0003). A page is claimed by inserting its row before anything is sent, so it is
-/// sent at most once per key; a claim whose sender died (lease run out while still <c>sending</c>) is taken over,
-/// and the pager's own dedup key (PagerDuty dedup_key, Opsgenie alias, webhook-id) makes that resend harmless.
+/// The page ledger (migrations 0003, 0008). A page is claimed by inserting its row before anything is sent, so it is
+/// sent at most once per key while its claim holds. A live sender renews its claim; a claim that runs out belonged to a
+/// sender that died, and is taken over by whoever finds it (<see cref="PageSweeper"/>): the pager's own dedup key
+/// (PagerDuty dedup_key, Opsgenie alias, webhook-id) makes that second send harmless. Escalation steps are rows too
+/// (action <c>escalate</c>, target <c>*</c>): <see cref="Scheduled"/> when their timer is set, claimed when it fires.
 /// </summary>
 public sealed class PageLedger(IDbConnectionFactory database, TimeProvider time)
 {
+    public const string Scheduled = "scheduled";
     public const string Sending = "sending";
     public const string Sent = "sent";
     public const string Failed = "failed";
+    public const string Stopped = "stopped";
 
-    /// <summary>True when this caller now owns sending the page; false when it was sent (or is being sent) already.</summary>
-    public async Task<bool> TryClaimAsync(PageKey key, TimeSpan lease, CancellationToken cancellationToken)
+    /// <summary>The action of escalation-step rows.</summary>
+    public const string Escalate = "escalate";
+
+    /// <summary>
+    /// Claims a page (or an escalation step) for <paramref name="lease"/>: a new row, a scheduled step, or a claim that
+    /// ran out. Returns the claim's number (its count of claims, the token <see cref="RenewAsync"/> and
+    /// <see cref="CompleteAsync"/> check), or null when it is sent, failed, stopped, or held by a live sender.
+    /// </summary>
+    public Task<int?> TryClaimAsync(PageKey key, string? reason, string? dedupKey, TimeSpan lease, CancellationToken cancellationToken)
     {
         var now = time.GetUtcNow();
-        var args = new { key.IncidentId, key.Action, key.Level, key.Loop, key.Generation, key.Target, Now = now, Until = now + lease };
-        await using var connection = await database.OpenConnectionAsync(cancellationToken);
-        if (await connection.ExecuteAsync(new CommandDefinition(InsertSql, args, cancellationToken: cancellationToken)) == 1)
+        var args = new
         {
-            return true;
-        }
-
-        return await connection.ExecuteAsync(new CommandDefinition(TakeOverSql, args, cancellationToken: cancellationToken)) == 1;
+            key.IncidentId, key.Action, key.Level, key.Loop, key.Generation, key.Target,
+            Reason = reason, DedupKey = dedupKey, Now = now, Until = now + lease,
+        };
+        return database.RunAsync(
+            async connection =>
+                await connection.QuerySingleOrDefaultAsync<int?>(new CommandDefinition(InsertSql, args, cancellationToken: cancellationToken))
+                ?? await connection.QuerySingleOrDefaultAsync<int?>(new CommandDefinition(TakeOverSql, args, cancellationToken: cancellationToken)),
+            cancellationToken);
     }
 
-    private const string InsertSql = """
-        INSERT INTO page_ledger (incident_id, action, level, loop, generation, target, status, attempts, created_at, claimed_until)
-        VALUES (@IncidentId, @Action, @Level, @Loop, @Generation, @Target, 'sending', 1, @Now, @Until)
-        ON CONFLICT (incident_id, action, level, loop, generation, target) DO NOTHING
-        """;
-
-    private const string TakeOverSql = """
-        UPDATE page_ledger SET claimed_until = @Until, attempts = attempts + 1
-        WHERE incident_id = @IncidentId AND action = @Action AND level = @Level AND loop = @Loop
-          AND generation = @Generation AND target = @Target AND status = 'sending' AND claimed_until < @Now
-        """;
-
-    public async Task CompleteAsync(PageKey key, string status, string? error, CancellationToken cancellationToken)
-    {
-        await using var connection = await database.OpenConnectionAsync(cancellationToken);
-        await connection.ExecuteAsync(new CommandDefinition(
-            CompleteSql,
-            new { key.IncidentId, key.Action, key.Level, key.Loop, key.Generation, key.Target, Status = status, Error = error, Now = time.GetUtcNow() },
-            cancellationToken: cancellationToken));
-    }
-
-    private const string CompleteSql = """
-        UPDATE page_ledger SET status = @Status, error = @Error, completed_at = @Now
-        WHERE incident_id = @IncidentId AND action = @Action AND level = @Level AND loop = @Loop
+    private const string KeyMatch = """
+        incident_id = @IncidentId AND action = @Action AND level = @Level AND loop = @Loop
           AND generation = @Generation AND target = @Target
         """;
 
-    /// <summary>The pagers that accepted at least one trigger for the incident: those to acknowledge or resolve.</summary>
-    public async Task<IReadOnlyList<string>> TriggeredTargetsAsync(long incidentId, CancellationToken cancellationToken)
-    {
-        await using var connection = await database.OpenConnectionAsync(cancellationToken);
-        return (await connection.QueryAsync<string>(new CommandDefinition(TriggeredSql, new { IncidentId = incidentId }, cancellationToken: cancellationToken))).AsList();
-    }
+    private const string InsertSql = """
+        INSERT INTO page_ledger (incident_id, action, level, loop, generation, target, status, attempts, created_at, claimed_until, reason, dedup_key)
+        VALUES (@IncidentId, @Action, @Level, @Loop, @Generation, @Target, 'sending', 1, @Now, @Until, @Reason, @DedupKey)
+        ON CONFLICT (incident_id, action, level, loop, generation, target) DO NOTHING
+        RETURNING attempts
+        """;
+
+    private const string TakeOverSql = $"""
+        UPDATE page_ledger SET status = 'sending', claimed_until = @Until, attempts = attempts + 1,
+            reason = COALESCE(reason, @Reason), dedup_key = COALESCE(dedup_key, @DedupKey)
+        WHERE {KeyMatch} AND (status = 'scheduled' OR (status = 'sending' AND claimed_until < @Now))
+        RETURNING attempts
+        """;
+
+    /// <summary>Extends a live claim; false when it is no longer this claim (completed, or taken over after running out).</summary>
+    public Task<bool> RenewAsync(PageKey key, int claim, TimeSpan lease, CancellationToken cancellationToken) =>
+        database.RunAsync(
+            async connection => await connection.ExecuteAsync(new CommandDefinition(
+                RenewSql,
+                new { key.IncidentId, key.Action, key.Level, key.Loop, key.Generation, key.Target, Claim = claim, Until = time.GetUtcNow() + lease },
+                cancellationToken: cancellationToken)) == 1,
+            cancellationToken);
+
+    private const string RenewSql = $"""
+        UPDATE page_ledger SET claimed_until = @Until
+        WHERE {KeyMatch} AND status = 'sending' AND attempts = @Claim
+        """;
+
+    /// <summary>
+    /// Records how a claimed page ended. <see cref="Sent"/> is recorded whoever holds the claim now (a page the provider
+    /// accepted is sent); any other outcome only by the holder of <paramref name="claim"/>. True when this call changed
+    /// the row, so its outcome is told (timeline, log, metric) once.
+    /// </summary>
+    public Task<bool> CompleteAsync(PageKey key, string status, string? error, int claim, CancellationToken cancellationToken) =>
+        database.RunAsync(
+            async connection => await connection.ExecuteAsync(new CommandDefinition(
+                status == Sent ? CompleteSentSql : CompleteClaimSql,
+                new
+                {
+                    key.IncidentId, key.Action, key.Level, key.Loop, key.Generation, key.Target,
+                    Status = status, Error = error, Claim = claim, Now = time.GetUtcNow(),
+                },
+                cancellationToken: cancellationToken)) == 1,
+            cancellationToken);
+
+    private const string CompleteSentSql = $"""
+        UPDATE page_ledger SET status = @Status, error = NULL, completed_at = @Now
+        WHERE {KeyMatch} AND status = 'sending'
+        """;
+
+    private const string CompleteClaimSql = $"""
+        UPDATE page_ledger SET status = @Status, error = @Error, completed_at = @Now
+        WHERE {KeyMatch} AND status = 'sending' AND attempts = @Claim
+        """;
+
+    public Task<PageLedgerRow?> GetAsync(PageKey key, CancellationToken cancellationToken) =>
+        database.RunAsync(
+            connection => connection.QuerySingleOrDefaultAsync<PageLedgerRow>(new CommandDefinition(
+                $"SELECT {Columns} FROM page_ledger l JOIN incidents i ON i.id = l.incident_id WHERE {KeyMatch}",
+                new { key.IncidentId, key.Action, key.Level, key.Loop, key.Generation, key.Target },
+                cancellationToken: cancellationToken)),
+            cancellationToken);
+
+    /// <summary>
+    /// Records an escalation step whose timer is being set (status <see cref="Scheduled"/>, due at <paramref name="dueAt"/>),
+    /// unless the step is in the ledger already.
+    /// </summary>
+    public Task ScheduleStepAsync(PageKey step, string reason, DateTimeOffset dueAt, CancellationToken cancellationToken) =>
+        database.RunAsync(
+            connection => connection.ExecuteAsync(new CommandDefinition(
+                ScheduleSql,
+                new { step.IncidentId, step.Action, step.Level, step.Loop, step.Generation, step.Target, Reason = reason, DueAt = dueAt, Now = time.GetUtcNow() },
+                cancellationToken: cancellationToken)),
+            cancellationToken);
+
+    private const string ScheduleSql = """
+        INSERT INTO page_ledger (incident_id, action, level, loop, generation, target, status, attempts, created_at, claimed_until, reason, due_at)
+        VALUES (@IncidentId, @Action, @Level, @Loop, @Generation, @Target, 'scheduled', 0, @Now, @Now, @Reason, @DueAt)
+        ON CONFLICT (incident_id, action, level, loop, generation, target) DO NOTHING
+        """;
+
+    /// <summary>Pages (not escalation steps) whose claim ran out while still being sent, oldest claim first.</summary>
+    public Task<IReadOnlyList<PageLedgerRow>> ExpiredClaimsAsync(int max, CancellationToken cancellationToken) =>
+        database.RunAsync(
+            async connection => (IReadOnlyList<PageLedgerRow>)(await connection.QueryAsync<PageLedgerRow>(new CommandDefinition(
+                ExpiredSql, new { Now = time.GetUtcNow(), Max = max }, cancellationToken: cancellationToken))).AsList(),
+            cancellationToken);
+
+    private const string ExpiredSql = $"""
+        SELECT {Columns} FROM page_ledger l JOIN incidents i ON i.id = l.incident_id
+        WHERE l.status = 'sending' AND l.claimed_until < @Now AND l.action <> '{Escalate}'
+        ORDER BY l.claimed_until
+        LIMIT @Max
+        """;
+
+    /// <summary>When the next page claim runs out, if one is being sent.</summary>
+    public Task<DateTimeOffset?> NextExpiryAsync(CancellationToken cancellationToken) =>
+        database.RunAsync(
+            connection => connection.ExecuteScalarAsync<DateTimeOffset?>(new CommandDefinition(
+                $"SELECT MIN(claimed_until) FROM page_ledger WHERE status = 'sending' AND action <> '{Escalate}'", cancellationToken: cancellationToken)),
+            cancellationToken);
+
+    /// <summary>The latest escalation step of every open incident: the step of its newest run, furthest along.</summary>
+    public Task<IReadOnlyList<PageLedgerRow>> LatestStepsOfOpenIncidentsAsync(CancellationToken cancellationToken) =>
+        database.RunAsync(
+            async connection =>
+            {
+                var rows = await connection.QueryAsync<PageLedgerRow>(new CommandDefinition(
+                    $"SELECT {Columns} FROM page_ledger l JOIN incidents i ON i.id = l.incident_id WHERE l.action = '{Escalate}' AND i.status <> 'resolved'",
+                    cancellationToken: cancellationToken));
+                return (IReadOnlyList<PageLedgerRow>)rows
+                    .GroupBy(r => r.IncidentId)
+                    .Select(g => g.OrderByDescending(r => r.Generation).ThenByDescending(r => r.Loop).ThenByDescending(r => r.Level).First())
+                    .ToList();
+            },
+            cancellationToken);
+
+    /// <summary>
+    /// The pagers that may hold an alert for the incident, those to acknowledge or resolve: a trigger they accepted, or
+    /// one still being sent (a sender that died may have been accepted before it could record it).
+    /// </summary>
+    public Task<IReadOnlyList<string>> TriggeredTargetsAsync(long incidentId, CancellationToken cancellationToken) =>
+        database.RunAsync(
+            async connection => (IReadOnlyList<string>)(await connection.QueryAsync<string>(new CommandDefinition(
+                TriggeredSql, new { IncidentId = incidentId }, cancellationToken: cancellationToken))).AsList(),
+            cancellationToken);
 
     private const string TriggeredSql = """
         SELECT DISTINCT target FROM page_ledger
-        WHERE incident_id = @IncidentId AND action = 'trigger' AND status = 'sent' AND target <> '*'
+        WHERE incident_id = @IncidentId AND action = 'trigger' AND status IN ('sent', 'sending') AND target <> '*'
         ORDER BY target
         """;
 
-    public async Task<IReadOnlyList<PageLedgerRow>> ListAsync(long incidentId, CancellationToken cancellationToken)
-    {
-        await using var connection = await database.OpenConnectionAsync(cancellationToken);
-        return (await connection.QueryAsync<PageLedgerRow>(new CommandDefinition(ListSql, new { IncidentId = incidentId }, cancellationToken: cancellationToken))).AsList();
-    }
+    public Task<IReadOnlyList<PageLedgerRow>> ListAsync(long incidentId, CancellationToken cancellationToken) =>
+        database.RunAsync(
+            async connection => (IReadOnlyList<PageLedgerRow>)(await connection.QueryAsync<PageLedgerRow>(new CommandDefinition(
+                $"SELECT {Columns} FROM page_ledger l JOIN incidents i ON i.id = l.incident_id WHERE l.incident_id = @IncidentId ORDER BY l.id",
+                new { IncidentId = incidentId },
+                cancellationToken: cancellationToken))).AsList(),
+            cancellationToken);
 
-    private const string ListSql = """
-        SELECT incident_id AS IncidentId, action AS Action, level AS Level, loop AS Loop, generation AS Generation,
-               target AS Target, status AS Status, attempts AS Attempts, error AS Error
-        FROM page_ledger WHERE incident_id = @IncidentId ORDER BY id
+    private const string Columns = """
+        l.incident_id AS IncidentId, i.number AS Number, l.action AS Action, l.level AS Level, l.loop AS Loop,
+        l.generation AS Generation, l.target AS Target, l.status AS Status, l.attempts AS Attempts, l.error AS Error,
+        l.reason AS Reason, l.dedup_key AS DedupKey, l.claimed_until AS ClaimedUntil, l.due_at AS DueAt, l.completed_at AS CompletedAt
         """;
 }

@@ -66,7 +66,7 @@ public sealed partial class PagerHttp(IHttpClientFactory clients, TimeProvider t
                 throw new PageFailedException($"{problem} (gave up after {attempt} tries)");
             }
 
-            delay = delay > settings.MaxRetryDelay ? settings.MaxRetryDelay : delay;
+            delay = Clamp(delay, settings.MaxRetryDelay);
             LogRetrying(logger, pager, attempt, delay, problem);
             await Task.Delay(delay, time, cancellationToken);
         }
@@ -86,6 +86,10 @@ public sealed partial class PagerHttp(IHttpClientFactory clients, TimeProvider t
             { Date: { } date } => date - now,
             _ => null,
         };
+
+    /// <summary>A Retry-After date already past means now; one far off (or a huge backoff) waits at most <paramref name="max"/>.</summary>
+    internal static TimeSpan Clamp(TimeSpan delay, TimeSpan max) =>
+        delay < TimeSpan.Zero ? TimeSpan.Zero : delay > max ? max : delay;
 
     private static TimeSpan Backoff(int attempt, PagingOptions settings)
     {

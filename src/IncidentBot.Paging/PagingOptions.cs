@@ -27,6 +27,15 @@ public sealed class PagingOptions
     public TimeSpan MaxRetryDelay { get; set; } = TimeSpan.FromSeconds(60);
 
     public TimeSpan RequestTimeout { get; set; } = TimeSpan.FromSeconds(10);
+
+    /// <summary>
+    /// How long a claim on a page lasts; a live sender renews it every third of this. A claim that runs out belonged to
+    /// a sender that died: the page is sent again (same key) within about this long of the crash.
+    /// </summary>
+    public TimeSpan ClaimLease { get; set; } = TimeSpan.FromSeconds(30);
+
+    /// <summary>How often the sweeper looks for pages whose sender died, besides waking when a known claim runs out.</summary>
+    public TimeSpan SweepInterval { get; set; } = TimeSpan.FromSeconds(15);
 }
 
 public sealed class PagerDutyOptions

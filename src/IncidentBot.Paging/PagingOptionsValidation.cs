@@ -56,6 +56,16 @@ internal sealed class PagingOptionsValidator : IValidateOptions<PagingOptions>
             failures.Add("Paging:RetryDelay must be positive and not above Paging:MaxRetryDelay");
         }
 
+        if (options.ClaimLease < TimeSpan.FromSeconds(1) || options.ClaimLease > TimeSpan.FromMinutes(10))
+        {
+            failures.Add("Paging:ClaimLease must be between 00:00:01 and 00:10:00, such as 00:00:30");
+        }
+
+        if (options.SweepInterval < TimeSpan.FromSeconds(1) || options.SweepInterval > TimeSpan.FromHours(1))
+        {
+            failures.Add("Paging:SweepInterval must be between 00:00:01 and 01:00:00, such as 00:00:15");
+        }
+
         return failures.Count == 0 ? ValidateOptionsResult.Success : ValidateOptionsResult.Fail(failures);
     }
 }

@@ -22,7 +22,9 @@ public static class DependencyInjection
     public static IServiceCollection AddScheduling(this IServiceCollection services, IConfiguration configuration, SchedulerDatabase database)
     {
         var options = configuration.GetSection(SchedulerOptions.Section).Get<SchedulerOptions>() ?? new SchedulerOptions();
-        services.AddOptions<SchedulerOptions>().BindConfiguration(SchedulerOptions.Section);
+        services.AddOptions<SchedulerOptions>().BindConfiguration(SchedulerOptions.Section)
+            .Validate(o => o.ReconcileInterval >= TimeSpan.FromSeconds(1), "Scheduler:ReconcileInterval must be at least 00:00:01, such as 00:05:00")
+            .ValidateOnStart();
 
         services.AddQuartz(quartz =>
         {
@@ -42,6 +44,8 @@ public static class DependencyInjection
             {
                 store.UseSystemTextJsonSerializer();
                 store.ProvisionSchema();
+                // After the database was away, look again in seconds rather than Quartz's 15 s, so reminders due meanwhile fire soon after it is back.
+                store.ConfigureStore(ado => ado.DbRetryInterval = TimeSpan.FromSeconds(2));
                 if (database.IsPostgres)
                 {
                     store.UsePostgres(database.ConnectionString);
@@ -70,8 +74,10 @@ public static class DependencyInjection
         services.AddPaging();
         services.TryAddSingleton<IncidentTimers>();
         services.TryAddSingleton<Escalations>();
+        services.TryAddSingleton<CommanderTimer>();
         services.AddTransient<IncidentTimerJob>();
         services.TryAddEnumerable(ServiceDescriptor.Singleton<IIncidentEventHandler, ReminderEventHandler>());
+        services.AddHostedService<TimerReconciler>();
         return services;
     }
 }

@@ -6,7 +6,7 @@ using Microsoft.Extensions.Logging;
 namespace IncidentBot.Scheduling;
 
 /// <summary>Starts and stops escalation runs: one per incident, its next step kept as the incident's escalation timer.</summary>
-public sealed partial class Escalations(IncidentTimers timers, EscalationPolicy policy, IncidentService incidents, TimeProvider time, ILogger<Escalations> logger)
+public sealed partial class Escalations(IncidentTimers timers, EscalationPolicy policy, PageLedger ledger, IncidentService incidents, TimeProvider time, ILogger<Escalations> logger)
 {
     /// <summary>
     /// Pages the chain from <paramref name="level"/> (after that level's delay, usually none). <paramref name="startedAt"/> identifies the run (it comes from
@@ -34,7 +34,18 @@ public sealed partial class Escalations(IncidentTimers timers, EscalationPolicy 
         await ScheduleStepAsync(incidentId, number, level, 0, startedAt, reason, time.GetUtcNow() + first.Delay, cancellationToken);
     }
 
-    public Task ScheduleStepAsync(long incidentId, IncidentNumber number, int level, int loop, DateTimeOffset startedAt, string reason, DateTimeOffset at, CancellationToken cancellationToken) =>
+    /// <summary>
+    /// Sets the incident's escalation timer to page <paramref name="level"/> at <paramref name="at"/>. The step goes into
+    /// the page ledger first (<see cref="PageLedger.Scheduled"/>), so a timer that is lost can be set again from it.
+    /// </summary>
+    public async Task ScheduleStepAsync(long incidentId, IncidentNumber number, int level, int loop, DateTimeOffset startedAt, string reason, DateTimeOffset at, CancellationToken cancellationToken)
+    {
+        await ledger.ScheduleStepAsync(StepKey(incidentId, level, loop, startedAt), reason, at, cancellationToken);
+        await ArmAsync(incidentId, number, level, loop, startedAt, reason, at, cancellationToken);
+    }
+
+    /// <summary>Sets the escalation timer for a step that is in the ledger already.</summary>
+    public Task ArmAsync(long incidentId, IncidentNumber number, int level, int loop, DateTimeOffset startedAt, string reason, DateTimeOffset at, CancellationToken cancellationToken) =>
         timers.ScheduleAsync(TimerKind.Escalation, incidentId, number, at, new Dictionary<string, string>
         {
             [TimerData.Level] = TimerData.Int(level),
@@ -42,6 +53,10 @@ public sealed partial class Escalations(IncidentTimers timers, EscalationPolicy 
             [TimerData.StartedAt] = TimerData.Time(startedAt),
             [TimerData.Reason] = reason,
         }, cancellationToken);
+
+    /// <summary>The ledger key of an escalation step: the run (its start) and how far along it is.</summary>
+    public static PageKey StepKey(long incidentId, int level, int loop, DateTimeOffset startedAt) =>
+        new(incidentId, PageLedger.Escalate, level, loop, PagingService.Generation(startedAt), "*");
 
     public Task StopAsync(long incidentId, CancellationToken cancellationToken) => timers.CancelAsync(TimerKind.Escalation, incidentId, cancellationToken);
 

@@ -10,6 +10,10 @@ namespace IncidentBot.Scheduling;
 /// <summary>
 /// Fires an incident timer (update reminder, commander reminder, escalation step). Idempotent: it re-reads the
 /// incident and acts only when the timer is still current, so a late, repeated or superseded firing does nothing.
+/// A firing that fails (the database away, say) is tried again here, with back-off, from the step it failed at: the
+/// trigger stays with this firing meanwhile (and is recovered by another instance if this one dies), so a failure,
+/// including one of the write that sets the next timer, never ends a timer. One that keeps failing for
+/// <see cref="GiveUpAfter"/> tries is left to <see cref="TimerReconciler"/>.
 /// </summary>
 public sealed partial class IncidentTimerJob(
     IncidentService incidents,
@@ -22,9 +26,8 @@ public sealed partial class IncidentTimerJob(
     TimeProvider time,
     ILogger<IncidentTimerJob> logger) : IJob
 {
-    private const string Failures = "failures";
-    private const int MaxFailures = 60;
-    private static readonly TimeSpan RetryAfterFailure = TimeSpan.FromSeconds(5);
+    public const int GiveUpAfter = 30;
+    private static readonly TimeSpan MaxRetryDelay = TimeSpan.FromSeconds(30);
 
     public async ValueTask Execute(IJobExecutionContext context, CancellationToken cancellationToken)
     {
@@ -32,47 +35,53 @@ public sealed partial class IncidentTimerJob(
         var kind = Enum.Parse<TimerKind>(data.GetString(TimerData.Kind)!);
         var incidentId = long.Parse(data.GetString(TimerData.IncidentId)!, System.Globalization.CultureInfo.InvariantCulture);
         var number = new IncidentNumber(TimerData.Int(data.GetString(TimerData.Number)!));
-        try
+        var done = new Steps();
+        for (var attempt = 1; ; attempt++)
         {
-            switch (kind)
+            try
             {
-                case TimerKind.Reminder:
-                    await RemindUpdateAsync(incidentId, number, TimerData.Time(data.GetString(TimerData.DueAt)!), TimerData.Int(data.GetString(TimerData.Missed)!), cancellationToken);
-                    break;
-                case TimerKind.Commander:
-                    await RemindCommanderAsync(incidentId, number, TimerData.Int(data.GetString(TimerData.Missed)!), cancellationToken);
-                    break;
-                case TimerKind.Escalation:
-                    await EscalateAsync(
-                        incidentId,
-                        number,
-                        TimerData.Int(data.GetString(TimerData.Level)!),
-                        TimerData.Int(data.GetString(TimerData.Loop)!),
-                        TimerData.Time(data.GetString(TimerData.StartedAt)!),
-                        data.GetString(TimerData.Reason) ?? "escalation",
-                        cancellationToken);
-                    break;
-            }
-        }
-        catch (Exception ex) when (!cancellationToken.IsCancellationRequested)
-        {
-            // The store was briefly unavailable, say: fire the same timer again shortly rather than lose it.
-            var failures = data.ContainsKey(Failures) ? TimerData.Int(data.GetString(Failures)!) + 1 : 1;
-            LogFailed(logger, kind, number, failures, ex);
-            if (failures >= MaxFailures)
-            {
+                await FireAsync(kind, incidentId, number, data, done, cancellationToken);
                 return;
             }
-
-            var retry = data.Keys.ToDictionary(k => k, k => data.GetString(k) ?? "");
-            retry[Failures] = TimerData.Int(failures);
-            await timers.ScheduleAsync(kind, incidentId, number, time.GetUtcNow() + RetryAfterFailure, retry, CancellationToken.None);
+            catch (Exception ex) when (!cancellationToken.IsCancellationRequested && attempt < GiveUpAfter)
+            {
+                var delay = RetryDelay(attempt);
+                LogFailed(logger, kind, number, attempt, delay, ex);
+                await Task.Delay(delay, time, cancellationToken);
+            }
+            catch (Exception ex) when (!cancellationToken.IsCancellationRequested)
+            {
+                LogGaveUp(logger, kind, number, attempt, ex);
+                return;
+            }
         }
     }
 
-    private async Task RemindUpdateAsync(long incidentId, IncidentNumber number, DateTimeOffset dueAt, int missed, CancellationToken cancellationToken)
+    internal static TimeSpan RetryDelay(int attempt)
     {
-        var reminded = await incidents.RemindUpdateAsync(number, dueAt, missed, cancellationToken);
+        var delay = TimeSpan.FromSeconds(Math.Pow(2, Math.Min(attempt - 1, 8)));
+        return delay > MaxRetryDelay ? MaxRetryDelay : delay;
+    }
+
+    private Task FireAsync(TimerKind kind, long incidentId, IncidentNumber number, JobDataMap data, Steps done, CancellationToken cancellationToken) =>
+        kind switch
+        {
+            TimerKind.Reminder => RemindUpdateAsync(incidentId, number, TimerData.Time(data.GetString(TimerData.DueAt)!), TimerData.Int(data.GetString(TimerData.Missed)!), done, cancellationToken),
+            TimerKind.Commander => RemindCommanderAsync(incidentId, number, TimerData.Int(data.GetString(TimerData.Missed)!), done, cancellationToken),
+            _ => EscalateAsync(
+                incidentId,
+                number,
+                TimerData.Int(data.GetString(TimerData.Level)!),
+                TimerData.Int(data.GetString(TimerData.Loop)!),
+                TimerData.Time(data.GetString(TimerData.StartedAt)!),
+                data.GetString(TimerData.Reason) ?? "escalation",
+                done,
+                cancellationToken),
+        };
+
+    private async Task RemindUpdateAsync(long incidentId, IncidentNumber number, DateTimeOffset dueAt, int missed, Steps done, CancellationToken cancellationToken)
+    {
+        var reminded = await done.OnceAsync("remind", () => incidents.RemindUpdateAsync(number, dueAt, missed, cancellationToken));
         if (reminded is null)
         {
             // Superseded: an update, snooze or severity change moved the due time. Make sure the current one is armed
@@ -98,9 +107,10 @@ public sealed partial class IncidentTimerJob(
         }
     }
 
-    private async Task RemindCommanderAsync(long incidentId, IncidentNumber number, int missed, CancellationToken cancellationToken)
+    private async Task RemindCommanderAsync(long incidentId, IncidentNumber number, int missed, Steps done, CancellationToken cancellationToken)
     {
-        var reminded = await incidents.RemindCommanderAsync(number, missed, cancellationToken);
+        // Not idempotent by itself (nothing marks which reminder this was), so a retry must not post it again.
+        var reminded = await done.OnceAsync("remind", () => incidents.RemindCommanderAsync(number, missed, cancellationToken));
         if (reminded is null || reminders.Value.CommanderMissingAfter is not { } after)
         {
             return;
@@ -108,17 +118,21 @@ public sealed partial class IncidentTimerJob(
 
         if (missed < reminders.Value.EscalateAfterMissed)
         {
-            await timers.ScheduleAsync(TimerKind.Commander, incidentId, number, reminded.DeclaredAt + (after * (missed + 1)), new Dictionary<string, string>
-            {
-                [TimerData.Missed] = TimerData.Int(missed + 1),
-            }, cancellationToken);
+            await ScheduleCommanderAsync(timers, incidentId, number, reminded.DeclaredAt + (after * (missed + 1)), missed + 1, cancellationToken);
             return;
         }
 
         await escalations.StartAsync(incidentId, number, 1, reminded.DeclaredAt + (after * missed), "no incident commander assigned", explicitRequest: false, cancellationToken);
     }
 
-    private async Task EscalateAsync(long incidentId, IncidentNumber number, int levelNumber, int loop, DateTimeOffset startedAt, string reason, CancellationToken cancellationToken)
+    internal static Task ScheduleCommanderAsync(IncidentTimers timers, long incidentId, IncidentNumber number, DateTimeOffset at, int missed, CancellationToken cancellationToken) =>
+        timers.ScheduleAsync(TimerKind.Commander, incidentId, number, at, new Dictionary<string, string>
+        {
+            [TimerData.Missed] = TimerData.Int(missed),
+        }, cancellationToken);
+
+    private async Task EscalateAsync(
+        long incidentId, IncidentNumber number, int levelNumber, int loop, DateTimeOffset startedAt, string reason, Steps done, CancellationToken cancellationToken)
     {
         if (policy.Level(levelNumber) is not { } level)
         {
@@ -126,18 +140,19 @@ public sealed partial class IncidentTimerJob(
         }
 
         var step = new EscalationStep(level.Number, loop, level.Targets, reason, startedAt);
-        var marker = new PageKey(incidentId, "escalate", level.Number, loop, PagingService.Generation(startedAt), "*");
-        EscalationOutcome outcome;
-        if (await ledger.TryClaimAsync(marker, PagingService.ClaimLease, cancellationToken))
+        var outcome = await done.OnceAsync("record", async () =>
         {
-            outcome = await incidents.EscalateAsync(number, step, cancellationToken);
-            await ledger.CompleteAsync(marker, outcome == EscalationOutcome.Stopped ? "stopped" : PageLedger.Sent, null, cancellationToken);
-        }
-        else
-        {
+            var marker = Escalations.StepKey(incidentId, level.Number, loop, startedAt);
+            if (await ledger.TryClaimAsync(marker, reason, null, paging.ClaimLease, cancellationToken) is { } claim)
+            {
+                var recorded = await incidents.EscalateAsync(number, step, cancellationToken);
+                await ledger.CompleteAsync(marker, recorded == EscalationOutcome.Stopped ? PageLedger.Stopped : PageLedger.Sent, null, claim, cancellationToken);
+                return recorded;
+            }
+
             // This step was recorded by an earlier firing that did not finish; carry on from the incident's state.
-            outcome = IncidentService.Decide(await incidents.GetAsync(number, cancellationToken), step);
-        }
+            return IncidentService.Decide(await incidents.GetAsync(number, cancellationToken), step);
+        });
 
         if (outcome == EscalationOutcome.Stopped)
         {
@@ -148,7 +163,25 @@ public sealed partial class IncidentTimerJob(
         await paging.PageAsync(await incidents.GetAsync(number, cancellationToken), step, cancellationToken);
         if (outcome == EscalationOutcome.Page && policy.Next(level.Number, loop) is { } next)
         {
-            await escalations.ScheduleStepAsync(incidentId, number, next.Level, next.Loop, startedAt, reason, time.GetUtcNow() + next.After, cancellationToken);
+            var at = await done.OnceAsync("next-at", () => Task.FromResult(time.GetUtcNow() + next.After));
+            await escalations.ScheduleStepAsync(incidentId, number, next.Level, next.Loop, startedAt, reason, at, cancellationToken);
+        }
+    }
+
+    /// <summary>The steps of one firing already done, so a retry after a failure carries on instead of repeating them.</summary>
+    private sealed class Steps
+    {
+        private readonly Dictionary<string, object?> _results = new(StringComparer.Ordinal);
+
+        public async Task<T> OnceAsync<T>(string step, Func<Task<T>> run)
+        {
+            if (!_results.TryGetValue(step, out var result))
+            {
+                result = await run();
+                _results[step] = result;
+            }
+
+            return (T)result!;
         }
     }
 
@@ -158,6 +191,9 @@ public sealed partial class IncidentTimerJob(
     [LoggerMessage(Level = LogLevel.Information, Message = "Escalation of {Number} stopped before level {Level}")]
     private static partial void LogStopped(ILogger logger, IncidentNumber number, int level);
 
-    [LoggerMessage(Level = LogLevel.Error, Message = "{Kind} timer of {Number} failed ({Failures} in a row; retried every 5 s up to 60 times)")]
-    private static partial void LogFailed(ILogger logger, TimerKind kind, IncidentNumber number, int failures, Exception exception);
+    [LoggerMessage(Level = LogLevel.Warning, Message = "{Kind} timer of {Number} failed (attempt {Attempt}); trying again in {Delay}")]
+    private static partial void LogFailed(ILogger logger, TimerKind kind, IncidentNumber number, int attempt, TimeSpan delay, Exception exception);
+
+    [LoggerMessage(Level = LogLevel.Error, Message = "{Kind} timer of {Number} failed {Attempt} times; giving up, the timer reconciler sets it again from the incident's state")]
+    private static partial void LogGaveUp(ILogger logger, TimerKind kind, IncidentNumber number, int attempt, Exception exception);
 }

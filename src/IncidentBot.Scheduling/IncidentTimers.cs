@@ -58,6 +58,18 @@ public sealed class IncidentTimers(ISchedulerFactory schedulers, TimeProvider ti
         await scheduler.DeleteJob(Key(kind, incidentId), cancellationToken);
     }
 
+    /// <summary>
+    /// Whether the incident has a live timer of this kind: scheduled, or firing right now (its job stays while a firing
+    /// runs, whatever its one-shot trigger's state; it goes when the timer ends). A trigger in error does not count.
+    /// </summary>
+    public async Task<bool> ExistsAsync(TimerKind kind, long incidentId, CancellationToken cancellationToken)
+    {
+        var scheduler = await schedulers.GetScheduler(cancellationToken);
+        var key = Key(kind, incidentId);
+        return await scheduler.Exists(key, cancellationToken)
+            && await scheduler.GetTriggerState(new TriggerKey(key.Name, Group), cancellationToken) != TriggerState.Error;
+    }
+
     public async Task<DateTimeOffset?> NextFireAsync(TimerKind kind, long incidentId, CancellationToken cancellationToken)
     {
         var scheduler = await schedulers.GetScheduler(cancellationToken);

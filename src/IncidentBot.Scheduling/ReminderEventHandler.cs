@@ -2,7 +2,6 @@ using IncidentBot.Core.Application;
 using IncidentBot.Core.Incidents;
 using IncidentBot.Core.Telemetry;
 using IncidentBot.Paging;
-using Microsoft.Extensions.Options;
 
 namespace IncidentBot.Scheduling;
 
@@ -12,12 +11,12 @@ namespace IncidentBot.Scheduling;
 /// </summary>
 public sealed class ReminderEventHandler(
     IncidentTimers timers,
+    CommanderTimer commander,
     Escalations escalations,
     EscalationPolicy policy,
     PagingService paging,
     IncidentService incidents,
-    TimeProvider time,
-    IOptions<ReminderOptions> reminders) : IIncidentEventHandler
+    TimeProvider time) : IIncidentEventHandler
 {
     /// <summary>The events that start, move or stop a timer or a page (the cases below).</summary>
     private static readonly HashSet<Type> Handled =
@@ -37,13 +36,8 @@ public sealed class ReminderEventHandler(
             case IncidentDeclared declared:
                 var incident = await incidents.GetAsync(declared.Number, cancellationToken);
                 await SyncReminderAsync(incident, cancellationToken);
-                if (reminders.Value.CommanderMissingAfter is { } after && incident.RoleHolder(IncidentRole.Commander) is null && !incident.IsResolved)
-                {
-                    await timers.ScheduleAsync(TimerKind.Commander, incident.Id, incident.Number, incident.DeclaredAt + after, new Dictionary<string, string>
-                    {
-                        [TimerData.Missed] = TimerData.Int(1),
-                    }, cancellationToken);
-                }
+                // Unless already set: a redelivered declare must not take the reminders back to the first.
+                await commander.EnsureAsync(incident, cancellationToken);
 
                 if (policy.PageSeverities.Contains(declared.Severity))
                 {

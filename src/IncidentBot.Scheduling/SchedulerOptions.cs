@@ -22,4 +22,10 @@ public sealed class SchedulerOptions
 
     /// <summary>How often an idle instance looks for due triggers it did not schedule itself (at least 1 s).</summary>
     public TimeSpan IdleWaitTime { get; set; } = TimeSpan.FromSeconds(5);
+
+    /// <summary>
+    /// How often every open incident's reminder, commander-reminder and escalation timers are set again from its state
+    /// where one is missing (also once at start).
+    /// </summary>
+    public TimeSpan ReconcileInterval { get; set; } = TimeSpan.FromMinutes(5);
 }

@@ -73,7 +73,6 @@ public static class DependencyInjection
         services.AddSingleton<IIncidentEventHandler, SlackIncidentEventHandler>();
         services.AddSingleton<SocketModeService>();
         services.AddHostedService(sp => sp.GetRequiredService<SocketModeService>());
-        services.AddHostedService<SlackReceiptPruner>();
         return builder;
     }
 

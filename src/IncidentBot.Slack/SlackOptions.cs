@@ -52,6 +52,12 @@ public sealed class SlackOptions
     /// <summary>Socket Mode connections kept open, so a refresh of one does not drop events.</summary>
     public int SocketModeConnections { get; set; } = 2;
 
+    /// <summary>
+    /// A Socket Mode connection is pinged every half of this and dropped (then opened again) when a ping goes unanswered
+    /// for the other half: a half-open socket is replaced within this long.
+    /// </summary>
+    public TimeSpan SocketModeLivenessTimeout { get; set; } = TimeSpan.FromSeconds(15);
+
     public bool Enabled => !string.IsNullOrWhiteSpace(BotToken);
 
     public bool HttpEnabled => Enabled && !string.IsNullOrWhiteSpace(SigningSecret);
@@ -129,6 +135,11 @@ public sealed partial class SlackOptionsValidator : IValidateOptions<SlackOption
         if (options.SocketModeConnections is < 1 or > 10)
         {
             failures.Add("Slack:SocketModeConnections must be between 1 and 10");
+        }
+
+        if (options.SocketModeLivenessTimeout < TimeSpan.FromSeconds(1) || options.SocketModeLivenessTimeout > TimeSpan.FromSeconds(30))
+        {
+            failures.Add("Slack:SocketModeLivenessTimeout must be between 00:00:01 and 00:00:30, such as 00:00:15");
         }
 
         return failures.Count == 0 ? ValidateOptionsResult.Success : ValidateOptionsResult.Fail(failures);

@@ -12,17 +12,32 @@ public interface IDbConnectionFactory
 
     /// <summary>An open connection; the caller disposes it.</summary>
     ValueTask<DbConnection> OpenConnectionAsync(CancellationToken cancellationToken);
+
+    /// <summary>
+    /// Runs <paramref name="work"/> on a connection of its own, and again on a fresh one after a short, growing pause
+    /// when it failed for a reason that passes (<see cref="TransientRetry.IsTransient"/>). The work must be safe to run
+    /// again: one transaction, or statements that dedupe.
+    /// </summary>
+    Task<T> RunAsync<T>(Func<DbConnection, Task<T>> work, CancellationToken cancellationToken);
 }
 
 internal sealed class PostgresConnectionFactory : IDbConnectionFactory, IAsyncDisposable, IDisposable
 {
     private readonly NpgsqlDataSource _dataSource;
+    private readonly TransientRetry _retry;
 
     static PostgresConnectionFactory() => TypeHandlers.EnsureRegistered();
 
-    public PostgresConnectionFactory(NpgsqlDataSource dataSource) => _dataSource = dataSource;
+    public PostgresConnectionFactory(NpgsqlDataSource dataSource, TransientRetry retry)
+    {
+        _dataSource = dataSource;
+        _retry = retry;
+    }
 
     public DatabaseProvider Provider => DatabaseProvider.Postgres;
+
+    public Task<T> RunAsync<T>(Func<DbConnection, Task<T>> work, CancellationToken cancellationToken) =>
+        _retry.RunAsync(this, work, cancellationToken);
 
     public async ValueTask<DbConnection> OpenConnectionAsync(CancellationToken cancellationToken) =>
         await _dataSource.OpenConnectionAsync(cancellationToken);
@@ -41,16 +56,21 @@ internal sealed class SqliteConnectionFactory : IDbConnectionFactory
     private const string FirstConnectionSetupSql = ConnectionSetupSql + " PRAGMA journal_mode = WAL;";
 
     private readonly string _connectionString;
+    private readonly TransientRetry _retry;
     private volatile bool _walEnabled;
 
     static SqliteConnectionFactory() => TypeHandlers.EnsureRegistered();
 
-    public SqliteConnectionFactory(string connectionString)
+    public SqliteConnectionFactory(string connectionString, TransientRetry retry)
     {
         _connectionString = new SqliteConnectionStringBuilder(connectionString) { ForeignKeys = true }.ToString();
+        _retry = retry;
     }
 
     public DatabaseProvider Provider => DatabaseProvider.Sqlite;
+
+    public Task<T> RunAsync<T>(Func<DbConnection, Task<T>> work, CancellationToken cancellationToken) =>
+        _retry.RunAsync(this, work, cancellationToken);
 
     public async ValueTask<DbConnection> OpenConnectionAsync(CancellationToken cancellationToken)
     {

@@ -13,8 +13,8 @@ public static class DependencyInjection
 {
     /// <summary>
     /// Registers the incident store and outbox on the configured database (<c>Database:Provider</c>,
-    /// <c>ConnectionStrings:IncidentBot</c>; invalid values stop start-up), the readiness probe, and
-    /// the start-up migration, which runs before every other hosted service.
+    /// <c>ConnectionStrings:IncidentBot</c>; invalid values stop start-up), the readiness probe, the start-up
+    /// migration, which runs before every other hosted service, and the pruner of finished work (<c>Retention:*</c>).
     /// </summary>
     public static IServiceCollection AddIncidentStorage(this IServiceCollection services, IConfiguration configuration)
     {
@@ -31,6 +31,7 @@ public static class DependencyInjection
         services.TryAddEnumerable(ServiceDescriptor.Singleton<IValidateOptions<DatabaseOptions>, DatabaseOptionsValidator>());
 
         services.TryAddSingleton(TimeProvider.System);
+        services.TryAddSingleton<TransientRetry>();
         services.TryAddSingleton(CreateConnectionFactory);
         services.TryAddSingleton<IIncidentStore, SqlIncidentStore>();
         services.TryAddSingleton<IOutbox, SqlOutbox>();
@@ -38,6 +39,11 @@ public static class DependencyInjection
         services.TryAddSingleton<DataProtectionKeyStore>();
         services.TryAddSingleton<DatabaseMigrator>();
         AddFirstHostedService<DatabaseMigrationService>(services);
+
+        services.AddOptions<RetentionOptions>().Bind(configuration.GetSection(RetentionOptions.Section)).ValidateOnStart();
+        services.TryAddEnumerable(ServiceDescriptor.Singleton<IValidateOptions<RetentionOptions>, RetentionOptionsValidator>());
+        services.TryAddEnumerable(ServiceDescriptor.Singleton<IHostedService, RetentionPruner>());
+
         return services;
     }
 
@@ -45,9 +51,10 @@ public static class DependencyInjection
     {
         var options = services.GetRequiredService<IOptions<DatabaseOptions>>().Value;
         var connectionString = options.GetConnectionString();
+        var retry = services.GetRequiredService<TransientRetry>();
         if (options.GetProvider() == DatabaseProvider.Sqlite)
         {
-            return new SqliteConnectionFactory(connectionString);
+            return new SqliteConnectionFactory(connectionString, retry);
         }
 
         var builder = new NpgsqlDataSourceBuilder(connectionString);
@@ -56,7 +63,7 @@ public static class DependencyInjection
             builder.UseLoggerFactory(loggerFactory);
         }
 
-        return new PostgresConnectionFactory(builder.Build());
+        return new PostgresConnectionFactory(builder.Build(), retry);
     }
 
     private static void AddFirstHostedService<T>(IServiceCollection services)

@@ -16,40 +16,42 @@ public sealed class SqlIncidentStore(IDbConnectionFactory database, TimeProvider
     public async Task<Incident> DeclareAsync(Func<IncidentNumber, IncidentChange> build, CancellationToken cancellationToken)
     {
         ArgumentNullException.ThrowIfNull(build);
-        await using var connection = await database.OpenConnectionAsync(cancellationToken);
-        await using var transaction = await connection.BeginWriteAsync(cancellationToken);
-        var number = new IncidentNumber(await connection.ExecuteScalarAsync<int>(
-            new CommandDefinition(NextNumberSql, transaction: transaction, cancellationToken: cancellationToken)));
-        var change = build(number);
-        var incident = change.Incident;
-        var now = time.GetUtcNow();
-        var id = await connection.ExecuteScalarAsync<long>(new CommandDefinition(
-            InsertIncidentSql,
-            new
-            {
-                Number = number.Value,
-                incident.Title,
-                incident.Description,
-                Severity = (int)incident.Severity,
-                Status = incident.Status.ToToken(),
-                DeclaredByPlatform = incident.DeclaredBy.Platform,
-                DeclaredByUserId = incident.DeclaredBy.UserId,
-                DeclaredByName = incident.DeclaredBy.Name,
-                incident.DeclaredAt,
-                incident.AcknowledgedAt,
-                incident.MitigatedAt,
-                incident.ResolvedAt,
-                incident.LastUpdateAt,
-                incident.NextUpdateDueAt,
-                incident.Summary,
-                CreatedAt = now,
-            },
-            transaction,
-            cancellationToken: cancellationToken));
-        await WriteChangeAsync(connection, transaction, id, change, now, cancellationToken);
-        var stored = await LoadByIdAsync(connection, transaction, id, cancellationToken);
-        await transaction.CommitAsync(cancellationToken);
-        return stored;
+        return await database.RunAsync(async connection =>
+        {
+            await using var transaction = await connection.BeginWriteAsync(cancellationToken);
+            var number = new IncidentNumber(await connection.ExecuteScalarAsync<int>(
+                new CommandDefinition(NextNumberSql, transaction: transaction, cancellationToken: cancellationToken)));
+            var change = build(number);
+            var incident = change.Incident;
+            var now = time.GetUtcNow();
+            var id = await connection.ExecuteScalarAsync<long>(new CommandDefinition(
+                InsertIncidentSql,
+                new
+                {
+                    Number = number.Value,
+                    incident.Title,
+                    incident.Description,
+                    Severity = (int)incident.Severity,
+                    Status = incident.Status.ToToken(),
+                    DeclaredByPlatform = incident.DeclaredBy.Platform,
+                    DeclaredByUserId = incident.DeclaredBy.UserId,
+                    DeclaredByName = incident.DeclaredBy.Name,
+                    incident.DeclaredAt,
+                    incident.AcknowledgedAt,
+                    incident.MitigatedAt,
+                    incident.ResolvedAt,
+                    incident.LastUpdateAt,
+                    incident.NextUpdateDueAt,
+                    incident.Summary,
+                    CreatedAt = now,
+                },
+                transaction,
+                cancellationToken: cancellationToken));
+            await WriteChangeAsync(connection, transaction, id, change, now, cancellationToken);
+            var stored = await LoadByIdAsync(connection, transaction, id, cancellationToken);
+            await transaction.CommitAsync(cancellationToken);
+            return stored;
+        }, cancellationToken);
     }
 
     private const string NextNumberSql = "UPDATE incident_counter SET last_number = last_number + 1 WHERE id = 1 RETURNING last_number";
@@ -72,19 +74,21 @@ public sealed class SqlIncidentStore(IDbConnectionFactory database, TimeProvider
     {
         ArgumentNullException.ThrowIfNull(change);
         var incident = change.Incident;
-        await using var connection = await database.OpenConnectionAsync(cancellationToken);
-        await using var transaction = await connection.BeginWriteAsync(cancellationToken);
-        var sql = change.AppendOnly ? LockIncidentSql : UpdateIncidentSql;
-        var updated = await connection.ExecuteAsync(new CommandDefinition(sql, RowParameters(incident), transaction, cancellationToken: cancellationToken));
-        if (updated == 0)
+        return await database.RunAsync(async connection =>
         {
-            throw new ConcurrencyConflictException(incident.Number);
-        }
+            await using var transaction = await connection.BeginWriteAsync(cancellationToken);
+            var sql = change.AppendOnly ? LockIncidentSql : UpdateIncidentSql;
+            var updated = await connection.ExecuteAsync(new CommandDefinition(sql, RowParameters(incident), transaction, cancellationToken: cancellationToken));
+            if (updated == 0)
+            {
+                throw new ConcurrencyConflictException(incident.Number);
+            }
 
-        await WriteChangeAsync(connection, transaction, incident.Id, change, time.GetUtcNow(), cancellationToken);
-        var stored = await LoadByIdAsync(connection, transaction, incident.Id, cancellationToken);
-        await transaction.CommitAsync(cancellationToken);
-        return stored;
+            await WriteChangeAsync(connection, transaction, incident.Id, change, time.GetUtcNow(), cancellationToken);
+            var stored = await LoadByIdAsync(connection, transaction, incident.Id, cancellationToken);
+            await transaction.CommitAsync(cancellationToken);
+            return stored;
+        }, cancellationToken);
     }
 
     private static object RowParameters(Incident incident) => new
@@ -360,10 +364,12 @@ public sealed class SqlIncidentStore(IDbConnectionFactory database, TimeProvider
 
     public async Task<IReadOnlyList<TimelineEntry>> GetTimelineAsync(long incidentId, CancellationToken cancellationToken)
     {
-        await using var connection = await database.OpenConnectionAsync(cancellationToken);
-        var rows = await connection.QueryAsync<TimelineRow>(new CommandDefinition(
-            GetTimelineSql, new { IncidentId = incidentId }, cancellationToken: cancellationToken));
-        return rows.Select(r => r.ToEntry()).ToList();
+        return await database.RunAsync(async connection =>
+        {
+            var rows = await connection.QueryAsync<TimelineRow>(new CommandDefinition(
+                GetTimelineSql, new { IncidentId = incidentId }, cancellationToken: cancellationToken));
+            return rows.Select(r => r.ToEntry()).ToList();
+        }, cancellationToken);
     }
 
     private const string TimelineColumns = """
@@ -380,10 +386,12 @@ public sealed class SqlIncidentStore(IDbConnectionFactory database, TimeProvider
 
     public async Task<IReadOnlyList<RoleAssignment>> GetRoleHistoryAsync(long incidentId, CancellationToken cancellationToken)
     {
-        await using var connection = await database.OpenConnectionAsync(cancellationToken);
-        var rows = await connection.QueryAsync<RoleRow>(new CommandDefinition(
-            GetRoleHistorySql, new { IncidentId = incidentId }, cancellationToken: cancellationToken));
-        return rows.Select(r => r.ToAssignment()).ToList();
+        return await database.RunAsync(async connection =>
+        {
+            var rows = await connection.QueryAsync<RoleRow>(new CommandDefinition(
+                GetRoleHistorySql, new { IncidentId = incidentId }, cancellationToken: cancellationToken));
+            return rows.Select(r => r.ToAssignment()).ToList();
+        }, cancellationToken);
     }
 
     private const string GetRoleHistorySql = """
@@ -398,10 +406,12 @@ public sealed class SqlIncidentStore(IDbConnectionFactory database, TimeProvider
 
     public async Task<IReadOnlyList<ActionItem>> GetActionItemsAsync(long incidentId, CancellationToken cancellationToken)
     {
-        await using var connection = await database.OpenConnectionAsync(cancellationToken);
-        var rows = await connection.QueryAsync<ActionItemRow>(new CommandDefinition(
-            GetActionItemsSql, new { IncidentId = incidentId }, cancellationToken: cancellationToken));
-        return rows.Select(r => r.ToActionItem()).ToList();
+        return await database.RunAsync(async connection =>
+        {
+            var rows = await connection.QueryAsync<ActionItemRow>(new CommandDefinition(
+                GetActionItemsSql, new { IncidentId = incidentId }, cancellationToken: cancellationToken));
+            return rows.Select(r => r.ToActionItem()).ToList();
+        }, cancellationToken);
     }
 
     private const string GetActionItemsSql = """
@@ -422,10 +432,12 @@ public sealed class SqlIncidentStore(IDbConnectionFactory database, TimeProvider
             throw new ArgumentException("A captured message needs its source.", nameof(entry));
         }
 
-        await using var connection = await database.OpenConnectionAsync(cancellationToken);
-        var row = await connection.QuerySingleOrDefaultAsync<TimelineRow>(new CommandDefinition(
-            CaptureSql, TimelineParameters(incidentId, entry, time.GetUtcNow()), cancellationToken: cancellationToken));
-        return row?.ToEntry();
+        return await database.RunAsync(async connection =>
+        {
+            var row = await connection.QuerySingleOrDefaultAsync<TimelineRow>(new CommandDefinition(
+                CaptureSql, TimelineParameters(incidentId, entry, time.GetUtcNow()), cancellationToken: cancellationToken));
+            return row?.ToEntry();
+        }, cancellationToken);
     }
 
     // The conflict target includes soft-deleted rows, so a redelivery after a delete stays deleted.
@@ -442,10 +454,12 @@ public sealed class SqlIncidentStore(IDbConnectionFactory database, TimeProvider
     public async Task<TimelineEntry?> FindBySourceAsync(MessageRef source, CancellationToken cancellationToken)
     {
         ArgumentNullException.ThrowIfNull(source);
-        await using var connection = await database.OpenConnectionAsync(cancellationToken);
-        var row = await connection.QuerySingleOrDefaultAsync<TimelineRow>(new CommandDefinition(
-            FindBySourceSql, new { source.Platform, source.Channel, source.MessageId }, cancellationToken: cancellationToken));
-        return row?.ToEntry();
+        return await database.RunAsync(async connection =>
+        {
+            var row = await connection.QuerySingleOrDefaultAsync<TimelineRow>(new CommandDefinition(
+                FindBySourceSql, new { source.Platform, source.Channel, source.MessageId }, cancellationToken: cancellationToken));
+            return row?.ToEntry();
+        }, cancellationToken);
     }
 
     private const string FindBySourceSql = $"SELECT {TimelineColumns} FROM timeline_entries WHERE {SourceMatch}";
@@ -453,12 +467,14 @@ public sealed class SqlIncidentStore(IDbConnectionFactory database, TimeProvider
     public async Task<TimelineEntry?> EditMessageAsync(MessageRef source, string text, DateTimeOffset editedAt, CancellationToken cancellationToken)
     {
         ArgumentNullException.ThrowIfNull(source);
-        await using var connection = await database.OpenConnectionAsync(cancellationToken);
-        var row = await connection.QuerySingleOrDefaultAsync<TimelineRow>(new CommandDefinition(
-            EditSql,
-            new { source.Platform, source.Channel, source.MessageId, Text = text, EditedAt = editedAt },
-            cancellationToken: cancellationToken));
-        return row?.ToEntry();
+        return await database.RunAsync(async connection =>
+        {
+            var row = await connection.QuerySingleOrDefaultAsync<TimelineRow>(new CommandDefinition(
+                EditSql,
+                new { source.Platform, source.Channel, source.MessageId, Text = text, EditedAt = editedAt },
+                cancellationToken: cancellationToken));
+            return row?.ToEntry();
+        }, cancellationToken);
     }
 
     private const string EditSql = $"""
@@ -470,12 +486,14 @@ public sealed class SqlIncidentStore(IDbConnectionFactory database, TimeProvider
     public async Task<bool> DeleteMessageAsync(MessageRef source, CancellationToken cancellationToken)
     {
         ArgumentNullException.ThrowIfNull(source);
-        await using var connection = await database.OpenConnectionAsync(cancellationToken);
-        var deleted = await connection.ExecuteAsync(new CommandDefinition(
-            DeleteSql,
-            new { source.Platform, source.Channel, source.MessageId, DeletedAt = time.GetUtcNow() },
-            cancellationToken: cancellationToken));
-        return deleted > 0;
+        return await database.RunAsync(async connection =>
+        {
+            var deleted = await connection.ExecuteAsync(new CommandDefinition(
+                DeleteSql,
+                new { source.Platform, source.Channel, source.MessageId, DeletedAt = time.GetUtcNow() },
+                cancellationToken: cancellationToken));
+            return deleted > 0;
+        }, cancellationToken);
     }
 
     private const string DeleteSql = $"UPDATE timeline_entries SET deleted_at = @DeletedAt WHERE {SourceMatch}";
@@ -483,12 +501,14 @@ public sealed class SqlIncidentStore(IDbConnectionFactory database, TimeProvider
     public async Task<TimelineEntry?> SetPinnedAsync(MessageRef source, bool pinned, CancellationToken cancellationToken)
     {
         ArgumentNullException.ThrowIfNull(source);
-        await using var connection = await database.OpenConnectionAsync(cancellationToken);
-        var row = await connection.QuerySingleOrDefaultAsync<TimelineRow>(new CommandDefinition(
-            SetPinnedSql,
-            new { source.Platform, source.Channel, source.MessageId, Pinned = pinned },
-            cancellationToken: cancellationToken));
-        return row?.ToEntry();
+        return await database.RunAsync(async connection =>
+        {
+            var row = await connection.QuerySingleOrDefaultAsync<TimelineRow>(new CommandDefinition(
+                SetPinnedSql,
+                new { source.Platform, source.Channel, source.MessageId, Pinned = pinned },
+                cancellationToken: cancellationToken));
+            return row?.ToEntry();
+        }, cancellationToken);
     }
 
     private const string SetPinnedSql = $"""
@@ -499,11 +519,13 @@ public sealed class SqlIncidentStore(IDbConnectionFactory database, TimeProvider
 
     private async Task<IReadOnlyList<Incident>> ReadIncidentsAsync(string sql, object parameters, CancellationToken cancellationToken)
     {
-        await using var connection = await database.OpenConnectionAsync(cancellationToken);
-        await using var transaction = await connection.BeginSnapshotAsync(cancellationToken);
-        var incidents = await ReadIncidentsAsync(connection, transaction, sql, parameters, cancellationToken);
-        await transaction.CommitAsync(cancellationToken);
-        return incidents;
+        return await database.RunAsync(async connection =>
+        {
+            await using var transaction = await connection.BeginSnapshotAsync(cancellationToken);
+            var incidents = await ReadIncidentsAsync(connection, transaction, sql, parameters, cancellationToken);
+            await transaction.CommitAsync(cancellationToken);
+            return incidents;
+        }, cancellationToken);
     }
 
     private static async Task<Incident> LoadByIdAsync(DbConnection connection, DbTransaction transaction, long id, CancellationToken cancellationToken)

@@ -75,10 +75,10 @@ public sealed partial class SqlOutbox(IDbConnectionFactory database, TimeProvide
         // (Teams configured months after Slack) starts with the events stored from then on instead of being flooded
         // with old history, and a message is never fanned out twice. Worked out before the write lock is taken.
         var fanOut = FanOutParameters(capacity, receives, most, now, postgres);
-        var rows = new List<DeliveryRow>();
-        await using (var connection = await database.OpenConnectionAsync(cancellationToken))
-        await using (var transaction = await connection.BeginWriteAsync(cancellationToken))
+        var rows = await database.RunAsync(async connection =>
         {
+            var claimed = new List<DeliveryRow>();
+            await using var transaction = await connection.BeginWriteAsync(cancellationToken);
             if (postgres)
             {
                 await connection.ExecuteAsync(new CommandDefinition(FanOutPostgresSql, fanOut, transaction, cancellationToken: cancellationToken));
@@ -92,7 +92,7 @@ public sealed partial class SqlOutbox(IDbConnectionFactory database, TimeProvide
             // One statement per handler, so each takes only as many as that handler has room for.
             foreach (var (handler, max) in capacity.Where(c => c.Value > 0).OrderBy(c => c.Key, StringComparer.Ordinal))
             {
-                rows.AddRange(await connection.QueryAsync<DeliveryRow>(new CommandDefinition(
+                claimed.AddRange(await connection.QueryAsync<DeliveryRow>(new CommandDefinition(
                     postgres ? ClaimPostgresSql : ClaimSqliteSql,
                     new { Handler = handler, Max = max, Now = now, LeaseUntil = now + lease, Instance, StaleBefore = StaleBefore(now) },
                     transaction,
@@ -100,7 +100,8 @@ public sealed partial class SqlOutbox(IDbConnectionFactory database, TimeProvide
             }
 
             await transaction.CommitAsync(cancellationToken);
-        }
+            return claimed;
+        }, cancellationToken);
 
         var deliveries = new List<OutboxDelivery>(rows.Count);
         foreach (var row in rows.OrderBy(r => r.MessageId).ThenBy(r => r.Handler, StringComparer.Ordinal))
@@ -257,9 +258,8 @@ public sealed partial class SqlOutbox(IDbConnectionFactory database, TimeProvide
 
     public async Task CompleteAsync(long messageId, string handler, CancellationToken cancellationToken)
     {
-        await using var connection = await database.OpenConnectionAsync(cancellationToken);
-        await connection.ExecuteAsync(new CommandDefinition(
-            CompleteSql, new { MessageId = messageId, Handler = handler, DoneAt = time.GetUtcNow() }, cancellationToken: cancellationToken));
+        await database.RunAsync(connection => connection.ExecuteAsync(new CommandDefinition(
+            CompleteSql, new { MessageId = messageId, Handler = handler, DoneAt = time.GetUtcNow() }, cancellationToken: cancellationToken)), cancellationToken);
     }
 
     private const string CompleteSql = """
@@ -269,11 +269,10 @@ public sealed partial class SqlOutbox(IDbConnectionFactory database, TimeProvide
 
     public async Task RetryLaterAsync(long messageId, string handler, DateTimeOffset notBefore, string error, CancellationToken cancellationToken)
     {
-        await using var connection = await database.OpenConnectionAsync(cancellationToken);
-        await connection.ExecuteAsync(new CommandDefinition(
+        await database.RunAsync(connection => connection.ExecuteAsync(new CommandDefinition(
             RetryLaterSql,
             new { MessageId = messageId, Handler = handler, NotBefore = notBefore, Error = error },
-            cancellationToken: cancellationToken));
+            cancellationToken: cancellationToken)), cancellationToken);
     }
 
     private const string RetryLaterSql = """
@@ -283,11 +282,10 @@ public sealed partial class SqlOutbox(IDbConnectionFactory database, TimeProvide
 
     public async Task FailAsync(long messageId, string handler, string error, CancellationToken cancellationToken)
     {
-        await using var connection = await database.OpenConnectionAsync(cancellationToken);
-        await connection.ExecuteAsync(new CommandDefinition(
+        await database.RunAsync(connection => connection.ExecuteAsync(new CommandDefinition(
             FailSql,
             new { MessageId = messageId, Handler = handler, FailedAt = time.GetUtcNow(), Error = error },
-            cancellationToken: cancellationToken));
+            cancellationToken: cancellationToken)), cancellationToken);
     }
 
     private const string FailSql = """

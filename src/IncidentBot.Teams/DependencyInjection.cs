@@ -47,7 +47,6 @@ public static partial class DependencyInjection
         services.AddSingleton<ReplySender>();
         services.AddHostedService(sp => sp.GetRequiredService<ReplySender>());
         services.AddHostedService<TeamsStartupLog>();
-        services.AddHostedService<ReceiptPruning>();
         services.TryAddEnumerable(ServiceDescriptor.Singleton<IIncidentEventHandler, TeamsWarRoomHandler>());
         return builder;
     }

@@ -22,6 +22,7 @@ var app = builder.Build();
 
 app.UseWebSecurity();
 app.UseAckTiming();
+app.UseStoreOutages();
 app.UseRouting();
 app.UseAuthentication();
 app.UseRateLimiter();

@@ -22,6 +22,8 @@ public sealed class PagingOptionsTests : IAsyncLifetime
     [InlineData("Paging:PagerDuty:WebhookMaxAge", "00:00:00", "Paging:PagerDuty:WebhookMaxAge must be a positive time span")]
     [InlineData("Paging:Opsgenie:WebhookToken", "changeme-please-0123456789abcdef", "Paging:Opsgenie:WebhookToken holds a placeholder")]
     [InlineData("Paging:Opsgenie:WebhookToken", "short-token", "Paging:Opsgenie:WebhookToken must be at least 24 characters")]
+    [InlineData("Paging:ClaimLease", "00:00:00.500", "Paging:ClaimLease must be between 00:00:01 and 00:10:00")]
+    [InlineData("Paging:SweepInterval", "02:00:00", "Paging:SweepInterval must be between 00:00:01 and 01:00:00")]
     public async Task PagingOptions_Invalid_FailNamingTheKey(string key, string value, string expected)
     {
         await using var services = _fixture.CreateServices(new Dictionary<string, string?> { [key] = value });

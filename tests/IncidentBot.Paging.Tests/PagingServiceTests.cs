@@ -103,13 +103,153 @@ public abstract class PagingServiceTests<TDatabase> : IAsyncLifetime
         var incident = await _fixture.DeclareAsync();
         var key = new PageKey(incident.Id, "trigger", 1, 0, 42, Pagers.PagerDuty);
 
-        Assert.True(await Ledger.TryClaimAsync(key, TimeSpan.FromMilliseconds(300), default));
-        Assert.False(await Ledger.TryClaimAsync(key, TimeSpan.FromMinutes(1), default));
+        Assert.Equal(1, await Ledger.TryClaimAsync(key, "declared at SEV1", "incidentbot-INC-1", TimeSpan.FromMilliseconds(300), default));
+        Assert.Null(await Ledger.TryClaimAsync(key, null, null, TimeSpan.FromMinutes(1), default));
         await Task.Delay(400);
-        Assert.True(await Ledger.TryClaimAsync(key, TimeSpan.FromMinutes(1), default));
-        await Ledger.CompleteAsync(key, PageLedger.Sent, null, default);
+        Assert.Equal(2, await Ledger.TryClaimAsync(key, null, null, TimeSpan.FromMinutes(1), default));
+        Assert.False(await Ledger.RenewAsync(key, 1, TimeSpan.FromMinutes(1), default));
+        Assert.True(await Ledger.CompleteAsync(key, PageLedger.Sent, null, 2, default));
         await Task.Delay(100);
-        Assert.False(await Ledger.TryClaimAsync(key, TimeSpan.FromMilliseconds(1), default));
+        Assert.Null(await Ledger.TryClaimAsync(key, null, null, TimeSpan.FromMilliseconds(1), default));
+        var row = await Ledger.GetAsync(key, default);
+        Assert.Equal(("declared at SEV1", "incidentbot-INC-1", 2), (row!.Reason, row.DedupKey, row.Attempts));
+    }
+
+    [Fact]
+    public async Task PageAsync_RetryAfterIsAnHttpDateAlreadyPast_SentOnTheNextTry()
+    {
+        var incident = await _fixture.DeclareAsync();
+        _fixture.PagerDuty.Script(new ScriptedResponse(429, """{"status":"throttled"}""", DateTimeOffset.UtcNow.AddMinutes(-5).ToString("R")));
+
+        await Paging.PageAsync(incident, Step(incident.DeclaredAt), default);
+
+        Assert.Equal(2, _fixture.PagerDuty.Requests.Count);
+        Assert.Equal(PageLedger.Sent, (await Ledger.ListAsync(incident.Id, default)).Single(r => r.Target == Pagers.PagerDuty).Status);
+    }
+
+    [Fact]
+    public async Task PageAsync_RetryAfterAnHourAway_WaitsNoLongerThanMaxRetryDelay()
+    {
+        var incident = await _fixture.DeclareAsync();
+        _fixture.PagerDuty.Script(new ScriptedResponse(429, """{"status":"throttled"}""", "3600"));
+
+        await Paging.PageAsync(incident, Step(incident.DeclaredAt), default);
+
+        var requests = _fixture.PagerDuty.Requests;
+        Assert.Equal(2, requests.Count);
+        Assert.InRange(requests[1].ReceivedAt - requests[0].ReceivedAt, TimeSpan.FromSeconds(1.5), TimeSpan.FromSeconds(10));
+    }
+
+    [Fact]
+    public async Task PageAsync_ClaimHeldBySenderThatThenDies_SentAgainUnderTheSameKeysWhenItsClaimRunsOut()
+    {
+        await using var services = _fixture.CreateServices(FastClaims);
+        var incident = await _fixture.DeclareAsync();
+        var step = Step(incident.DeclaredAt) with { Targets = [Pagers.PagerDuty, Pagers.Webhook] };
+        _fixture.PagerDuty.Hold();
+        _fixture.Webhook.Hold();
+        using var dies = new CancellationTokenSource();
+        var first = services.GetRequiredService<PagingService>().PageAsync(incident, step, dies.Token);
+        await _fixture.PagerDuty.WaitForAsync(1);
+        await _fixture.Webhook.WaitForAsync(1);
+
+        // A second firing of the step finds the pages claimed; then the first sender dies mid-request.
+        await services.GetRequiredService<PagingService>().PageAsync(incident, step, default);
+        await dies.CancelAsync();
+        await Assert.ThrowsAnyAsync<OperationCanceledException>(() => first);
+        _fixture.PagerDuty.Release();
+        _fixture.Webhook.Release();
+        var sweeper = services.GetRequiredService<PageSweeper>();
+        await sweeper.StartAsync(default);
+        try
+        {
+            await WaitUntilAsync(async () => (await Ledger.ListAsync(incident.Id, default)).All(r => r.Status == PageLedger.Sent)
+                && (await Store.GetTimelineAsync(incident.Id, default)).Count(e => e.Text.Contains("accepted the page", StringComparison.Ordinal)) == 2);
+        }
+        finally
+        {
+            await sweeper.StopAsync(default);
+        }
+
+        Assert.Equal(2, _fixture.PagerDuty.Requests.Count);
+        Assert.All(_fixture.PagerDuty.Events, e => Assert.Equal($"incidentbot-{incident.Number}", (string?)e["dedup_key"]));
+        Assert.Equal(2, _fixture.Webhook.Requests.Count);
+        Assert.Single(_fixture.Webhook.Requests.Select(r => r.Headers["webhook-id"]).Distinct());
+        var timeline = await Store.GetTimelineAsync(incident.Id, default);
+        Assert.Single(timeline, e => e.Text.StartsWith("pagerduty accepted the page for level 1", StringComparison.Ordinal));
+        Assert.All(await Ledger.ListAsync(incident.Id, default), r => Assert.Equal(2, r.Attempts));
+    }
+
+    [Fact]
+    public async Task PageAsync_ProviderSlowerThanTheClaimLease_ClaimRenewedAndSentOnce()
+    {
+        await using var services = _fixture.CreateServices(FastClaims);
+        var incident = await _fixture.DeclareAsync();
+        var sweeper = services.GetRequiredService<PageSweeper>();
+        await sweeper.StartAsync(default);
+        try
+        {
+            _fixture.PagerDuty.Hold();
+            var paging = services.GetRequiredService<PagingService>().PageAsync(incident, Step(incident.DeclaredAt) with { Targets = [Pagers.PagerDuty] }, default);
+            await _fixture.PagerDuty.WaitForAsync(1);
+            await Task.Delay(TimeSpan.FromSeconds(2.5));
+            _fixture.PagerDuty.Release();
+            await paging;
+        }
+        finally
+        {
+            await sweeper.StopAsync(default);
+        }
+
+        Assert.Single(_fixture.PagerDuty.Requests);
+        Assert.Equal((PageLedger.Sent, 1), (await Ledger.ListAsync(incident.Id, default)).Select(r => (r.Status, r.Attempts)).Single());
+    }
+
+    [Fact]
+    public async Task ResumeAsync_IncidentAcknowledgedSinceThePageWasClaimed_NotSentAgainAndSaysSo()
+    {
+        var incident = await _fixture.DeclareAsync();
+        var key = new PageKey(incident.Id, "trigger", 1, 0, PagingService.Generation(incident.DeclaredAt), Pagers.PagerDuty);
+        await Ledger.TryClaimAsync(key, "declared at SEV1", null, TimeSpan.FromMilliseconds(1), default);
+        await _fixture.Services.GetRequiredService<IncidentService>().AcknowledgeAsync(incident.Number, PagerFixture<TDatabase>.Ann, default);
+        await Task.Delay(50);
+
+        await _fixture.Services.GetRequiredService<PageSweeper>().SweepAsync(default);
+
+        Assert.Empty(_fixture.PagerDuty.Requests);
+        Assert.Equal(PageLedger.Stopped, (await Ledger.GetAsync(key, default))!.Status);
+        Assert.Contains(await Store.GetTimelineAsync(incident.Id, default), e => e.Text.StartsWith("The pagerduty page for level 1 was not sent again", StringComparison.Ordinal));
+    }
+
+    [Fact]
+    public async Task ResumeAsync_PageTakenOverTooOften_FailsWithTimelineEntry()
+    {
+        var incident = await _fixture.DeclareAsync();
+        var key = new PageKey(incident.Id, "trigger", 1, 0, PagingService.Generation(incident.DeclaredAt), Pagers.PagerDuty);
+        for (var i = 0; i < PagingService.MaxClaims; i++)
+        {
+            Assert.NotNull(await Ledger.TryClaimAsync(key, "declared at SEV1", null, TimeSpan.FromMilliseconds(1), default));
+            await Task.Delay(10);
+        }
+
+        await _fixture.Services.GetRequiredService<PageSweeper>().SweepAsync(default);
+
+        Assert.Empty(_fixture.PagerDuty.Requests);
+        var row = (await Ledger.GetAsync(key, default))!;
+        Assert.Equal(PageLedger.Failed, row.Status);
+        Assert.Contains(await Store.GetTimelineAsync(incident.Id, default), e => e.Text.StartsWith("Paging via pagerduty failed (trigger)", StringComparison.Ordinal));
+    }
+
+    private static readonly Dictionary<string, string?> FastClaims = new() { ["Paging:ClaimLease"] = "00:00:01", ["Paging:SweepInterval"] = "00:00:01" };
+
+    private static async Task WaitUntilAsync(Func<Task<bool>> condition)
+    {
+        var deadline = DateTime.UtcNow + TimeSpan.FromSeconds(20);
+        while (!await condition())
+        {
+            Assert.True(DateTime.UtcNow < deadline, "the condition did not become true in time");
+            await Task.Delay(50);
+        }
     }
 }
 

@@ -45,6 +45,8 @@ public sealed class MultiInstanceTests : IAsyncLifetime
     public async Task Reminders_ThreeInstancesOneKilledThenAllRestarted_EachFiresExactlyOnce()
     {
         await StartInstancesAsync(3);
+        // Each instance checks in under an id of its own; were they one ("AUTO"), none would see another die.
+        await WaitUntilCheckedInAsync(3);
         var incidents = new List<Incident>();
         for (var i = 0; i < Incidents; i++)
         {
@@ -90,6 +92,26 @@ public sealed class MultiInstanceTests : IAsyncLifetime
         })).ToList();
         _instances.AddRange(started);
         await Task.WhenAll(started.Select(s => s.WaitUntilListeningAsync(StartTimeout)));
+    }
+
+    private async Task WaitUntilCheckedInAsync(int instances)
+    {
+        var deadline = DateTime.UtcNow + TimeSpan.FromSeconds(30);
+        await using var connection = new Npgsql.NpgsqlConnection(_database.ConnectionString);
+        await connection.OpenAsync();
+        while (true)
+        {
+            await using var command = new Npgsql.NpgsqlCommand("SELECT count(DISTINCT instance_name) FROM qrtz_scheduler_state WHERE sched_name = @Name", connection);
+            command.Parameters.AddWithValue("Name", _cluster);
+            var checkedIn = (long)(await command.ExecuteScalarAsync())!;
+            if (checkedIn == instances)
+            {
+                return;
+            }
+
+            Assert.True(DateTime.UtcNow < deadline, $"{checkedIn} distinct scheduler instances checked in, not {instances}");
+            await Task.Delay(100);
+        }
     }
 
     private async Task WaitUntilOutboxDeliveredAsync()

@@ -14,7 +14,8 @@ using Microsoft.Extensions.Logging.Testing;
 namespace IncidentBot.Scheduling.Tests;
 
 /// <summary>The real host (Program) on a test database with second-scale cadences, recording the events the front-ends would post.</summary>
-public sealed class SchedulingHost(TestDatabase database, IReadOnlyDictionary<string, string?> settings) : WebApplicationFactory<Program>
+public sealed class SchedulingHost(TestDatabase database, IReadOnlyDictionary<string, string?> settings, Action<IServiceCollection>? services = null)
+    : WebApplicationFactory<Program>
 {
     public RecordingHandler Events { get; } = new();
 
@@ -56,7 +57,11 @@ public sealed class SchedulingHost(TestDatabase database, IReadOnlyDictionary<st
             builder.UseSetting(key, value);
         }
 
-        builder.ConfigureTestServices(services => services.AddSingleton<IIncidentEventHandler>(Events));
+        builder.ConfigureTestServices(s =>
+        {
+            s.AddSingleton<IIncidentEventHandler>(Events);
+            services?.Invoke(s);
+        });
     }
 
     public async Task<IReadOnlyList<TimelineEntry>> TimelineAsync(Incident incident) => await Store.GetTimelineAsync(incident.Id, default);

@@ -65,6 +65,23 @@ public abstract class SlackEndToEndTests<TDatabase> : IAsyncLifetime
     }
 
     [Fact]
+    public async Task SocketMode_ConnectionsGoHalfOpen_ReplacedWithinTheLivenessTimeoutAndServing()
+    {
+        var settings = new Dictionary<string, string?> { ["Slack:SocketModeLivenessTimeout"] = "00:00:02" };
+        await using var host = SlackHost.Start(_database, _slack, socketMode: true, settings);
+        await FakeSlackServer.WaitUntilAsync(() => _slack.OpenSockets == 2, "two Socket Mode connections");
+        var opened = _slack.ConnectionsOpened;
+
+        // Slack's side is gone without a FIN: the bot's sockets stay open and hear nothing, not even pongs.
+        Assert.Equal(2, _slack.FreezeSockets());
+
+        await FakeSlackServer.WaitUntilAsync(
+            () => _slack.ConnectionsOpened >= opened + 2 && _slack.OpenSockets == 2, $"both connections replaced (opened {opened}, then {_slack.ConnectionsOpened}; {_slack.OpenSockets} open)", TimeSpan.FromSeconds(10));
+        var reply = await host.Transport.CommandAsync(SlackPayloads.Command("help", Ann, "ann", _general.Id));
+        Assert.Contains("Incident commands", reply.GetProperty("text").GetString(), StringComparison.Ordinal);
+    }
+
+    [Fact]
     public async Task SocketMode_AppTokenRejected_StopsInsteadOfHammering()
     {
         var settings = new Dictionary<string, string?> { ["Slack:AppToken"] = "xapp-1-revoked" };

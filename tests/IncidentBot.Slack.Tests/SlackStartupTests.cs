@@ -11,10 +11,11 @@ public sealed class SlackStartupTests
     [InlineData("Slack__BotToken", "xoxb-1", "Slack:SigningSecret is required")]
     [InlineData("Slack__SigningSecret", "s3cret", "Slack:BotToken is required")]
     [InlineData("Slack__ChannelPrefix", "Incidents!", "Slack:ChannelPrefix must be")]
+    [InlineData("Slack__SocketModeLivenessTimeout", "00:01:00", "Slack:SocketModeLivenessTimeout must be between 00:00:01 and 00:00:30")]
     public async Task Run_WithInvalidSlackSetting_ExitsWithOneLineNamingTheKey(string variable, string value, string expected)
     {
         var environment = new Dictionary<string, string?> { [variable] = value };
-        if (variable == "Slack__ChannelPrefix")
+        if (variable is "Slack__ChannelPrefix" or "Slack__SocketModeLivenessTimeout")
         {
             environment["Slack__BotToken"] = "xoxb-1";
             environment["Slack__SigningSecret"] = "s3cret";

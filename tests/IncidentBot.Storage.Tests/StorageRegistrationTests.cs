@@ -82,7 +82,7 @@ public sealed class StorageRegistrationTests
         services.AddIncidentStorage(new ConfigurationBuilder().Build());
 
         var hosted = services.Where(d => d.ServiceType == typeof(IHostedService)).Select(d => d.ImplementationType).ToList();
-        Assert.Equal([typeof(DatabaseMigrationService), typeof(SchemaProbe)], hosted);
+        Assert.Equal([typeof(DatabaseMigrationService), typeof(SchemaProbe), typeof(RetentionPruner)], hosted);
     }
 
     [Theory]

@@ -3,6 +3,8 @@ using IncidentBot.Teams.Storage;
 using IncidentBot.TestKit;
 using IncidentBot.TestKit.Databases;
 using Microsoft.Extensions.DependencyInjection;
+using Microsoft.Extensions.Logging.Abstractions;
+using Microsoft.Extensions.Options;
 
 namespace IncidentBot.Teams.Tests;
 
@@ -42,9 +44,11 @@ public abstract class TeamsStoreTests<TDatabase> : IAsyncLifetime
         await Store.ForgetActivityAsync("19:c@thread.v2", "1001", default);
         Assert.True(await Store.TryRecordActivityAsync("19:c@thread.v2", "1001", default));
 
-        _clock.Advance(ReceiptPruning.Keep + TimeSpan.FromMinutes(1));
+        var keep = new RetentionOptions().ReceiptAge;
+        _clock.Advance(keep + TimeSpan.FromMinutes(1));
         Assert.True(await Store.TryRecordActivityAsync("19:c@thread.v2", "1002", default));
-        Assert.Equal(2, await Store.PruneActivitiesAsync(_clock.GetUtcNow() - ReceiptPruning.Keep, default));
+        var pruned = await new RetentionPruner(_services.GetRequiredService<IDbConnectionFactory>(), _clock, Options.Create(new RetentionOptions()), NullLogger<RetentionPruner>.Instance).PruneAsync(default);
+        Assert.Equal(2, pruned.Deleted["teams_activity_receipts"]);
         Assert.False(await Store.TryRecordActivityAsync("19:c@thread.v2", "1002", default));
         Assert.True(await Store.TryRecordActivityAsync("19:c@thread.v2", "1001", default));
     }

@@ -29,6 +29,7 @@ public sealed class ConfigurationReferenceTests
         ["Teams"] = [typeof(TeamsOptions)],
         ["Escalation"] = [typeof(EscalationOptions)],
         ["Paging"] = [typeof(PagingOptions)],
+        ["Retention"] = [typeof(RetentionOptions)],
     };
 
     // Bound from elsewhere (ConnectionStrings:IncidentBot) or deliberately not advertised.

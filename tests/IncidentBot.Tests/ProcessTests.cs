@@ -32,6 +32,9 @@ public sealed class ProcessTests
     [InlineData("Reminders__Sev1", "soon", "Reminders:Sev1")]
     [InlineData("Reminders__Sev2", "-00:05:00", "Reminders:Sev2 must be a positive time span")]
     [InlineData("Outbox__Lease", "00:00:01", "Outbox:Lease must be at least 00:00:10")]
+    [InlineData("Scheduler__ReconcileInterval", "00:00:00", "Scheduler:ReconcileInterval must be at least 00:00:01")]
+    [InlineData("Retention__Age", "01:00:00", "Retention:Age must be at least 1.00:00:00")]
+    [InlineData("Paging__ClaimLease", "00:30:00", "Paging:ClaimLease must be between 00:00:01 and 00:10:00")]
     public async Task Run_WithInvalidSetting_ExitsWithOneLineNamingTheKey(string variable, string value, string expected)
     {
         await using var host = BotProcess.Start(new Dictionary<string, string?> { [variable] = value });

@@ -5,7 +5,7 @@ namespace IncidentBot.Paging.Inbound;
 
 /// <summary>
 /// The pager webhook events already acted on (migration 0009), so a redelivered or replayed event has no second
-/// effect. Receipts are kept longer than <see cref="PagerDutyOptions.WebhookMaxAge"/>: an older replay is refused as stale.
+/// effect. The retention pruner drops them after <c>Retention:Age</c>; a replay older than <see cref="PagerDutyOptions.WebhookMaxAge"/> is refused as stale.
 /// </summary>
 public sealed class WebhookReceipts(IDbConnectionFactory database, TimeProvider time)
 {
@@ -30,16 +30,6 @@ public sealed class WebhookReceipts(IDbConnectionFactory database, TimeProvider 
         await connection.ExecuteAsync(new CommandDefinition(
             "DELETE FROM pager_webhook_receipts WHERE pager = @Pager AND event_id = @EventId",
             new { Pager = pager, EventId = eventId },
-            cancellationToken: cancellationToken));
-    }
-
-    /// <summary>Drops receipts received before <paramref name="before"/>.</summary>
-    public async Task<int> PruneAsync(DateTimeOffset before, CancellationToken cancellationToken)
-    {
-        await using var connection = await database.OpenConnectionAsync(cancellationToken);
-        return await connection.ExecuteAsync(new CommandDefinition(
-            "DELETE FROM pager_webhook_receipts WHERE received_at < @Before",
-            new { Before = before },
             cancellationToken: cancellationToken));
     }
 }

@@ -16,7 +16,8 @@ namespace IncidentBot.Slack.SocketMode;
 /// Socket Mode: keeps <see cref="SlackOptions.SocketModeConnections"/> WebSockets open (so one being
 /// refreshed does not drop events), feeds every envelope to the same <see cref="SlackDispatcher"/> as
 /// HTTP and acks it by <c>envelope_id</c> once handled. Reconnects on <c>disconnect</c> at once, and
-/// with growing backoff after failures.
+/// with growing backoff after failures; a connection that stops answering pings
+/// (<see cref="SlackOptions.SocketModeLivenessTimeout"/>) is aborted and replaced.
 /// </summary>
 public sealed partial class SocketModeService(
     ISlackApi slack,
@@ -63,9 +64,23 @@ public sealed partial class SocketModeService(
             {
                 var url = await slack.OpenSocketModeConnectionAsync(stoppingToken);
                 using var socket = new ClientWebSocket();
-                socket.Options.KeepAliveInterval = TimeSpan.FromSeconds(10);
+                // Liveness: a ping every half of the timeout, and the socket is aborted when one goes unanswered for
+                // the other half (a half-open connection that would otherwise wait forever); then it is opened again.
+                var liveness = options.Value.SocketModeLivenessTimeout / 2;
+                socket.Options.KeepAliveInterval = liveness;
+                socket.Options.KeepAliveTimeout = liveness;
                 await socket.ConnectAsync(url, stoppingToken);
-                var reason = await ReceiveAsync(index, socket, () => failures = 0, stoppingToken);
+                string reason;
+                try
+                {
+                    reason = await ReceiveAsync(index, socket, () => failures = 0, stoppingToken);
+                }
+                catch (OperationCanceledException) when (!stoppingToken.IsCancellationRequested && socket.State == WebSocketState.Aborted)
+                {
+                    // A ping went unanswered (a half-open connection): the socket was aborted; open another at once.
+                    reason = $"no pong within {liveness.TotalSeconds:0.#} s";
+                }
+
                 LogDisconnected(logger, index, reason);
                 if (reason == "link_disabled")
                 {

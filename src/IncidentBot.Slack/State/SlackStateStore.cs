@@ -28,14 +28,6 @@ public sealed class SlackStateStore(IDbConnectionFactory database, TimeProvider 
         return await connection.ExecuteAsync(new CommandDefinition(sql, new { EventId = eventId, Now = time.GetUtcNow() }, cancellationToken: cancellationToken)) > 0;
     }
 
-    /// <summary>Forgets receipts older than <paramref name="age"/> (Slack retries for at most a day).</summary>
-    public async Task<int> PruneReceiptsAsync(TimeSpan age, CancellationToken cancellationToken)
-    {
-        await using var connection = await database.OpenConnectionAsync(cancellationToken);
-        return await connection.ExecuteAsync(new CommandDefinition(
-            "DELETE FROM slack_event_receipts WHERE received_at < @Before", new { Before = time.GetUtcNow() - age }, cancellationToken: cancellationToken));
-    }
-
     /// <summary>The progress row of an incident's war room, created with <paramref name="channelName"/> on first use.</summary>
     public async Task<WarRoomProgress> GetOrStartWarRoomAsync(long incidentId, string channelName, CancellationToken cancellationToken)
     {

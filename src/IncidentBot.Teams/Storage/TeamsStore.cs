@@ -99,16 +99,6 @@ public sealed class TeamsStore(IDbConnectionFactory database, TimeProvider time)
             cancellationToken: cancellationToken));
     }
 
-    /// <summary>Drops receipts older than <paramref name="before"/>; Teams redelivers within minutes, not days.</summary>
-    public async Task<int> PruneActivitiesAsync(DateTimeOffset before, CancellationToken cancellationToken)
-    {
-        await using var connection = await database.OpenConnectionAsync(cancellationToken);
-        return await connection.ExecuteAsync(new CommandDefinition(
-            "DELETE FROM teams_activity_receipts WHERE received_at < @Before",
-            new { Before = before },
-            cancellationToken: cancellationToken));
-    }
-
     public async Task<CardPost?> GetCardAsync(long incidentId, string conversationId, CancellationToken cancellationToken)
     {
         await using var connection = await database.OpenConnectionAsync(cancellationToken);

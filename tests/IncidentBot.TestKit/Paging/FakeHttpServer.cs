@@ -21,6 +21,7 @@ public abstract class FakeHttpServer : IAsyncDisposable
     private readonly ConcurrentQueue<RecordedRequest> _requests = new();
     private readonly ConcurrentQueue<ScriptedResponse> _script = new();
     private WebApplication? _app;
+    private TaskCompletionSource? _hold;
 
     public Uri BaseAddress { get; private set; } = null!;
 
@@ -46,6 +47,15 @@ public abstract class FakeHttpServer : IAsyncDisposable
         var address = _app.Services.GetRequiredService<IServer>().Features.Get<IServerAddressesFeature>()!.Addresses.First();
         BaseAddress = new Uri(address.TrimEnd('/') + "/");
     }
+
+    /// <summary>
+    /// From now on every request is recorded and then left unanswered until <see cref="Release"/> (or until the caller
+    /// hangs up): a provider that took the request in and has not answered yet.
+    /// </summary>
+    public void Hold() => Volatile.Write(ref _hold, new TaskCompletionSource(TaskCreationOptions.RunContinuationsAsynchronously));
+
+    /// <summary>Answers the held requests and stops holding.</summary>
+    public void Release() => Interlocked.Exchange(ref _hold, null)?.TrySetResult();
 
     /// <summary>Waits until at least <paramref name="count"/> requests matching <paramref name="match"/> arrived.</summary>
     public async Task<IReadOnlyList<RecordedRequest>> WaitForAsync(int count, Func<RecordedRequest, bool>? match = null, TimeSpan? timeout = null)
@@ -88,6 +98,10 @@ public abstract class FakeHttpServer : IAsyncDisposable
             body,
             DateTimeOffset.UtcNow);
         _requests.Enqueue(request);
+        if (Volatile.Read(ref _hold) is { } hold)
+        {
+            await hold.Task.WaitAsync(context.RequestAborted);
+        }
 
         int status;
         string answer;

@@ -122,6 +122,7 @@ public sealed partial class FakeSlackServer : IAsyncDisposable
     private readonly HttpClient _events = new() { Timeout = TimeSpan.FromSeconds(10) };
     private WebApplication? _app;
     private (Uri EventsUrl, SlackSigner Signer)? _bot;
+    private SocketRelay? _relay;
     private long _lastTsMicros;
     private int _channelCounter;
     private int _fileCounter;
@@ -176,8 +177,15 @@ public sealed partial class FakeSlackServer : IAsyncDisposable
         server._app = app;
         var address = app.Services.GetRequiredService<IServer>().Features.Get<IServerAddressesFeature>()!.Addresses.First();
         server.BaseAddress = new Uri(address.TrimEnd('/') + "/");
+        server._relay = new SocketRelay(new System.Net.IPEndPoint(System.Net.IPAddress.Loopback, server.BaseAddress.Port));
         return server;
     }
+
+    /// <summary>
+    /// Every open Socket Mode connection goes half-open: Slack's side is gone, but the bot's socket stays open and hears
+    /// nothing more, not even answers to its pings. Returns how many connections went so.
+    /// </summary>
+    public int FreezeSockets() => _relay!.FreezeAll();
 
     public IReadOnlyList<SlackCall> CallsTo(string method) => Calls.Where(c => c.Method == method).ToList();
 
@@ -344,6 +352,11 @@ public sealed partial class FakeSlackServer : IAsyncDisposable
             socket.Abort();
         }
 
+        if (_relay is not null)
+        {
+            await _relay.DisposeAsync();
+        }
+
         if (_app is not null)
         {
             await _app.DisposeAsync();
@@ -436,7 +449,8 @@ public sealed partial class FakeSlackServer : IAsyncDisposable
                 return Ok(auth);
             case "apps.connections.open":
                 var ticket = Interlocked.Increment(ref _connectionsOpened);
-                var ws = new UriBuilder(BaseAddress) { Scheme = "ws", Path = "/socket", Query = $"ticket={ticket}" }.Uri;
+                // Through the relay, so a test can leave the connection half-open.
+                var ws = new UriBuilder(BaseAddress) { Scheme = "ws", Port = _relay!.Port, Path = "/socket", Query = $"ticket={ticket}" }.Uri;
                 return Ok(new() { ["url"] = ws.ToString() });
             case "conversations.create":
                 var name = S(args, "name") ?? "";

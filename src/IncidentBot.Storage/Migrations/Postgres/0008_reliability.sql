@@ -1,0 +1,15 @@
+-- Reliability (PostgreSQL): pages and escalation steps that survive a crash, and what retention prunes by age.
+
+-- A page whose sender died is sent again by whoever finds its claim run out, with what it was sent with.
+ALTER TABLE page_ledger ADD COLUMN reason text;
+ALTER TABLE page_ledger ADD COLUMN dedup_key text;
+-- An escalation step is recorded 'scheduled' (action 'escalate') when its timer is set, due at this time, so a
+-- lost timer can be set again from the ledger.
+ALTER TABLE page_ledger ADD COLUMN due_at timestamptz;
+
+-- The claims still being sent, by when they run out: all the page sweeper reads.
+CREATE INDEX ix_page_ledger_sending ON page_ledger (claimed_until) WHERE status = 'sending';
+
+-- Retention deletes delivery records by age.
+CREATE INDEX ix_slack_deliveries_delivered_at ON slack_deliveries (delivered_at);
+CREATE INDEX ix_teams_deliveries_delivered_at ON teams_deliveries (delivered_at);
