@@ -6,6 +6,7 @@ using Microsoft.AspNetCore.Mvc;
 using Microsoft.AspNetCore.Routing;
 using Microsoft.Extensions.DependencyInjection;
 using Microsoft.Extensions.DependencyInjection.Extensions;
+using Microsoft.Extensions.Hosting;
 using Microsoft.Extensions.Options;
 
 namespace IncidentBot.Paging;
@@ -17,12 +18,14 @@ public static class DependencyInjection
     /// ledger with its sweeper (pages whose sender died are sent again), and the escalation policy
     /// (<c>Escalation:*</c>), validated at start-up. With nothing configured nobody is paged and the timeline says so.
     /// </summary>
-    public static IServiceCollection AddPaging(this IServiceCollection services)
+    public static IHostApplicationBuilder AddPaging(this IHostApplicationBuilder builder)
     {
-        // The scheduler adds paging for its escalations; binding twice would append configured lists (levels, targets) twice.
+        ArgumentNullException.ThrowIfNull(builder);
+        var services = builder.Services;
+        // Binding twice would append configured lists (levels, targets) twice.
         if (services.Any(d => d.ServiceType == typeof(PagingService)))
         {
-            return services;
+            return builder;
         }
 
         services.TryAddSingleton(TimeProvider.System);
@@ -48,7 +51,7 @@ public static class DependencyInjection
         services.TryAddSingleton<PageSweeperSignal>();
         services.TryAddSingleton<PageSweeper>();
         services.AddHostedService(sp => sp.GetRequiredService<PageSweeper>());
-        return services;
+        return builder;
     }
 
     /// <summary><c>POST /paging/pagerduty</c> (v3 webhook subscriptions) and <c>POST /paging/opsgenie</c> (outgoing Webhook integration).</summary>

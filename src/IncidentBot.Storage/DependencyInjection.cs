@@ -14,18 +14,19 @@ public static class DependencyInjection
     /// <summary>
     /// Registers the incident store and outbox on the configured database (<c>Database:Provider</c>,
     /// <c>ConnectionStrings:IncidentBot</c>; invalid values stop start-up), the readiness probe, the start-up
-    /// migration, which runs before every other hosted service, and the pruner of finished work (<c>Retention:*</c>).
+    /// migration, which runs before every other
+    /// hosted service, and the pruner of finished work (<c>Retention:*</c>).
     /// </summary>
-    public static IServiceCollection AddIncidentStorage(this IServiceCollection services, IConfiguration configuration)
+    public static IHostApplicationBuilder AddStorage(this IHostApplicationBuilder builder)
     {
-        ArgumentNullException.ThrowIfNull(services);
-        ArgumentNullException.ThrowIfNull(configuration);
-
+        ArgumentNullException.ThrowIfNull(builder);
+        var services = builder.Services;
+        var database = builder.GetDatabaseOptions();
         services.AddOptions<DatabaseOptions>()
             .Configure(options =>
             {
-                options.Provider = configuration[DatabaseOptions.ProviderKey];
-                options.ConnectionString = configuration.GetConnectionString(DatabaseOptions.ConnectionStringName);
+                options.Provider = database.Provider;
+                options.ConnectionString = database.ConnectionString;
             })
             .ValidateOnStart();
         services.TryAddEnumerable(ServiceDescriptor.Singleton<IValidateOptions<DatabaseOptions>, DatabaseOptionsValidator>());
@@ -40,11 +41,33 @@ public static class DependencyInjection
         services.TryAddSingleton<DatabaseMigrator>();
         AddFirstHostedService<DatabaseMigrationService>(services);
 
-        services.AddOptions<RetentionOptions>().Bind(configuration.GetSection(RetentionOptions.Section)).ValidateOnStart();
+        services.AddOptions<RetentionOptions>().BindConfiguration(RetentionOptions.Section).ValidateOnStart();
         services.TryAddEnumerable(ServiceDescriptor.Singleton<IValidateOptions<RetentionOptions>, RetentionOptionsValidator>());
         services.TryAddEnumerable(ServiceDescriptor.Singleton<IHostedService, RetentionPruner>());
 
-        return services;
+        return builder;
+    }
+
+    /// <summary>
+    /// The database settings, read from configuration once per builder, for the projects that need them while they
+    /// register (the scheduler's store); everyone else takes <c>IOptions&lt;DatabaseOptions&gt;</c>. Not validated here:
+    /// start-up validation names a bad key.
+    /// </summary>
+    public static DatabaseOptions GetDatabaseOptions(this IHostApplicationBuilder builder)
+    {
+        ArgumentNullException.ThrowIfNull(builder);
+        if (builder.Properties.TryGetValue(typeof(DatabaseOptions), out var read) && read is DatabaseOptions options)
+        {
+            return options;
+        }
+
+        options = new DatabaseOptions
+        {
+            Provider = builder.Configuration[DatabaseOptions.ProviderKey],
+            ConnectionString = builder.Configuration.GetConnectionString(DatabaseOptions.ConnectionStringName),
+        };
+        builder.Properties[typeof(DatabaseOptions)] = options;
+        return options;
     }
 
     private static IDbConnectionFactory CreateConnectionFactory(IServiceProvider services)

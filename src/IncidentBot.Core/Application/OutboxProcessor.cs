@@ -38,6 +38,8 @@ public interface IIncidentEventHandler
 /// <summary>How the outbox is delivered (configuration section <c>Outbox</c>).</summary>
 public sealed class OutboxOptions
 {
+    public const string Section = "Outbox";
+
     /// <summary>How long to wait for new events when nothing is due (a stored change wakes it sooner).</summary>
     public TimeSpan PollInterval { get; set; } = TimeSpan.FromMilliseconds(500);
 

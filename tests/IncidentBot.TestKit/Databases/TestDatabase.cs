@@ -1,6 +1,7 @@
 using IncidentBot.Storage;
 using Microsoft.Extensions.Configuration;
 using Microsoft.Extensions.DependencyInjection;
+using Microsoft.Extensions.Hosting;
 using Microsoft.Extensions.Logging.Abstractions;
 using Xunit;
 
@@ -23,7 +24,7 @@ public abstract class TestDatabase : IAsyncLifetime
     public string ConnectionString =>
         _connectionString ?? throw new InvalidOperationException($"{GetType().Name} is not initialized; call InitializeAsync first.");
 
-    /// <summary>The configuration that points <see cref="DependencyInjection.AddIncidentStorage"/> at this database.</summary>
+    /// <summary>The configuration that points <see cref="DependencyInjection.AddStorage"/> at this database.</summary>
     public IReadOnlyDictionary<string, string?> Configuration => new Dictionary<string, string?>
     {
         [DatabaseOptions.ProviderKey] = Provider.ToString(),
@@ -33,16 +34,19 @@ public abstract class TestDatabase : IAsyncLifetime
     public IConfiguration BuildConfiguration() => new ConfigurationBuilder().AddInMemoryCollection(Configuration).Build();
 
     /// <summary>
-    /// A service provider with the storage registered against this database. <paramref name="configure"/>
+    /// A service provider with the storage registered against this database, composed as the app composes it (on a host
+    /// builder whose configuration is this database's plus <paramref name="settings"/>). <paramref name="configure"/>
     /// runs first, so what it registers (a fake <see cref="TimeProvider"/>, say) wins over the defaults.
     /// </summary>
-    public ServiceProvider CreateServices(Action<IServiceCollection>? configure = null)
+    public ServiceProvider CreateServices(Action<IHostApplicationBuilder>? configure = null, IEnumerable<KeyValuePair<string, string?>>? settings = null)
     {
-        var services = new ServiceCollection();
-        services.AddSingleton(typeof(Microsoft.Extensions.Logging.ILogger<>), typeof(NullLogger<>));
-        configure?.Invoke(services);
-        services.AddIncidentStorage(BuildConfiguration());
-        return services.BuildServiceProvider(new ServiceProviderOptions { ValidateOnBuild = true, ValidateScopes = true });
+        var builder = Host.CreateEmptyApplicationBuilder(new HostApplicationBuilderSettings { EnvironmentName = "Testing" });
+        builder.Configuration.AddInMemoryCollection(Configuration);
+        builder.Configuration.AddInMemoryCollection(settings ?? []);
+        builder.Services.AddSingleton(typeof(Microsoft.Extensions.Logging.ILogger<>), typeof(NullLogger<>));
+        configure?.Invoke(builder);
+        builder.AddStorage();
+        return builder.Services.BuildServiceProvider(new ServiceProviderOptions { ValidateOnBuild = true, ValidateScopes = true });
     }
 
     public async Task InitializeAsync()
