@@ -156,20 +156,17 @@ public sealed partial class RetentionPruner(
                     FinishedMessagesSql, new { Before = before, Batch = batchSize }, transaction, cancellationToken: cancellationToken))).ToArray();
                 if (ids.Length > 0)
                 {
-                    var postgres = database.Provider == DatabaseProvider.Postgres;
+                    var inIds = database.Dialect().InList("Ids");
                     await connection.ExecuteAsync(new CommandDefinition(
-                        $"DELETE FROM outbox_deliveries WHERE message_id {InList(postgres)}", new { Ids = ids }, transaction, cancellationToken: cancellationToken));
+                        $"DELETE FROM outbox_deliveries WHERE message_id {inIds}", new { Ids = ids }, transaction, cancellationToken: cancellationToken));
                     await connection.ExecuteAsync(new CommandDefinition(
-                        $"DELETE FROM outbox WHERE id {InList(postgres)}", new { Ids = ids }, transaction, cancellationToken: cancellationToken));
+                        $"DELETE FROM outbox WHERE id {inIds}", new { Ids = ids }, transaction, cancellationToken: cancellationToken));
                 }
 
                 await transaction.CommitAsync(cancellationToken);
                 return ids.Length;
             },
             cancellationToken);
-
-    // Npgsql takes the ids as one array; Dapper spreads them into a list for SQLite.
-    private static string InList(bool postgres) => postgres ? "= ANY(@Ids)" : "IN @Ids";
 
     // In id order, so the oldest (the ones to go) are found first and a batch stops early.
     private const string FinishedMessagesSql = """

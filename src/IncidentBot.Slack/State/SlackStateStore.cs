@@ -67,8 +67,7 @@ public sealed class SlackStateStore(IDbConnectionFactory database, TimeProvider 
             WarRoomStep.Linked => "linked",
             _ => throw new ArgumentOutOfRangeException(nameof(step)),
         };
-        var value = database.Provider == DatabaseProvider.Postgres ? "true" : "1";
-        return ExecuteAsync($"UPDATE slack_war_rooms SET {column} = {value}, updated_at = @Now WHERE incident_id = @IncidentId",
+        return ExecuteAsync($"UPDATE slack_war_rooms SET {column} = {database.Dialect().True}, updated_at = @Now WHERE incident_id = @IncidentId",
             new { IncidentId = incidentId, Now = time.GetUtcNow() }, cancellationToken);
     }
 
