@@ -1,5 +1,6 @@
 using IncidentBot.Core.Security;
 using IncidentBot.Paging.Inbound;
+using IncidentBot.Storage;
 using Microsoft.AspNetCore.Builder;
 using Microsoft.AspNetCore.Http;
 using Microsoft.AspNetCore.Mvc;
@@ -45,6 +46,7 @@ public static class DependencyInjection
         services.TryAddEnumerable(ServiceDescriptor.Singleton<IPager, PagerDutyPager>());
         services.TryAddEnumerable(ServiceDescriptor.Singleton<IPager, OpsgeniePager>());
         services.TryAddEnumerable(ServiceDescriptor.Singleton<IPager, WebhookPager>());
+        builder.AddTables(PagingTables.Set);
         services.TryAddSingleton<PageLedger>();
         services.TryAddSingleton<EscalationPolicy>();
         services.TryAddSingleton<PagingService>();

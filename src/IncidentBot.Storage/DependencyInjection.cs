@@ -39,11 +39,31 @@ public static class DependencyInjection
         services.TryAddSingleton<IDatabaseHealth, DatabaseHealth>();
         services.TryAddSingleton<DataProtectionKeyStore>();
         services.TryAddSingleton<DatabaseMigrator>();
+        builder.AddTables(Tables);
         AddFirstHostedService<DatabaseMigrationService>(services);
 
         services.AddOptions<RetentionOptions>().BindConfiguration(RetentionOptions.Section).ValidateOnStart();
         services.TryAddEnumerable(ServiceDescriptor.Singleton<IValidateOptions<RetentionOptions>, RetentionOptionsValidator>());
         services.TryAddEnumerable(ServiceDescriptor.Singleton<IHostedService, RetentionPruner>());
+
+        return builder;
+    }
+
+    /// <summary>This project's tables: incidents and their parts, the outbox, data-protection keys.</summary>
+    public static TableSet Tables { get; } = new(TableSet.StorageName, typeof(DependencyInjection).Assembly);
+
+    /// <summary>
+    /// Adds <paramref name="tables"/> to the start-up migration and the retention pruner. Each project that owns tables
+    /// calls it from its own <c>Add…</c> method; adding a set twice has no effect.
+    /// </summary>
+    public static IHostApplicationBuilder AddTables(this IHostApplicationBuilder builder, TableSet tables)
+    {
+        ArgumentNullException.ThrowIfNull(builder);
+        ArgumentNullException.ThrowIfNull(tables);
+        if (!builder.Services.Any(d => d.ServiceType == typeof(TableSet) && (d.ImplementationInstance as TableSet)?.Name == tables.Name))
+        {
+            builder.Services.AddSingleton(tables);
+        }
 
         return builder;
     }

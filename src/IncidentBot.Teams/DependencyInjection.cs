@@ -5,6 +5,7 @@ using IncidentBot.Teams.Auth;
 using IncidentBot.Teams.Connector;
 using IncidentBot.Teams.Events;
 using IncidentBot.Teams.Storage;
+using IncidentBot.Storage;
 using Microsoft.AspNetCore.Builder;
 using Microsoft.AspNetCore.Mvc;
 using Microsoft.AspNetCore.Routing;
@@ -42,6 +43,7 @@ public static partial class DependencyInjection
         services.AddSingleton<TenantPolicy>();
         services.AddSingleton<BotAuthenticator>();
         services.AddSingleton<ServiceUrlPolicy>();
+        builder.AddTables(TeamsTables.Set);
         services.AddSingleton<TeamsStore>();
         services.AddSingleton<TeamsBot>();
         services.AddSingleton<ReplySender>();

@@ -107,7 +107,7 @@ public sealed class StorageRegistrationTests
             await host.StartAsync();
             await host.StopAsync();
 
-            Assert.Equal(DatabaseMigrator.For(provider).Select(m => m.Version), probe.VersionsAtStart);
+            Assert.Equal(host.Services.GetRequiredService<DatabaseMigrator>().Known.Select(m => m.Id).Order(), probe.VersionsAtStart!.Order());
         }
         finally
         {
@@ -164,13 +164,13 @@ public sealed class StorageRegistrationTests
     private sealed class SchemaProbe(DatabaseMigrator migrator, ProbeResult result) : IHostedService
     {
         public async Task StartAsync(CancellationToken cancellationToken) =>
-            result.VersionsAtStart = await migrator.GetAppliedVersionsAsync(cancellationToken);
+            result.VersionsAtStart = await migrator.GetAppliedAsync(cancellationToken);
 
         public Task StopAsync(CancellationToken cancellationToken) => Task.CompletedTask;
     }
 
     private sealed class ProbeResult
     {
-        public IReadOnlyList<int>? VersionsAtStart { get; set; }
+        public IReadOnlyList<MigrationId>? VersionsAtStart { get; set; }
     }
 }

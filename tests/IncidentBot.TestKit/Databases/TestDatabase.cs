@@ -31,6 +31,10 @@ public abstract class TestDatabase : IAsyncLifetime
         [DatabaseOptions.ConnectionStringKey] = ConnectionString,
     };
 
+    /// <summary>The table sets the app registers besides Storage's own, so a test database has the app's whole schema.</summary>
+    public static IReadOnlyList<TableSet> AdapterTables { get; } =
+        [IncidentBot.Paging.PagingTables.Set, IncidentBot.Slack.State.SlackTables.Set, IncidentBot.Teams.Storage.TeamsTables.Set];
+
     public IConfiguration BuildConfiguration() => new ConfigurationBuilder().AddInMemoryCollection(Configuration).Build();
 
     /// <summary>
@@ -46,6 +50,11 @@ public abstract class TestDatabase : IAsyncLifetime
         builder.Services.AddSingleton(typeof(Microsoft.Extensions.Logging.ILogger<>), typeof(NullLogger<>));
         configure?.Invoke(builder);
         builder.AddStorage();
+        foreach (var tables in AdapterTables)
+        {
+            builder.AddTables(tables);
+        }
+
         return builder.Services.BuildServiceProvider(new ServiceProviderOptions { ValidateOnBuild = true, ValidateScopes = true });
     }
 
