@@ -99,7 +99,8 @@ fi
 
 results=$(mktemp)
 set +e
-dotnet test IncidentBot.sln --nologo "$@" 2>&1 | tee "$results"
+# A test that hangs fails the run (with a dump of where it hung) instead of stalling it.
+dotnet test IncidentBot.sln --nologo --blame-hang-timeout 5m --blame-hang-dump-type none "$@" 2>&1 | tee "$results"
 status=${PIPESTATUS[0]}
 set -e
 

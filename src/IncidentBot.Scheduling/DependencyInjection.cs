@@ -38,7 +38,7 @@ public static class DependencyInjection
             quartz.ConfigureScheduler(scheduler =>
             {
                 scheduler.InstanceName = options.Name;
-                scheduler.InstanceId = options.InstanceId;
+                scheduler.InstanceId = options.ResolveInstanceId();
                 // Triggers another instance scheduled are seen within this; local ones wake the scheduler at once.
                 scheduler.IdleWaitTime = options.IdleWaitTime;
                 // Many reminders can come due together; acquiring them in batches keeps up where one at a time would

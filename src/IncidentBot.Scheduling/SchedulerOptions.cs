@@ -8,8 +8,17 @@ public sealed class SchedulerOptions
     /// <summary>Identical on every instance sharing a database; instances cluster under this name.</summary>
     public string Name { get; set; } = "IncidentBot";
 
-    /// <summary>Unique per instance; <c>AUTO</c> derives one from host name and time.</summary>
+    /// <summary>Unique per instance; <c>AUTO</c> makes one from the host name, process id and a random part.</summary>
     public string InstanceId { get; set; } = "AUTO";
+
+    /// <summary>
+    /// The id this process checks in under. Set through Microsoft DI, Quartz takes <c>AUTO</c> literally, so every
+    /// instance would share one id and none would notice another die: the unique id is made here instead.
+    /// </summary>
+    public string ResolveInstanceId() =>
+        string.Equals(InstanceId, "AUTO", StringComparison.OrdinalIgnoreCase)
+            ? $"{Environment.MachineName}-{Environment.ProcessId}-{Guid.NewGuid().ToString("N")[..8]}"
+            : InstanceId;
 
     /// <summary>How often a clustered instance checks in; a silent instance's jobs move to others after about twice this.</summary>
     public TimeSpan ClusterCheckinInterval { get; set; } = TimeSpan.FromSeconds(5);

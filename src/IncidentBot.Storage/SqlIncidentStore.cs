@@ -77,11 +77,15 @@ public sealed class SqlIncidentStore(IDbConnectionFactory database, TimeProvider
         return await database.RunAsync(async connection =>
         {
             await using var transaction = await connection.BeginWriteAsync(cancellationToken);
-            var sql = change.AppendOnly ? LockIncidentSql : UpdateIncidentSql;
-            var updated = await connection.ExecuteAsync(new CommandDefinition(sql, RowParameters(incident), transaction, cancellationToken: cancellationToken));
-            if (updated == 0)
+            // An append leaves the incident row alone, unlocked: notes, pins and reminders in a busy war room neither
+            // wait for each other nor for a lifecycle change (whose events they may then be delivered before or after).
+            if (!change.AppendOnly)
             {
-                throw new ConcurrencyConflictException(incident.Number);
+                var updated = await connection.ExecuteAsync(new CommandDefinition(UpdateIncidentSql, RowParameters(incident), transaction, cancellationToken: cancellationToken));
+                if (updated == 0)
+                {
+                    throw new ConcurrencyConflictException(incident.Number);
+                }
             }
 
             await WriteChangeAsync(connection, transaction, incident.Id, change, time.GetUtcNow(), cancellationToken);
@@ -106,9 +110,6 @@ public sealed class SqlIncidentStore(IDbConnectionFactory database, TimeProvider
         incident.NextUpdateDueAt,
         incident.Summary,
     };
-
-    // Locks the row without changing it: an append waits for a concurrent lifecycle change instead of racing it.
-    private const string LockIncidentSql = "UPDATE incidents SET version = version WHERE id = @Id";
 
     // The version check makes the row lock decide between concurrent savers: the loser matches no row.
     private const string UpdateIncidentSql = """

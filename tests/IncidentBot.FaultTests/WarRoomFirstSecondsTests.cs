@@ -1,3 +1,4 @@
+using System.Diagnostics;
 using System.Collections.Concurrent;
 using IncidentBot.Core.Incidents;
 using IncidentBot.FaultTests.Harness;
@@ -99,7 +100,7 @@ public abstract class WarRoomFirstSecondsTests<TDatabase>(ITestOutputHelper outp
     }
 
     [Fact]
-    public async Task SlackOutage_RightAfterCreate_NothingLostAndWarRoomCompletesAfterRecovery()
+    public async Task SlackOutageOfAMinute_RightAfterCreate_NothingLostAndWarRoomCompletesAfterRecovery()
     {
         var slack = _faults.Slack;
         var outage = new TaskCompletionSource<string>(TaskCreationOptions.RunContinuationsAsynchronously);
@@ -122,8 +123,12 @@ public abstract class WarRoomFirstSecondsTests<TDatabase>(ITestOutputHelper outp
         }
 
         await _faults.CommandAsync($"update {number} Failing over to the standby", _faults.General.Id, OutboxFaults.Ann, "ann");
+        // A minute of 503s, as in a real Slack incident, then recovery.
+        var outageFor = Stopwatch.StartNew();
         await OutboxFaults.WaitUntilAsync(() => Task.FromResult(slack.OutageAnswers >= 4), "four calls refused by the outage", TimeSpan.FromSeconds(30));
+        await Task.Delay(TimeSpan.FromMinutes(1) - outageFor.Elapsed);
         slack.OutageStatus = null;
+        var recovered = Stopwatch.StartNew();
         _faults.Log($"outage over after {slack.OutageAnswers} refused calls");
 
         var warRoom = await _faults.WaitForWarRoomAsync(number, TimeSpan.FromSeconds(60));
@@ -131,6 +136,7 @@ public abstract class WarRoomFirstSecondsTests<TDatabase>(ITestOutputHelper outp
             () => Task.FromResult(warRoom.Messages.Values.Any(m => m.User == FakeSlackServer.BotUserId && m.Text.Contains("Failing over to the standby", StringComparison.Ordinal))),
             "the update posted in the war room",
             TimeSpan.FromSeconds(30));
+        _faults.Log($"war room complete {recovered.Elapsed.TotalSeconds:0.0} s after Slack recovered from a minute of 503s");
         var timeline = await _faults.TimelineAsync(number);
         Assert.All(said, ts => Assert.Single(timeline, e => e.Source?.MessageId == ts));
         Assert.Equal(room, warRoom.Id);

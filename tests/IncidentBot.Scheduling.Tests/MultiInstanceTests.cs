@@ -101,15 +101,22 @@ public sealed class MultiInstanceTests : IAsyncLifetime
         await connection.OpenAsync();
         while (true)
         {
-            await using var command = new Npgsql.NpgsqlCommand("SELECT count(DISTINCT instance_name) FROM qrtz_scheduler_state WHERE sched_name = @Name", connection);
-            command.Parameters.AddWithValue("Name", _cluster);
-            var checkedIn = (long)(await command.ExecuteScalarAsync())!;
-            if (checkedIn == instances)
+            await using var command = new Npgsql.NpgsqlCommand("SELECT DISTINCT sched_name || '/' || instance_name FROM qrtz_scheduler_state", connection);
+            var checkedIn = new List<string>();
+            await using (var reader = await command.ExecuteReaderAsync())
+            {
+                while (await reader.ReadAsync())
+                {
+                    checkedIn.Add(reader.GetString(0));
+                }
+            }
+
+            if (checkedIn.Count(c => c.StartsWith(_cluster + "/", StringComparison.Ordinal)) == instances)
             {
                 return;
             }
 
-            Assert.True(DateTime.UtcNow < deadline, $"{checkedIn} distinct scheduler instances checked in, not {instances}");
+            Assert.True(DateTime.UtcNow < deadline, $"scheduler instances checked in: {string.Join(", ", checkedIn)}; expected {instances} of {_cluster}");
             await Task.Delay(100);
         }
     }

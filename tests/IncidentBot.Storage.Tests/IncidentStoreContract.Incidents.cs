@@ -178,6 +178,37 @@ public abstract partial class IncidentStoreContract
     }
 
     [Fact]
+    public async Task SaveAsync_AppendOnlyWhileTheIncidentRowIsLocked_NeitherWaitsNorBumpsTheVersion()
+    {
+        var incident = await DeclareAsync();
+        await using var holder = await OpenAsync();
+        // A lifecycle change in flight: its update holds the incident row. SQLite has one writer at a time and no row
+        // locks, so there a reader stands in for it.
+        var postgres = Database.Provider == DatabaseProvider.Postgres;
+        await using var lifecycleChange = postgres
+            ? await holder.BeginTransactionAsync()
+            : ((Microsoft.Data.Sqlite.SqliteConnection)holder).BeginTransaction(deferred: true);
+        await Dapper.SqlMapper.ExecuteAsync(
+            holder,
+            postgres ? "UPDATE incidents SET version = version + 1 WHERE id = @Id" : "SELECT id FROM incidents WHERE id = @Id",
+            new { incident.Id },
+            lifecycleChange);
+        var change = new IncidentChange(
+            incident,
+            [new NewTimelineEntry(Now, TimelineKind.Note, Alice, "Noted during a lifecycle change")],
+            [new NoteAdded("Noted during a lifecycle change") { IncidentId = incident.Id, Number = incident.Number, OccurredAt = Now }])
+        {
+            AppendOnly = true,
+        };
+
+        var saved = await Store.SaveAsync(change, None).WaitAsync(TimeSpan.FromSeconds(10));
+        await lifecycleChange.RollbackAsync();
+
+        Assert.Equal(incident.Version, saved.Version);
+        Assert.Contains(await Store.GetTimelineAsync(incident.Id, None), e => e.Text == "Noted during a lifecycle change");
+    }
+
+    [Fact]
     public async Task SaveAsync_LifecycleChanges_PersistEveryFieldAndBumpVersion()
     {
         var incident = await DeclareAsync(severity: Severity.Sev2);

@@ -15,6 +15,8 @@ public abstract partial class IncidentStoreContract
         var resolved = await DeclareAsync("Old and resolved", warRoom: new ChatSpace("teams", "19:room@thread.v2"));
         await Incidents.ResolveAsync(resolved.Number, "fixed", AsAlice, None);
         var open = await DeclareAsync("Old but still open");
+        // Checked in, so this instance's claims hold until their lease ends.
+        await Outbox.CheckInAsync(starting: false, None);
         // Every event of the resolved incident delivered; the open one's first event still leased, the rest behind it.
         var deliveries = new List<OutboxDelivery>();
         for (var batch = await ClaimAllAsync(); batch.Count > 0; batch = await ClaimAllAsync())

@@ -20,7 +20,8 @@ public sealed record IncidentChange(Incident Incident, IReadOnlyList<NewTimeline
 
     /// <summary>
     /// The change only adds entries, events or an action item and leaves the incident row as it is, so it neither
-    /// checks nor bumps the version: a busy war room's notes never contend with each other or with lifecycle changes.
+    /// checks nor bumps the version nor locks the row: a busy war room's notes never contend with each other or with
+    /// lifecycle changes. It carries no <see cref="RoleAssignment"/> or <see cref="LinkWarRoom"/>.
     /// </summary>
     public bool AppendOnly { get; init; }
 }

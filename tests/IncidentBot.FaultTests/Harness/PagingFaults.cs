@@ -104,6 +104,7 @@ public sealed class PagingFaults : IAsyncDisposable
             // A page whose sender died is taken over once its claim runs out (not renewed by a live sender).
             ["Paging:ClaimLease"] = "00:00:03",
             ["Outbox:Lease"] = "00:00:10",
+            ["Outbox:DeliveryTimeout"] = "00:00:08",
             ["Outbox:PollInterval"] = "00:00:00.100",
             ["Logging:LogLevel:Default"] = "Warning",
             ["Logging:LogLevel:Microsoft.Hosting.Lifetime"] = "Information",
