@@ -26,7 +26,7 @@ public readonly record struct MigrationId(string Source, int Version) : ICompara
 
 /// <summary>
 /// A versioned schema script of one table set and provider, embedded as <c>Migrations/&lt;Provider&gt;/NNNN_name.sql</c>.
-/// <see cref="Adopts"/> lists scripts of another set that already made these changes (a line <c>-- Adopts: storage 0002</c>):
+/// <see cref="Adopts"/> lists scripts of another set that already made these changes (a line <c>-- Adopts: storage 2</c>):
 /// on a database that recorded one of them, this script is recorded as applied without running.
 /// </summary>
 public sealed record Migration(MigrationId Id, string Name, string Sql, IReadOnlyList<MigrationId> Adopts);

@@ -6,7 +6,7 @@ namespace IncidentBot.Slack.State;
 /// <summary>War-room creation progress for one incident (table <c>slack_war_rooms</c>).</summary>
 public sealed record WarRoomProgress(long IncidentId, string ChannelName, string? ChannelId, bool Invited, bool TopicSet, bool Announced, bool Linked);
 
-/// <summary>The Slack front-end's own tables (migration 0002): event receipts, war-room progress, cards, deliveries.</summary>
+/// <summary>The Slack front-end's own tables (<see cref="SlackTables"/>): event receipts, war-room progress, cards, deliveries.</summary>
 public sealed class SlackStateStore(IDbConnectionFactory database, TimeProvider time)
 {
     /// <summary>Whether an Events API <c>event_id</c> was already handled.</summary>
