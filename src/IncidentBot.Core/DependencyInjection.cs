@@ -25,7 +25,7 @@ public static class DependencyInjection
         services.AddOptions<IncidentLinkOptions>();
         services.AddSingleton<IncidentLinks>();
         services.AddOptions<OutboxOptions>();
-        services.AddSingleton<OutboxSignal>();
+        services.TryAddSingleton<OutboxSignal>();
         services.AddSingleton<OutboxProcessor>();
         services.AddHostedService(sp => sp.GetRequiredService<OutboxProcessor>());
         return services;

@@ -39,6 +39,11 @@ public static class DependencyInjection
         services.TryAddSingleton<DataProtectionKeyStore>();
         services.TryAddSingleton<DatabaseMigrator>();
         AddFirstHostedService<DatabaseMigrationService>(services);
+        if (string.Equals(configuration[DatabaseOptions.ProviderKey]?.Trim(), nameof(DatabaseProvider.Postgres), StringComparison.OrdinalIgnoreCase))
+        {
+            services.TryAddSingleton<OutboxSignal>();
+            services.TryAddEnumerable(ServiceDescriptor.Singleton<IHostedService, OutboxListener>());
+        }
 
         services.AddOptions<RetentionOptions>().Bind(configuration.GetSection(RetentionOptions.Section)).ValidateOnStart();
         services.TryAddEnumerable(ServiceDescriptor.Singleton<IValidateOptions<RetentionOptions>, RetentionOptionsValidator>());

@@ -2,6 +2,7 @@ using System.Data.Common;
 using Dapper;
 using IncidentBot.Core.Application;
 using IncidentBot.Core.Incidents;
+using Npgsql;
 
 namespace IncidentBot.Storage;
 
@@ -203,6 +204,11 @@ public sealed class SqlIncidentStore(IDbConnectionFactory database, TimeProvider
                 CreatedAt = now,
             }).ToList();
             await connection.ExecuteAsync(new CommandDefinition(InsertOutboxSql, events, transaction, cancellationToken: cancellationToken));
+            if (connection is NpgsqlConnection)
+            {
+                // Delivered at commit, to every instance listening (one notification per transaction however many events).
+                await connection.ExecuteAsync(new CommandDefinition(OutboxListener.NotifySql, transaction: transaction, cancellationToken: cancellationToken));
+            }
         }
     }
 
