@@ -13,6 +13,13 @@ public sealed record PageKey(long IncidentId, string Action, int Level, int Loop
     public DateTimeOffset GenerationTime => new(Generation * TimeSpan.TicksPerMicrosecond, TimeSpan.Zero);
 }
 
+/// <summary>An alert a target accepted (or may have): the target as configured and the key it was triggered with.</summary>
+public sealed record OpenAlert
+{
+    public string Target { get; init; } = "";
+    public string? DedupKey { get; init; }
+}
+
 /// <summary>A ledger row as stored (properties, so Dapper converts SQLite's 64-bit integers).</summary>
 public sealed record PageLedgerRow
 {
@@ -196,19 +203,53 @@ public sealed class PageLedger(IDbConnectionFactory database, TimeProvider time)
             cancellationToken);
 
     /// <summary>
-    /// The pagers that may hold an alert for the incident, those to acknowledge or resolve: a trigger they accepted, or
-    /// one still being sent (a sender that died may have been accepted before it could record it).
+    /// The alerts the incident may have open, those to acknowledge or resolve: every key at every target that accepted a
+    /// trigger, or whose trigger is still being sent (a sender that died may have been accepted before it could record it).
     /// </summary>
-    public Task<IReadOnlyList<string>> TriggeredTargetsAsync(long incidentId, CancellationToken cancellationToken) =>
+    public Task<IReadOnlyList<OpenAlert>> TriggeredAlertsAsync(long incidentId, CancellationToken cancellationToken) =>
         database.RunAsync(
-            async connection => (IReadOnlyList<string>)(await connection.QueryAsync<string>(new CommandDefinition(
+            async connection => (IReadOnlyList<OpenAlert>)(await connection.QueryAsync<OpenAlert>(new CommandDefinition(
                 TriggeredSql, new { IncidentId = incidentId }, cancellationToken: cancellationToken))).AsList(),
             cancellationToken);
 
     private const string TriggeredSql = """
-        SELECT DISTINCT target FROM page_ledger
+        SELECT DISTINCT target AS Target, dedup_key AS DedupKey FROM page_ledger
         WHERE incident_id = @IncidentId AND action = 'trigger' AND status IN ('sent', 'sending') AND target <> '*'
-        ORDER BY target
+        ORDER BY target, dedup_key
+        """;
+
+    /// <summary>
+    /// The step's place in the incident's alert-key sequence (1 for the incident's first alert): given once, when the
+    /// step first pages, and kept on its row, so a retry or a crash pages with the same key and never a new one.
+    /// </summary>
+    public async Task<int> AssignKeyAsync(PageKey step, CancellationToken cancellationToken)
+    {
+        var args = new { step.IncidentId, step.Action, step.Level, step.Loop, step.Generation, step.Target };
+        for (var attempt = 1; ; attempt++)
+        {
+            try
+            {
+                return await database.RunAsync(
+                    async connection =>
+                    {
+                        await connection.ExecuteAsync(new CommandDefinition(AssignKeySql, args, cancellationToken: cancellationToken));
+                        return await connection.ExecuteScalarAsync<int?>(new CommandDefinition(
+                            $"SELECT key_sequence FROM page_ledger WHERE {KeyMatch}", args, cancellationToken: cancellationToken))
+                            ?? throw new InvalidOperationException($"Escalation step {step.MessageId} is not in the page ledger");
+                    },
+                    cancellationToken);
+            }
+            catch (System.Data.Common.DbException) when (attempt < 5)
+            {
+                // Another step of the incident took the same number at the same moment (the unique index): take the next.
+            }
+        }
+    }
+
+    private const string AssignKeySql = $"""
+        UPDATE page_ledger SET key_sequence = (
+            SELECT COALESCE(MAX(key_sequence), 0) + 1 FROM page_ledger WHERE incident_id = @IncidentId AND action = '{Escalate}')
+        WHERE {KeyMatch} AND key_sequence IS NULL
         """;
 
     public Task<IReadOnlyList<PageLedgerRow>> ListAsync(long incidentId, CancellationToken cancellationToken) =>

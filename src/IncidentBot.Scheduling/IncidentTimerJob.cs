@@ -140,9 +140,9 @@ public sealed partial class IncidentTimerJob(
         }
 
         var step = new EscalationStep(level.Number, loop, level.Targets, reason, startedAt);
+        var marker = Escalations.StepKey(incidentId, level.Number, loop, startedAt);
         var outcome = await done.OnceAsync("record", async () =>
         {
-            var marker = Escalations.StepKey(incidentId, level.Number, loop, startedAt);
             if (await ledger.TryClaimAsync(marker, reason, null, paging.ClaimLease, cancellationToken) is { } claim)
             {
                 var recorded = await incidents.EscalateAsync(number, step, cancellationToken);
@@ -160,7 +160,9 @@ public sealed partial class IncidentTimerJob(
             return;
         }
 
-        await paging.PageAsync(await incidents.GetAsync(number, cancellationToken), step, cancellationToken);
+        // Each step opens its own alert: a trigger under the key of an alert still open notifies nobody.
+        var sequence = await done.OnceAsync("key", () => ledger.AssignKeyAsync(marker, cancellationToken));
+        await paging.PageAsync(await incidents.GetAsync(number, cancellationToken), step, Pagers.DedupKey(number, sequence), cancellationToken);
         if (outcome == EscalationOutcome.Page && policy.Next(level.Number, loop) is { } next)
         {
             var at = await done.OnceAsync("next-at", () => Task.FromResult(time.GetUtcNow() + next.After));

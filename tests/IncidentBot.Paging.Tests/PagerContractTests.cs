@@ -18,8 +18,8 @@ public sealed class PagerContractTests : IAsyncLifetime
 
     private IPager Pager(string name) => _fixture.Services.GetServices<IPager>().Single(p => p.Name == name);
 
-    private static PageMessage Message(PageAction action) => new(
-        action, new IncidentNumber(42), "Checkout is down", Severity.Sev1, 1, "declared at SEV1",
+    private static PageMessage Message(PageAction action, string target = Pagers.PagerDuty) => new(
+        action, PageTarget.Parse(target), new IncidentNumber(42), "Checkout is down", Severity.Sev1, 1, "declared at SEV1",
         Pagers.DedupKey(new IncidentNumber(42)), "incidentbot-7-trigger-1-0-123-x", DateTimeOffset.Parse("2026-11-22T03:00:00Z", System.Globalization.CultureInfo.InvariantCulture));
 
     [Fact]

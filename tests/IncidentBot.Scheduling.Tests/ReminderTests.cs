@@ -217,7 +217,7 @@ public abstract class ReminderTests<TDatabase> : IAsyncLifetime
         Assert.Equal(["trigger", "resolve"], _pagerDuty.Events.Select(e => (string)e["event_action"]!).ToArray());
         Assert.All(_pagerDuty.Events, e => Assert.Equal($"incidentbot-{incident.Number}", (string?)e["dedup_key"]));
         Assert.Empty(_opsgenie.Requests);
-        Assert.Contains(await host.TimelineAsync(incident), e => e.Kind == TimelineKind.Page && e.Text == "pagerduty page resolved");
+        Assert.Contains(await host.TimelineAsync(incident), e => e.Kind == TimelineKind.Page && e.Text == $"pagerduty page resolved (incidentbot-{incident.Number})");
     }
 
     [Fact]

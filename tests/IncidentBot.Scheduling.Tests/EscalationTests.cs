@@ -1,0 +1,197 @@
+using IncidentBot.Core.Application;
+using IncidentBot.Core.Incidents;
+using IncidentBot.Paging;
+using IncidentBot.TestKit.Databases;
+using IncidentBot.TestKit.Paging;
+using Microsoft.Extensions.DependencyInjection;
+
+namespace IncidentBot.Scheduling.Tests;
+
+/// <summary>
+/// Escalation that reaches a person, end to end through the host against fake pagers that deduplicate as PagerDuty and
+/// Opsgenie do: every escalation opens its own alert (and notifies), acks and resolves reach every alert.
+/// </summary>
+public abstract class EscalationTests<TDatabase> : IAsyncLifetime
+    where TDatabase : TestDatabase, new()
+{
+    private static readonly Actor Ann = new(new Person("chat", "U1", "Ann"), new ChatSpace("chat", "C-origin"));
+
+    private readonly TDatabase _database = new();
+    private readonly FakePagerDuty _pagerDuty = new();
+    private readonly FakeOpsgenie _opsgenie = new();
+    private readonly List<SchedulingHost> _hosts = [];
+
+    public async Task InitializeAsync() => await Task.WhenAll(_database.InitializeAsync(), _pagerDuty.StartAsync(), _opsgenie.StartAsync());
+
+    public async Task DisposeAsync()
+    {
+        foreach (var host in _hosts)
+        {
+            await host.DisposeAsync();
+        }
+
+        await _pagerDuty.DisposeAsync();
+        await _opsgenie.DisposeAsync();
+        await _database.DisposeAsync();
+    }
+
+    private SchedulingHost Start(Dictionary<string, string?> settings)
+    {
+        var all = new Dictionary<string, string?>
+        {
+            ["Reminders:Sev1"] = "00:10:00",
+            ["Reminders:Sev2"] = "00:10:00",
+            ["Paging:RetryDelay"] = "00:00:00.050",
+            ["Paging:PagerDuty:EventsUrl"] = _pagerDuty.EventsUrl.ToString(),
+            ["Paging:PagerDuty:RoutingKey"] = FakePagerDuty.RoutingKey,
+            ["Paging:Opsgenie:ApiUrl"] = _opsgenie.ApiUrl.ToString(),
+            ["Paging:Opsgenie:ApiKey"] = FakeOpsgenie.ApiKey,
+            ["Escalation:PageSeverities:0"] = "SEV1",
+        };
+        foreach (var (key, value) in settings)
+        {
+            all[key] = value;
+        }
+
+        var host = new SchedulingHost(_database, all);
+        _hosts.Add(host);
+        _ = host.Server;
+        return host;
+    }
+
+    private static async Task<Incident> DeclareAsync(SchedulingHost host, Severity severity) =>
+        (await host.Incidents.DeclareAsync(new DeclareRequest("Checkout is down", severity), Ann, default)).Incident;
+
+    private static string Key(Incident incident, int sequence) => Pagers.DedupKey(incident.Number, sequence);
+
+    [Fact]
+    public async Task DeclarePage_MissedUpdateEscalation_AndEachRepeat_EachNotify()
+    {
+        var host = Start(new()
+        {
+            ["Reminders:Sev1"] = "00:00:02",
+            ["Reminders:EscalateAfterMissed"] = "2",
+            ["Escalation:Repeat"] = "1",
+            ["Escalation:RepeatDelay"] = "00:00:01",
+        });
+        var incident = await DeclareAsync(host, Severity.Sev1);
+
+        // The declare run (level 1, its repeat) and the missed-update run (level 1, its repeat): four escalations.
+        await host.Events.WaitForAsync<IncidentEscalated>(incident.Number, count: 4, TimeSpan.FromSeconds(30));
+        await _pagerDuty.WaitForAsync(4);
+        await _opsgenie.WaitForAsync(4);
+
+        var keys = Enumerable.Range(1, 4).Select(n => Key(incident, n)).ToArray();
+        Assert.Equal(keys, _pagerDuty.Events.Select(e => (string)e["dedup_key"]!).Order(StringComparer.Ordinal).ToArray().OrderBy(k => k.Length).ToArray());
+        Assert.Equal(keys.Order(StringComparer.Ordinal).ToArray(), _pagerDuty.NotifiedKeys.Order(StringComparer.Ordinal).ToArray());
+        Assert.Equal(keys.Order(StringComparer.Ordinal).ToArray(), _opsgenie.NotifiedKeys.Order(StringComparer.Ordinal).ToArray());
+        Assert.Equal(Key(incident, 1), _pagerDuty.NotifiedKeys[0]);
+        Assert.All(_pagerDuty.Book.Alerts, a => Assert.Single(a.Log));
+        var timeline = await host.TimelineAsync(incident);
+        Assert.Contains(timeline, e => e.Text.Contains("no status update after 2 reminders", StringComparison.Ordinal));
+    }
+
+    [Fact]
+    public async Task SecondLevelPagingTheSameProvider_OpensANewAlertInsteadOfMergingIntoTheFirst()
+    {
+        var host = Start(new()
+        {
+            ["Escalation:Levels:0:Targets:0"] = "pagerduty",
+            ["Escalation:Levels:1:Targets:0"] = "pagerduty",
+            ["Escalation:Levels:1:Targets:1"] = "opsgenie",
+            ["Escalation:Levels:1:Delay"] = "00:00:01",
+        });
+        var incident = await DeclareAsync(host, Severity.Sev1);
+
+        await host.Events.WaitForAsync<IncidentEscalated>(incident.Number, count: 2);
+        await _pagerDuty.WaitForAsync(2);
+        await _opsgenie.WaitForAsync(1);
+
+        Assert.Equal([Key(incident, 1), Key(incident, 2)], _pagerDuty.NotifiedKeys.ToArray());
+        Assert.Equal([Key(incident, 2)], _opsgenie.NotifiedKeys.ToArray());
+    }
+
+    [Fact]
+    public async Task AckThenResolve_InChat_ReachEveryAlertAtEveryPager()
+    {
+        var host = Start(new()
+        {
+            ["Escalation:Repeat"] = "2",
+            ["Escalation:RepeatDelay"] = "00:00:01",
+        });
+        var incident = await DeclareAsync(host, Severity.Sev1);
+        await host.Events.WaitForAsync<IncidentEscalated>(incident.Number, count: 2);
+        await _pagerDuty.WaitForAsync(2);
+        await _opsgenie.WaitForAsync(2);
+        await host.Incidents.AcknowledgeAsync(incident.Number, Ann, default);
+        await WaitUntilAsync(() => _pagerDuty.Book.Alerts.All(a => a.Status == FakeAlertStatus.Acknowledged)
+            && _opsgenie.Book.Alerts.All(a => a.Status == FakeAlertStatus.Acknowledged));
+
+        await host.Incidents.ResolveAsync(incident.Number, "rolled back", Ann, default);
+
+        await WaitUntilAsync(() => _pagerDuty.Book.Alerts.All(a => a.Status == FakeAlertStatus.Resolved)
+            && _opsgenie.Book.Alerts.All(a => a.Status == FakeAlertStatus.Resolved));
+        var alerts = _pagerDuty.Book.Alerts.Count;
+        Assert.InRange(alerts, 2, 3);
+        Assert.Equal(alerts, _opsgenie.Book.Alerts.Count);
+        Assert.Equal(alerts, _pagerDuty.Events.Count(e => (string?)e["event_action"] == "acknowledge"));
+        Assert.Equal(alerts, _pagerDuty.Events.Count(e => (string?)e["event_action"] == "resolve"));
+        Assert.Equal(alerts, _opsgenie.Requests.Count(r => r.Path.EndsWith("/close", StringComparison.Ordinal)));
+    }
+
+    [Fact]
+    public async Task PageSentButItsSenderDied_SentAgainUnderTheSameKeyNeverANewOne()
+    {
+        var name = $"crash-{Guid.NewGuid():N}";
+        var settings = new Dictionary<string, string?>
+        {
+            ["Scheduler:Name"] = name,
+            ["Escalation:PageSeverities:0"] = "none",
+            ["Escalation:Levels:0:Targets:0"] = "pagerduty",
+            ["Paging:ClaimLease"] = "00:00:02",
+            ["Paging:SweepInterval"] = "00:00:01",
+        };
+        var first = Start(settings);
+        var incident = await DeclareAsync(first, Severity.Sev2);
+        await first.Incidents.RequestPageAsync(incident.Number, null, null, Ann, default);
+        await _pagerDuty.WaitForAsync(1);
+        _pagerDuty.Hold();
+        await first.Incidents.RequestPageAsync(incident.Number, null, null, Ann, default);
+        await _pagerDuty.WaitForAsync(2);
+
+        await first.DisposeAsync();
+        _hosts.Remove(first);
+        _pagerDuty.Release();
+        var second = Start(settings);
+
+        await _pagerDuty.WaitForAsync(3);
+        await WaitUntilAsync(() => _pagerDuty.Book.Alerts.Count == 2);
+        var rows = await second.Services.GetRequiredService<PageLedger>().ListAsync(incident.Id, default);
+        await WaitUntilAsync(async () => (await second.Services.GetRequiredService<PageLedger>().ListAsync(incident.Id, default))
+            .Where(r => r.Action == "trigger").All(r => r.Status == PageLedger.Sent));
+
+        // The dying sender may have retried before it died; whoever sends it, the second page keeps its key.
+        var sent = _pagerDuty.Events.Select(e => (string)e["dedup_key"]!).ToList();
+        Assert.Equal(Key(incident, 1), sent[0]);
+        Assert.True(sent.Count >= 3, "the page was not sent again after its sender died");
+        Assert.All(sent.Skip(1), key => Assert.Equal(Key(incident, 2), key));
+        Assert.Equal([Key(incident, 1), Key(incident, 2)], _pagerDuty.NotifiedKeys.ToArray());
+        Assert.Equal(2, rows.Count(r => r.Action == "trigger"));
+    }
+
+    private static async Task WaitUntilAsync(Func<bool> condition) => await WaitUntilAsync(() => Task.FromResult(condition()));
+
+    private static async Task WaitUntilAsync(Func<Task<bool>> condition)
+    {
+        var deadline = DateTime.UtcNow + TimeSpan.FromSeconds(20);
+        while (!await condition())
+        {
+            Assert.True(DateTime.UtcNow < deadline, "the condition did not become true in time");
+            await Task.Delay(50);
+        }
+    }
+}
+
+public sealed class SqliteEscalationTests : EscalationTests<SqliteTestDatabase>;
+
+public sealed class PostgresEscalationTests : EscalationTests<PostgresTestDatabase>;
