@@ -20,13 +20,13 @@ public sealed partial class EscalationPolicy
         var levels = new List<EscalationLevel>();
         for (var i = 0; i < options.Levels.Count; i++)
         {
-            var named = options.Levels[i].Targets.Select(t => t.ToLowerInvariant()).Distinct().ToList();
-            foreach (var missing in named.Except(configured))
+            var named = options.Levels[i].Targets.Select(t => PageTarget.Parse(t).ToString()).Distinct().ToList();
+            foreach (var missing in named.Where(t => !configured.Contains(PageTarget.Parse(t).Provider)))
             {
                 LogUnconfiguredTarget(logger, i, missing);
             }
 
-            if (named.Intersect(configured).ToList() is { Count: > 0 } targets)
+            if (named.Where(t => configured.Contains(PageTarget.Parse(t).Provider)).ToList() is { Count: > 0 } targets)
             {
                 levels.Add(new EscalationLevel(levels.Count + 1, options.Levels[i].Delay, targets));
             }
@@ -37,6 +37,7 @@ public sealed partial class EscalationPolicy
             : configured.Count > 0 ? [new EscalationLevel(1, TimeSpan.Zero, configured)] : [];
         Repeat = options.Repeat;
         RepeatDelay = options.RepeatDelay;
+        StopOnDowngrade = options.StopOnDowngrade;
         PageSeverities = options.PageSeverities.Count == 0
             ? [Severity.Sev1, Severity.Sev2]
             : options.PageSeverities.Select(s => SeverityText.TryParse(s, out var sev) ? sev : (Severity?)null).OfType<Severity>().ToHashSet();
@@ -45,6 +46,7 @@ public sealed partial class EscalationPolicy
     public IReadOnlyList<EscalationLevel> Levels { get; }
     public int Repeat { get; }
     public TimeSpan RepeatDelay { get; }
+    public bool StopOnDowngrade { get; }
     public IReadOnlySet<Severity> PageSeverities { get; }
 
     /// <summary>False when no pager is configured: escalation records that nobody could be paged.</summary>

@@ -166,6 +166,18 @@ public sealed class PageLedger(IDbConnectionFactory database, TimeProvider time)
         ON CONFLICT (incident_id, action, level, loop, generation, target) DO NOTHING
         """;
 
+    /// <summary>
+    /// Stops the incident's escalation steps still waiting for their timer (a severity lowered below paging), so neither
+    /// the timer nor the reconciler pages them. Returns how many were stopped.
+    /// </summary>
+    public Task<int> StopScheduledStepsAsync(long incidentId, CancellationToken cancellationToken) =>
+        database.RunAsync(
+            connection => connection.ExecuteAsync(new CommandDefinition(
+                $"UPDATE page_ledger SET status = 'stopped', completed_at = @Now WHERE incident_id = @IncidentId AND action = '{Escalate}' AND status = 'scheduled'",
+                new { IncidentId = incidentId, Now = time.GetUtcNow() },
+                cancellationToken: cancellationToken)),
+            cancellationToken);
+
     /// <summary>Pages (not escalation steps) whose claim ran out while still being sent, oldest claim first.</summary>
     public Task<IReadOnlyList<PageLedgerRow>> ExpiredClaimsAsync(int max, CancellationToken cancellationToken) =>
         database.RunAsync(

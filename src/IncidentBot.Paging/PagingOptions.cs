@@ -116,6 +116,9 @@ public sealed class EscalationOptions
 
     /// <summary>Wait after the last level before the chain starts again from the first (when <see cref="Repeat"/> allows).</summary>
     public TimeSpan RepeatDelay { get; set; } = TimeSpan.FromMinutes(5);
+
+    /// <summary>Whether lowering an incident below every paging severity stops the levels not yet paged.</summary>
+    public bool StopOnDowngrade { get; set; } = true;
 }
 
 public sealed class EscalationLevelOptions

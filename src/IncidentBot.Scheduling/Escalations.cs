@@ -60,6 +60,47 @@ public sealed partial class Escalations(IncidentTimers timers, EscalationPolicy 
 
     public Task StopAsync(long incidentId, CancellationToken cancellationToken) => timers.CancelAsync(TimerKind.Escalation, incidentId, cancellationToken);
 
+    /// <summary>
+    /// Raising an open incident to a paging severity starts a run, unless one is running or the incident is acknowledged;
+    /// lowering it below every paging severity stops the levels not yet paged (<c>Escalation:StopOnDowngrade</c>).
+    /// </summary>
+    public async Task SeverityChangedAsync(Incident incident, SeverityChanged change, CancellationToken cancellationToken)
+    {
+        var paging = policy.PageSeverities;
+        if (incident.IsResolved || paging.Contains(change.To) == paging.Contains(change.From))
+        {
+            return;
+        }
+
+        var running = await timers.ExistsAsync(TimerKind.Escalation, incident.Id, cancellationToken);
+        if (paging.Contains(change.To))
+        {
+            if (incident.AcknowledgedAt is not null || running || !policy.CanPage)
+            {
+                LogNotStarted(logger, incident.Number, change.To);
+                return;
+            }
+
+            await incidents.RecordPagingAsync(incident.Number, $"Raised to {change.To.ToLabel()}: escalation started", cancellationToken);
+            await StartAsync(incident.Id, incident.Number, 1, change.OccurredAt, $"raised to {change.To.ToLabel()}", explicitRequest: false, cancellationToken);
+            return;
+        }
+
+        if (!policy.StopOnDowngrade)
+        {
+            return;
+        }
+
+        await StopAsync(incident.Id, cancellationToken);
+        if (await ledger.StopScheduledStepsAsync(incident.Id, cancellationToken) > 0 || running)
+        {
+            await incidents.RecordPagingAsync(incident.Number, $"Lowered to {change.To.ToLabel()}: escalation levels not yet paged were stopped", cancellationToken);
+        }
+    }
+
+    [LoggerMessage(Level = LogLevel.Information, Message = "{Number} was raised to {Severity}; no escalation started (acknowledged, one running, or no pager)")]
+    private static partial void LogNotStarted(ILogger logger, IncidentNumber number, Severity severity);
+
     [LoggerMessage(Level = LogLevel.Warning, Message = "{Number} would escalate ({Reason}) but no pager is configured")]
     private static partial void LogNoPager(ILogger logger, IncidentNumber number, string reason);
 }

@@ -150,8 +150,11 @@ public sealed partial class IncidentTimerJob(
                 return recorded;
             }
 
-            // This step was recorded by an earlier firing that did not finish; carry on from the incident's state.
-            return IncidentService.Decide(await incidents.GetAsync(number, cancellationToken), step);
+            // This step was recorded by an earlier firing that did not finish (carry on from the incident's state), or
+            // stopped when the severity was lowered.
+            return (await ledger.GetAsync(marker, cancellationToken))?.Status == PageLedger.Stopped
+                ? EscalationOutcome.Stopped
+                : IncidentService.Decide(await incidents.GetAsync(number, cancellationToken), step);
         });
 
         if (outcome == EscalationOutcome.Stopped)

@@ -45,7 +45,12 @@ public sealed class ReminderEventHandler(
                 }
 
                 break;
-            case UpdatePosted or SeverityChanged or UpdateSnoozed:
+            case SeverityChanged change:
+                var changed = await incidents.GetAsync(change.Number, cancellationToken);
+                await SyncReminderAsync(changed, cancellationToken);
+                await escalations.SeverityChangedAsync(changed, change, cancellationToken);
+                break;
+            case UpdatePosted or UpdateSnoozed:
                 await SyncReminderAsync(await incidents.GetAsync(incidentEvent.Number, cancellationToken), cancellationToken);
                 break;
             case IncidentReopened:

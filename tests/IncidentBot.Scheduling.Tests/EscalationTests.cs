@@ -179,6 +179,75 @@ public abstract class EscalationTests<TDatabase> : IAsyncLifetime
         Assert.Equal(2, rows.Count(r => r.Action == "trigger"));
     }
 
+    [Fact]
+    public async Task SeverityRaisedToAPagingSeverity_StartsARun_AndTheTimelineSaysSo()
+    {
+        var host = Start(TwoLevels());
+        var incident = await DeclareAsync(host, Severity.Sev3);
+        await host.Events.WaitForAsync<IncidentDeclared>(incident.Number);
+        Assert.Empty(_pagerDuty.Requests);
+
+        await host.Incidents.ChangeSeverityAsync(incident.Number, Severity.Sev1, Ann, default);
+
+        var escalated = Assert.Single(await host.Events.WaitForAsync<IncidentEscalated>(incident.Number));
+        Assert.Equal("raised to SEV1", escalated.Event.Reason);
+        await _pagerDuty.WaitForAsync(1);
+        Assert.Equal([Key(incident, 1)], _pagerDuty.NotifiedKeys.ToArray());
+        Assert.Contains(await host.TimelineAsync(incident), e => e.Kind == TimelineKind.Page && e.Text == "Raised to SEV1: escalation started");
+    }
+
+    [Fact]
+    public async Task SeverityRaisedWhileAcknowledged_PagesNobody()
+    {
+        var host = Start(TwoLevels());
+        var incident = await DeclareAsync(host, Severity.Sev3);
+        await host.Incidents.AcknowledgeAsync(incident.Number, Ann, default);
+
+        await host.Incidents.ChangeSeverityAsync(incident.Number, Severity.Sev1, Ann, default);
+        await host.Events.WaitForAsync<SeverityChanged>(incident.Number);
+        await Task.Delay(TimeSpan.FromSeconds(2));
+
+        Assert.Empty(host.Events.Of<IncidentEscalated>(incident.Number));
+        Assert.Empty(_pagerDuty.Requests);
+    }
+
+    [Fact]
+    public async Task SeverityLoweredBelowPaging_StopsTheLevelsNotYetPaged()
+    {
+        var host = Start(TwoLevels());
+        var incident = await DeclareAsync(host, Severity.Sev1);
+        await _pagerDuty.WaitForAsync(1);
+
+        await host.Incidents.ChangeSeverityAsync(incident.Number, Severity.Sev3, Ann, default);
+        await WaitUntilAsync(async () => (await host.TimelineAsync(incident)).Any(e => e.Text == "Lowered to SEV3: escalation levels not yet paged were stopped"));
+        await Task.Delay(TimeSpan.FromSeconds(3));
+
+        Assert.Empty(_opsgenie.Requests);
+        Assert.Single(host.Events.Of<IncidentEscalated>(incident.Number));
+        var steps = (await host.Services.GetRequiredService<PageLedger>().ListAsync(incident.Id, default)).Where(r => r.Action == PageLedger.Escalate).ToList();
+        Assert.Contains(steps, r => r.Level == 2 && r.Status == PageLedger.Stopped);
+    }
+
+    [Fact]
+    public async Task SeverityLowered_StopOnDowngradeOff_LaterLevelsStillPage()
+    {
+        var host = Start(new(TwoLevels()) { ["Escalation:StopOnDowngrade"] = "false" });
+        var incident = await DeclareAsync(host, Severity.Sev1);
+        await _pagerDuty.WaitForAsync(1);
+
+        await host.Incidents.ChangeSeverityAsync(incident.Number, Severity.Sev3, Ann, default);
+
+        await _opsgenie.WaitForAsync(1);
+        Assert.Equal([Key(incident, 2)], _opsgenie.NotifiedKeys.ToArray());
+    }
+
+    private static Dictionary<string, string?> TwoLevels() => new()
+    {
+        ["Escalation:Levels:0:Targets:0"] = "pagerduty",
+        ["Escalation:Levels:1:Targets:0"] = "opsgenie",
+        ["Escalation:Levels:1:Delay"] = "00:00:02",
+    };
+
     private static async Task WaitUntilAsync(Func<bool> condition) => await WaitUntilAsync(() => Task.FromResult(condition()));
 
     private static async Task WaitUntilAsync(Func<Task<bool>> condition)
