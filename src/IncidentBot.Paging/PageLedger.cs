@@ -199,13 +199,16 @@ public sealed class PageLedger(IDbConnectionFactory database, TimeProvider time)
                 $"SELECT MIN(claimed_until) FROM page_ledger WHERE status = 'sending' AND action <> '{Escalate}'", cancellationToken: cancellationToken)),
             cancellationToken);
 
-    /// <summary>The latest escalation step of every open incident: the step of its newest run, furthest along.</summary>
+    /// <summary>
+    /// The latest escalation step of every open incident: the step of its newest run, furthest along. Pages of one
+    /// person (level 0) are sent at once by the event that asked for them, so they are no run to carry on.
+    /// </summary>
     public Task<IReadOnlyList<PageLedgerRow>> LatestStepsOfOpenIncidentsAsync(CancellationToken cancellationToken) =>
         database.RunAsync(
             async connection =>
             {
                 var rows = await connection.QueryAsync<PageLedgerRow>(new CommandDefinition(
-                    $"SELECT {Columns} FROM page_ledger l JOIN incidents i ON i.id = l.incident_id WHERE l.action = '{Escalate}' AND i.status <> 'resolved'",
+                    $"SELECT {Columns} FROM page_ledger l JOIN incidents i ON i.id = l.incident_id WHERE l.action = '{Escalate}' AND l.level > 0 AND i.status <> 'resolved'",
                     cancellationToken: cancellationToken));
                 return (IReadOnlyList<PageLedgerRow>)rows
                     .GroupBy(r => r.IncidentId)

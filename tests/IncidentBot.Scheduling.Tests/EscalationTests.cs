@@ -15,6 +15,7 @@ public abstract class EscalationTests<TDatabase> : IAsyncLifetime
     where TDatabase : TestDatabase, new()
 {
     private static readonly Actor Ann = new(new Person("chat", "U1", "Ann"), new ChatSpace("chat", "C-origin"));
+    private static readonly Person Bo = new("chat", "U2", "Bo");
 
     private readonly TDatabase _database = new();
     private readonly FakePagerDuty _pagerDuty = new();
@@ -239,6 +240,66 @@ public abstract class EscalationTests<TDatabase> : IAsyncLifetime
 
         await _opsgenie.WaitForAsync(1);
         Assert.Equal([Key(incident, 2)], _opsgenie.NotifiedKeys.ToArray());
+    }
+
+    [Fact]
+    public async Task PageAPerson_OpsgenieKnowsThem_OpsgenieNotifiesThatUser_AndPagerDutyIsSaidToBeUnable()
+    {
+        var host = Start(new() { ["Escalation:PageSeverities:0"] = "none", ["Paging:Opsgenie:Users:U2"] = "bo@example.com" });
+        var incident = await DeclareAsync(host, Severity.Sev2);
+
+        await host.Incidents.RequestPageAsync(incident.Number, null, Bo, Ann, default);
+
+        var escalated = Assert.Single(await host.Events.WaitForAsync<IncidentEscalated>(incident.Number));
+        Assert.Equal(["opsgenie:user:bo@example.com"], escalated.Event.Targets);
+        await _opsgenie.WaitForAsync(1);
+        var notified = Assert.Single(_opsgenie.Book.Notifications);
+        Assert.Equal(["user:bo@example.com"], notified.Responders);
+        Assert.Equal(Key(incident, 1), notified.Key);
+        await WaitUntilAsync(async () => (await host.TimelineAsync(incident)).Any(e => e.Text == "PagerDuty cannot page Bo: its Events API pages a service, not a person"));
+        Assert.Empty(_pagerDuty.Requests);
+
+        await host.Incidents.AcknowledgeAsync(incident.Number, Ann, default);
+        await WaitUntilAsync(() => _opsgenie.Book.Alerts.All(a => a.Status == FakeAlertStatus.Acknowledged));
+    }
+
+    [Fact]
+    public async Task PageAPerson_NoPagerCanReachThem_TimelineSaysPlainlyWhy()
+    {
+        var host = Start(new() { ["Escalation:PageSeverities:0"] = "none" });
+        var incident = await DeclareAsync(host, Severity.Sev2);
+
+        await host.Incidents.RequestPageAsync(incident.Number, null, Bo, Ann, default);
+
+        await WaitUntilAsync(async () => (await host.TimelineAsync(incident)).Any(e => e.Text.StartsWith("Nobody was paged for Bo: ", StringComparison.Ordinal)));
+        var line = (await host.TimelineAsync(incident)).Single(e => e.Text.StartsWith("Nobody was paged for Bo: ", StringComparison.Ordinal)).Text;
+        Assert.Contains("Paging:Opsgenie:Users has no Opsgenie username for chat user U2", line);
+        Assert.Contains("PagerDuty cannot page Bo: its Events API pages a service, not a person", line);
+        Assert.Empty(_pagerDuty.Requests);
+        Assert.Empty(_opsgenie.Requests);
+        Assert.Empty(host.Events.Of<IncidentEscalated>(incident.Number));
+    }
+
+    [Fact]
+    public async Task LevelNamesAServiceAndATeam_PagedThere_AndTheAckReachesTheSameService()
+    {
+        const string payments = "P0123456789abcdef0123456789abcde";
+        var host = Start(new()
+        {
+            ["Paging:PagerDuty:RoutingKeys:payments"] = payments,
+            ["Escalation:Levels:0:Targets:0"] = "pagerduty:payments",
+            ["Escalation:Levels:0:Targets:1"] = "opsgenie:team:Payments",
+        });
+        var incident = await DeclareAsync(host, Severity.Sev1);
+        await _pagerDuty.WaitForAsync(1);
+        await _opsgenie.WaitForAsync(1);
+
+        await host.Incidents.AcknowledgeAsync(incident.Number, Ann, default);
+
+        await WaitUntilAsync(() => _pagerDuty.Book.Alerts.All(a => a.Status == FakeAlertStatus.Acknowledged) && _opsgenie.Book.Alerts.All(a => a.Status == FakeAlertStatus.Acknowledged));
+        Assert.All(_pagerDuty.Events, e => Assert.Equal(payments, (string?)e["routing_key"]));
+        Assert.Equal(payments, Assert.Single(_pagerDuty.Book.Notifications).Scope);
+        Assert.Equal(["team:Payments"], Assert.Single(_opsgenie.Book.Notifications).Responders);
     }
 
     private static Dictionary<string, string?> TwoLevels() => new()

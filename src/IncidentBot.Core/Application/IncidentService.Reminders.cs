@@ -2,7 +2,7 @@ using IncidentBot.Core.Incidents;
 
 namespace IncidentBot.Core.Application;
 
-/// <summary>One step of an escalation run: which level to page, in which loop, for what.</summary>
+/// <summary>One step of an escalation run: which level to page (0: one person, <c>page @person</c>), in which loop, for what.</summary>
 /// <param name="StartedAt">When the run began (the declare, missed reminder or page request); an ack or update after it stops the run.</param>
 public sealed record EscalationStep(int Level, int Loop, IReadOnlyList<string> Targets, string Reason, DateTimeOffset StartedAt);
 
@@ -79,7 +79,9 @@ public sealed partial class IncidentService
             }
 
             var loop = step.Loop > 0 ? $", repeat {step.Loop}" : "";
-            var text = $"Paged escalation level {step.Level}{loop} ({string.Join(", ", step.Targets)}): {step.Reason}";
+            var text = step.Level == 0
+                ? $"Paged {string.Join(", ", step.Targets)}: {step.Reason}"
+                : $"Paged escalation level {step.Level}{loop} ({string.Join(", ", step.Targets)}): {step.Reason}";
             return new IncidentChange(
                 incident,
                 [new(now, TimelineKind.Page, null, text)],

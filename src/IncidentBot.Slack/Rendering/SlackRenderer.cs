@@ -169,6 +169,7 @@ public static class SlackRenderer
             UpdateSnoozed s => $":zzz: {by} snoozed the update reminder until {Date(s.Until)}.",
             ActionItemAdded a => $":ballot_box_with_check: Action item{(a.Owner is { } o ? " for " + Mention(o) : "")}: {Escape(a.Text)}",
             CommanderMissing => $":warning: {incidentEvent.Number} has no incident commander yet. Take it with `{SlackIds.CommandTrigger}role ic me`.",
+            IncidentEscalated { Level: 0 } e => $":rotating_light: Paged {Escape(string.Join(", ", e.Targets))}: {Escape(e.Reason)}",
             IncidentEscalated e => $":rotating_light: Escalated to level {e.Level} ({Escape(string.Join(", ", e.Targets))}): {Escape(e.Reason)}",
             _ => null,
         };

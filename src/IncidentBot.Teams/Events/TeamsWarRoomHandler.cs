@@ -232,6 +232,7 @@ public sealed partial class TeamsWarRoomHandler(
             IncidentResolved r => r.Summary is null ? $"{number} resolved by {who}." : $"{number} resolved by {who}: {r.Summary}",
             IncidentReopened => $"{number} reopened by {who}.",
             CommanderMissing => $"{number} has no incident commander yet. Take it with @IncidentBot role ic me.",
+            IncidentEscalated { Level: 0 } e => $"{number}: paged {string.Join(", ", e.Targets)}: {e.Reason}",
             IncidentEscalated e => $"{number} escalated to level {e.Level} ({string.Join(", ", e.Targets)}): {e.Reason}",
             PageRequested p => $"{number}: {who} paged {p.Target?.DisplayName ?? (p.Level is { } l ? $"escalation level {l}" : "the escalation chain")}.",
             _ => null,
