@@ -23,6 +23,27 @@ public sealed class PagerContractTests : IAsyncLifetime
         Pagers.DedupKey(new IncidentNumber(42)), "incidentbot-7-trigger-1-0-123-x", DateTimeOffset.Parse("2026-11-22T03:00:00Z", System.Globalization.CultureInfo.InvariantCulture));
 
     [Fact]
+    public async Task OpsgeniePager_PointedAtJiraServiceManagement_CreatesAcknowledgesAndClosesThere()
+    {
+        await using var jsm = new FakeOpsgenie(FakeOpsgenie.JsmBasePath);
+        await jsm.StartAsync();
+        await using var services = _fixture.CreateServices(new Dictionary<string, string?> { ["Paging:Opsgenie:ApiUrl"] = jsm.ApiUrl.ToString() });
+        var pager = services.GetServices<IPager>().Single(p => p.Name == Pagers.Opsgenie);
+
+        await pager.SendAsync(Message(PageAction.Trigger, "opsgenie:team:Payments"), default);
+        await pager.SendAsync(Message(PageAction.Acknowledge), default);
+        await pager.SendAsync(Message(PageAction.Resolve), default);
+
+        Assert.Equal(
+            ["/jsm/ops/integration/v2/alerts", "/jsm/ops/integration/v2/alerts/incidentbot-INC-42/acknowledge", "/jsm/ops/integration/v2/alerts/incidentbot-INC-42/close"],
+            jsm.Requests.Select(r => r.Path).ToArray());
+        Assert.All(jsm.Requests, r => Assert.Equal($"GenieKey {FakeOpsgenie.ApiKey}", r.Headers["authorization"]));
+        Assert.Equal(["team:Payments"], Assert.Single(jsm.Book.Notifications).Responders);
+        Assert.Equal(FakeAlertStatus.Resolved, Assert.Single(jsm.Book.Alerts).Status);
+        Assert.Empty(_fixture.Opsgenie.Requests);
+    }
+
+    [Fact]
     public async Task PagerDutyTrigger_TargetNamesAService_SentWithThatServicesRoutingKey()
     {
         const string payments = "P0123456789abcdef0123456789abcde";
