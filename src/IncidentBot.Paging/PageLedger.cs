@@ -36,6 +36,7 @@ public sealed record PageLedgerRow
     public string? Reason { get; init; }
     public string? DedupKey { get; init; }
     public DateTimeOffset ClaimedUntil { get; init; }
+    public DateTimeOffset CreatedAt { get; init; }
     public DateTimeOffset? DueAt { get; init; }
     public DateTimeOffset? CompletedAt { get; init; }
 
@@ -278,6 +279,7 @@ public sealed class PageLedger(IDbConnectionFactory database, TimeProvider time)
     private const string Columns = """
         l.incident_id AS IncidentId, i.number AS Number, l.action AS Action, l.level AS Level, l.loop AS Loop,
         l.generation AS Generation, l.target AS Target, l.status AS Status, l.attempts AS Attempts, l.error AS Error,
-        l.reason AS Reason, l.dedup_key AS DedupKey, l.claimed_until AS ClaimedUntil, l.due_at AS DueAt, l.completed_at AS CompletedAt
+        l.reason AS Reason, l.dedup_key AS DedupKey, l.claimed_until AS ClaimedUntil, l.created_at AS CreatedAt, l.due_at AS DueAt,
+        l.completed_at AS CompletedAt
         """;
 }

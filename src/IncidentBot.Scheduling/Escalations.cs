@@ -104,6 +104,7 @@ public sealed partial class Escalations(
         {
             var sequence = await ledger.AssignKeyAsync(marker, cancellationToken);
             await paging.PageAsync(await incidents.GetAsync(number, cancellationToken), step, Pagers.DedupKey(number, sequence), cancellationToken);
+            await incidents.EscalationStateChangedAsync(number, cancellationToken);
         }
     }
 

@@ -171,6 +171,8 @@ public sealed partial class IncidentTimerJob(
             var at = await done.OnceAsync("next-at", () => Task.FromResult(time.GetUtcNow() + next.After));
             await escalations.ScheduleStepAsync(incidentId, number, next.Level, next.Loop, startedAt, reason, at, cancellationToken);
         }
+
+        await done.OnceAsync("cards", () => incidents.EscalationStateChangedAsync(number, cancellationToken));
     }
 
     /// <summary>The steps of one firing already done, so a retry after a failure carries on instead of repeating them.</summary>

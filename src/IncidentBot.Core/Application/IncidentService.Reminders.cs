@@ -101,6 +101,13 @@ public sealed partial class IncidentService
             _ => EscalationOutcome.Page,
         };
 
+    /// <summary>Tells the front-ends that the escalation state on the cards changed (pages sent, the next level set).</summary>
+    public Task<Incident?> EscalationStateChangedAsync(IncidentNumber number, CancellationToken cancellationToken) =>
+        TryChangeAsync(number, (incident, now) => new IncidentChange(
+            incident,
+            [],
+            [SystemStamp(new EscalationStateChanged(), incident, now)]) { AppendOnly = true }, cancellationToken);
+
     /// <summary>Records what happened to a page (sent, failed, nobody configured) in the timeline, without an event.</summary>
     public Task<Incident?> RecordPagingAsync(IncidentNumber number, string text, CancellationToken cancellationToken) =>
         TryChangeAsync(number, (incident, now) => new IncidentChange(
