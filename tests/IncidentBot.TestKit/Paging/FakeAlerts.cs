@@ -56,6 +56,21 @@ public sealed class FakeAlertBook
         }
     }
 
+    /// <summary>
+    /// Waits until at least <paramref name="count"/> people were notified (a request is recorded when it arrives, the
+    /// alert when it is answered), and returns the notifications.
+    /// </summary>
+    public async Task<IReadOnlyList<FakeNotification>> WaitForNotifiedAsync(int count, TimeSpan? timeout = null)
+    {
+        var deadline = DateTime.UtcNow + (timeout ?? TimeSpan.FromSeconds(20));
+        while (Notifications.Count < count && DateTime.UtcNow < deadline)
+        {
+            await Task.Delay(50);
+        }
+
+        return Notifications;
+    }
+
     /// <summary>Opens an alert, or folds the event into the open one with the same key; true when somebody was notified.</summary>
     public bool Trigger(string scope, string key, IReadOnlyList<string> responders, string note)
     {
