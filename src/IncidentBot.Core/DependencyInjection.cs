@@ -20,6 +20,8 @@ public static class DependencyInjection
         }
 
         services.AddSingleton<IncidentService>();
+        // The scheduler replaces it with the page ledger and timers.
+        services.TryAddSingleton<IEscalationStateReader, NoEscalationState>();
         services.AddSingleton<CommandDispatcher>();
         services.AddSingleton<PostmortemService>();
         services.AddOptions<IncidentLinkOptions>();

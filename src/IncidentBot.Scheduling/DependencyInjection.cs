@@ -74,6 +74,7 @@ public static class DependencyInjection
         services.AddPaging();
         services.TryAddSingleton<IncidentTimers>();
         services.TryAddSingleton<Escalations>();
+        services.AddSingleton<IEscalationStateReader, EscalationStateReader>();
         services.TryAddSingleton<CommanderTimer>();
         services.AddTransient<IncidentTimerJob>();
         services.TryAddEnumerable(ServiceDescriptor.Singleton<IIncidentEventHandler, ReminderEventHandler>());
