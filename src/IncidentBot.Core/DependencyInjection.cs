@@ -32,6 +32,8 @@ public static class DependencyInjection
             .ValidateOnStart();
 
         services.TryAddSingleton<IncidentService>();
+        // The scheduler replaces it with the page ledger and timers.
+        services.TryAddSingleton<IEscalationStateReader, NoEscalationState>();
         services.TryAddSingleton<CommandDispatcher>();
         services.TryAddSingleton<PostmortemService>();
         services.AddOptions<IncidentLinkOptions>().BindConfiguration(IncidentLinkOptions.Section);

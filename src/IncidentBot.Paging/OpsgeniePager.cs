@@ -5,7 +5,11 @@ using Microsoft.Extensions.Options;
 
 namespace IncidentBot.Paging;
 
-/// <summary>Opsgenie Alert API v2: create, acknowledge and close by alias (stable per incident).</summary>
+/// <summary>
+/// Opsgenie Alert API v2 (and Jira Service Management's integration API, which takes the same requests): create,
+/// acknowledge and close by alias. A target naming a responder (<c>opsgenie:team:Payments</c>) adds it to the alert;
+/// plain <c>opsgenie</c> leaves routing to the integration's rules.
+/// </summary>
 public sealed class OpsgeniePager(PagerHttp http, IOptions<PagingOptions> options) : IPager
 {
     public const int MaxMessageLength = 130;
@@ -27,7 +31,8 @@ public sealed class OpsgeniePager(PagerHttp http, IOptions<PagingOptions> option
                 ["incidentbot", message.Severity.ToLabel().ToLowerInvariant()],
                 new Dictionary<string, string> { ["incident"] = message.Number.ToString(), ["level"] = message.Level.ToString(System.Globalization.CultureInfo.InvariantCulture) },
                 "IncidentBot",
-                message.Number.ToString()), PagingJsonContext.Default.OpsgenieAlert))),
+                message.Number.ToString(),
+                Responders(message.Target)), PagingJsonContext.Default.OpsgenieAlert))),
             PageAction.Acknowledge => ($"{baseUrl}/v2/alerts/{alias}/acknowledge?identifierType=alias",
                 () => JsonContent.Create(new OpsgenieAction("IncidentBot", $"{message.Number} acknowledged in chat"), PagingJsonContext.Default.OpsgenieAction)),
             _ => ($"{baseUrl}/v2/alerts/{alias}/close?identifierType=alias",
@@ -40,4 +45,11 @@ public sealed class OpsgeniePager(PagerHttp http, IOptions<PagingOptions> option
             return request;
         }, cancellationToken);
     }
+
+    private static IReadOnlyList<OpsgenieResponder>? Responders(PageTarget target) => target.ResponderType switch
+    {
+        null => null,
+        "user" => [new OpsgenieResponder("user", null, target.Responder)],
+        var type => [new OpsgenieResponder(type, target.Responder, null)],
+    };
 }

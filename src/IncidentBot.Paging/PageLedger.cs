@@ -13,6 +13,13 @@ public sealed record PageKey(long IncidentId, string Action, int Level, int Loop
     public DateTimeOffset GenerationTime => new(Generation * TimeSpan.TicksPerMicrosecond, TimeSpan.Zero);
 }
 
+/// <summary>An alert a target accepted (or may have): the target as configured and the key it was triggered with.</summary>
+public sealed record OpenAlert
+{
+    public string Target { get; init; } = "";
+    public string? DedupKey { get; init; }
+}
+
 /// <summary>A ledger row as stored (properties, so Dapper converts SQLite's 64-bit integers).</summary>
 public sealed record PageLedgerRow
 {
@@ -29,6 +36,7 @@ public sealed record PageLedgerRow
     public string? Reason { get; init; }
     public string? DedupKey { get; init; }
     public DateTimeOffset ClaimedUntil { get; init; }
+    public DateTimeOffset CreatedAt { get; init; }
     public DateTimeOffset? DueAt { get; init; }
     public DateTimeOffset? CompletedAt { get; init; }
 
@@ -159,6 +167,18 @@ public sealed class PageLedger(IDbConnectionFactory database, TimeProvider time)
         ON CONFLICT (incident_id, action, level, loop, generation, target) DO NOTHING
         """;
 
+    /// <summary>
+    /// Stops the incident's escalation steps still waiting for their timer (a severity lowered below paging), so neither
+    /// the timer nor the reconciler pages them. Returns how many were stopped.
+    /// </summary>
+    public Task<int> StopScheduledStepsAsync(long incidentId, CancellationToken cancellationToken) =>
+        database.RunAsync(
+            connection => connection.ExecuteAsync(new CommandDefinition(
+                $"UPDATE page_ledger SET status = 'stopped', completed_at = @Now WHERE incident_id = @IncidentId AND action = '{Escalate}' AND status = 'scheduled'",
+                new { IncidentId = incidentId, Now = time.GetUtcNow() },
+                cancellationToken: cancellationToken)),
+            cancellationToken);
+
     /// <summary>Pages (not escalation steps) whose claim ran out while still being sent, oldest claim first.</summary>
     public Task<IReadOnlyList<PageLedgerRow>> ExpiredClaimsAsync(int max, CancellationToken cancellationToken) =>
         database.RunAsync(
@@ -180,13 +200,16 @@ public sealed class PageLedger(IDbConnectionFactory database, TimeProvider time)
                 $"SELECT MIN(claimed_until) FROM page_ledger WHERE status = 'sending' AND action <> '{Escalate}'", cancellationToken: cancellationToken)),
             cancellationToken);
 
-    /// <summary>The latest escalation step of every open incident: the step of its newest run, furthest along.</summary>
+    /// <summary>
+    /// The latest escalation step of every open incident: the step of its newest run, furthest along. Pages of one
+    /// person (level 0) are sent at once by the event that asked for them, so they are no run to carry on.
+    /// </summary>
     public Task<IReadOnlyList<PageLedgerRow>> LatestStepsOfOpenIncidentsAsync(CancellationToken cancellationToken) =>
         database.RunAsync(
             async connection =>
             {
                 var rows = await connection.QueryAsync<PageLedgerRow>(new CommandDefinition(
-                    $"SELECT {Columns} FROM page_ledger l JOIN incidents i ON i.id = l.incident_id WHERE l.action = '{Escalate}' AND i.status <> 'resolved'",
+                    $"SELECT {Columns} FROM page_ledger l JOIN incidents i ON i.id = l.incident_id WHERE l.action = '{Escalate}' AND l.level > 0 AND i.status <> 'resolved'",
                     cancellationToken: cancellationToken));
                 return (IReadOnlyList<PageLedgerRow>)rows
                     .GroupBy(r => r.IncidentId)
@@ -196,19 +219,53 @@ public sealed class PageLedger(IDbConnectionFactory database, TimeProvider time)
             cancellationToken);
 
     /// <summary>
-    /// The pagers that may hold an alert for the incident, those to acknowledge or resolve: a trigger they accepted, or
-    /// one still being sent (a sender that died may have been accepted before it could record it).
+    /// The alerts the incident may have open, those to acknowledge or resolve: every key at every target that accepted a
+    /// trigger, or whose trigger is still being sent (a sender that died may have been accepted before it could record it).
     /// </summary>
-    public Task<IReadOnlyList<string>> TriggeredTargetsAsync(long incidentId, CancellationToken cancellationToken) =>
+    public Task<IReadOnlyList<OpenAlert>> TriggeredAlertsAsync(long incidentId, CancellationToken cancellationToken) =>
         database.RunAsync(
-            async connection => (IReadOnlyList<string>)(await connection.QueryAsync<string>(new CommandDefinition(
+            async connection => (IReadOnlyList<OpenAlert>)(await connection.QueryAsync<OpenAlert>(new CommandDefinition(
                 TriggeredSql, new { IncidentId = incidentId }, cancellationToken: cancellationToken))).AsList(),
             cancellationToken);
 
     private const string TriggeredSql = """
-        SELECT DISTINCT target FROM page_ledger
+        SELECT DISTINCT target AS Target, dedup_key AS DedupKey FROM page_ledger
         WHERE incident_id = @IncidentId AND action = 'trigger' AND status IN ('sent', 'sending') AND target <> '*'
-        ORDER BY target
+        ORDER BY target, dedup_key
+        """;
+
+    /// <summary>
+    /// The step's place in the incident's alert-key sequence (1 for the incident's first alert): given once, when the
+    /// step first pages, and kept on its row, so a retry or a crash pages with the same key and never a new one.
+    /// </summary>
+    public async Task<int> AssignKeyAsync(PageKey step, CancellationToken cancellationToken)
+    {
+        var args = new { step.IncidentId, step.Action, step.Level, step.Loop, step.Generation, step.Target };
+        for (var attempt = 1; ; attempt++)
+        {
+            try
+            {
+                return await database.RunAsync(
+                    async connection =>
+                    {
+                        await connection.ExecuteAsync(new CommandDefinition(AssignKeySql, args, cancellationToken: cancellationToken));
+                        return await connection.ExecuteScalarAsync<int?>(new CommandDefinition(
+                            $"SELECT key_sequence FROM page_ledger WHERE {KeyMatch}", args, cancellationToken: cancellationToken))
+                            ?? throw new InvalidOperationException($"Escalation step {step.MessageId} is not in the page ledger");
+                    },
+                    cancellationToken);
+            }
+            catch (System.Data.Common.DbException) when (attempt < 5)
+            {
+                // Another step of the incident took the same number at the same moment (the unique index): take the next.
+            }
+        }
+    }
+
+    private const string AssignKeySql = $"""
+        UPDATE page_ledger SET key_sequence = (
+            SELECT COALESCE(MAX(key_sequence), 0) + 1 FROM page_ledger WHERE incident_id = @IncidentId AND action = '{Escalate}')
+        WHERE {KeyMatch} AND key_sequence IS NULL
         """;
 
     public Task<IReadOnlyList<PageLedgerRow>> ListAsync(long incidentId, CancellationToken cancellationToken) =>
@@ -222,6 +279,7 @@ public sealed class PageLedger(IDbConnectionFactory database, TimeProvider time)
     private const string Columns = """
         l.incident_id AS IncidentId, i.number AS Number, l.action AS Action, l.level AS Level, l.loop AS Loop,
         l.generation AS Generation, l.target AS Target, l.status AS Status, l.attempts AS Attempts, l.error AS Error,
-        l.reason AS Reason, l.dedup_key AS DedupKey, l.claimed_until AS ClaimedUntil, l.due_at AS DueAt, l.completed_at AS CompletedAt
+        l.reason AS Reason, l.dedup_key AS DedupKey, l.claimed_until AS ClaimedUntil, l.created_at AS CreatedAt, l.due_at AS DueAt,
+        l.completed_at AS CompletedAt
         """;
 }

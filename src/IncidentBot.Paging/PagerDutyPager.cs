@@ -4,7 +4,11 @@ using Microsoft.Extensions.Options;
 
 namespace IncidentBot.Paging;
 
-/// <summary>PagerDuty Events API v2: trigger, acknowledge and resolve with one dedup_key per incident.</summary>
+/// <summary>
+/// PagerDuty Events API v2: trigger, acknowledge and resolve by dedup_key, on the service the target names
+/// (<c>pagerduty:payments</c> → <c>Paging:PagerDuty:RoutingKeys:payments</c>; plain <c>pagerduty</c> →
+/// <c>Paging:PagerDuty:RoutingKey</c>). The Events API routes to a service, never to a person.
+/// </summary>
 public sealed class PagerDutyPager(PagerHttp http, IOptions<PagingOptions> options) : IPager
 {
     public const int MaxSummaryLength = 1024;
@@ -14,9 +18,11 @@ public sealed class PagerDutyPager(PagerHttp http, IOptions<PagingOptions> optio
     public async Task SendAsync(PageMessage message, CancellationToken cancellationToken)
     {
         var settings = options.Value.PagerDuty;
+        var routingKey = settings.RoutingKeyFor(message.Target.Service)
+            ?? throw new PageFailedException($"Paging:PagerDuty:RoutingKeys:{message.Target.Service} is not set");
         var body = message.Action switch
         {
-            PageAction.Trigger => new PagerDutyEvent(settings.RoutingKey!, "trigger", message.DedupKey, new PagerDutyPayload(
+            PageAction.Trigger => new PagerDutyEvent(routingKey, "trigger", message.DedupKey, new PagerDutyPayload(
                 Limit($"{message.Number} {message.Severity.ToLabel()}: {message.Title} ({message.Reason})", MaxSummaryLength),
                 "incidentbot",
                 ToPagerDutySeverity(message.Severity),
@@ -28,8 +34,8 @@ public sealed class PagerDutyPager(PagerHttp http, IOptions<PagingOptions> optio
                     ["escalation_level"] = message.Level.ToString(System.Globalization.CultureInfo.InvariantCulture),
                     ["reason"] = message.Reason,
                 }), "IncidentBot"),
-            PageAction.Acknowledge => new PagerDutyEvent(settings.RoutingKey!, "acknowledge", message.DedupKey, null, null),
-            _ => new PagerDutyEvent(settings.RoutingKey!, "resolve", message.DedupKey, null, null),
+            PageAction.Acknowledge => new PagerDutyEvent(routingKey, "acknowledge", message.DedupKey, null, null),
+            _ => new PagerDutyEvent(routingKey, "resolve", message.DedupKey, null, null),
         };
         await http.SendAsync(Name, () => new HttpRequestMessage(HttpMethod.Post, settings.EventsUrl)
         {

@@ -9,9 +9,13 @@ public enum PageAction
     Resolve,
 }
 
-/// <summary>One page to one pager. <see cref="DedupKey"/> is stable per incident; <see cref="MessageId"/> per ledger row.</summary>
+/// <summary>
+/// One page to one pager. <see cref="DedupKey"/> names the alert (one per escalation step that pages, see
+/// <see cref="Pagers.DedupKey"/>); <see cref="MessageId"/> is stable per ledger row.
+/// </summary>
 public sealed record PageMessage(
     PageAction Action,
+    PageTarget Target,
     IncidentNumber Number,
     string Title,
     Severity Severity,
@@ -41,8 +45,20 @@ public static class Pagers
 
     public static IReadOnlyList<string> All { get; } = [PagerDuty, Opsgenie, Webhook];
 
-    /// <summary>Stable per incident, so the pager folds every page of one incident into one alert.</summary>
-    public static string DedupKey(IncidentNumber number) => $"incidentbot-{number}";
+    /// <summary>
+    /// The key of the incident's <paramref name="sequence"/>-th alert: <c>incidentbot-INC-42</c> for the first,
+    /// <c>incidentbot-INC-42-2</c>, <c>-3</c>, … for later ones. PagerDuty and Opsgenie fold a trigger with the key of an
+    /// open alert into that alert and notify nobody, so every escalation step that must reach a person has its own.
+    /// </summary>
+    public static string DedupKey(IncidentNumber number, int sequence = 1) =>
+        sequence <= 1 ? $"incidentbot-{number}" : $"incidentbot-{number}-{sequence.ToString(System.Globalization.CultureInfo.InvariantCulture)}";
+
+    /// <summary>The place of a key made by <see cref="DedupKey"/> in its incident's sequence (1 for a key without a suffix).</summary>
+    public static int Sequence(string? dedupKey) =>
+        dedupKey?.Split('-') is [_, _, _, var suffix]
+        && int.TryParse(suffix, System.Globalization.NumberStyles.None, System.Globalization.CultureInfo.InvariantCulture, out var sequence)
+            ? sequence
+            : 1;
 
     public static IReadOnlyList<string> ConfiguredNames(PagingOptions options)
     {

@@ -28,7 +28,11 @@ internal sealed record OpsgenieAlert(
     IReadOnlyList<string> Tags,
     Dictionary<string, string> Details,
     string Source,
-    string Entity);
+    string Entity,
+    IReadOnlyList<OpsgenieResponder>? Responders);
+
+/// <summary>An alert responder: a team, escalation or schedule by name, a user by username.</summary>
+internal sealed record OpsgenieResponder(string Type, string? Name, string? Username);
 
 /// <summary>Opsgenie acknowledge/close request body.</summary>
 internal sealed record OpsgenieAction(string Source, string Note);

@@ -42,7 +42,16 @@ public sealed class PagerDutyOptions
 {
     public string EventsUrl { get; set; } = "https://events.pagerduty.com/v2/enqueue";
     public string? RoutingKey { get; set; }
-    public bool IsConfigured => !string.IsNullOrWhiteSpace(RoutingKey);
+
+    /// <summary>Integration keys of further services, by the name a target uses: <c>pagerduty:payments</c> pages <c>RoutingKeys:payments</c>.</summary>
+    public Dictionary<string, string> RoutingKeys { get; set; } = new(StringComparer.OrdinalIgnoreCase);
+
+    public bool IsConfigured => !string.IsNullOrWhiteSpace(RoutingKey) || RoutingKeys.Values.Any(k => !string.IsNullOrWhiteSpace(k));
+
+    /// <summary>The integration key of <paramref name="service"/> (null: the default service), or null when none is set.</summary>
+    public string? RoutingKeyFor(string? service) =>
+        service is null ? (string.IsNullOrWhiteSpace(RoutingKey) ? null : RoutingKey)
+        : RoutingKeys.TryGetValue(service, out var key) && !string.IsNullOrWhiteSpace(key) ? key : null;
 
     /// <summary>The secret of the v3 webhook subscription (shown once when it is created); set turns on <c>POST /paging/pagerduty</c>.</summary>
     public string? WebhookSecret { get; set; }
@@ -58,10 +67,20 @@ public sealed class PagerDutyOptions
 
 public sealed class OpsgenieOptions
 {
-    /// <summary>The API base: https://api.opsgenie.com, or https://api.eu.opsgenie.com for EU accounts.</summary>
+    /// <summary>
+    /// The API base: https://api.opsgenie.com, https://api.eu.opsgenie.com for EU accounts, or
+    /// https://api.atlassian.com/jsm/ops/integration for Jira Service Management Operations (its integration API takes
+    /// the same requests, with the key of a JSM API integration).
+    /// </summary>
     public string ApiUrl { get; set; } = "https://api.opsgenie.com";
     public string? ApiKey { get; set; }
     public bool IsConfigured => !string.IsNullOrWhiteSpace(ApiKey);
+
+    /// <summary>
+    /// Opsgenie (or JSM) usernames by chat user id (Slack <c>U…</c> id, Teams AAD object id), so <c>page @user</c> can
+    /// page that person as a user responder. Someone not listed cannot be paged by name.
+    /// </summary>
+    public Dictionary<string, string> Users { get; set; } = new(StringComparer.OrdinalIgnoreCase);
 
     /// <summary>
     /// The shared token the outgoing Webhook integration sends (header <c>X-IncidentBot-Token</c>, a bearer token, or the
@@ -97,6 +116,9 @@ public sealed class EscalationOptions
 
     /// <summary>Wait after the last level before the chain starts again from the first (when <see cref="Repeat"/> allows).</summary>
     public TimeSpan RepeatDelay { get; set; } = TimeSpan.FromMinutes(5);
+
+    /// <summary>Whether lowering an incident below every paging severity stops the levels not yet paged.</summary>
+    public bool StopOnDowngrade { get; set; } = true;
 }
 
 public sealed class EscalationLevelOptions

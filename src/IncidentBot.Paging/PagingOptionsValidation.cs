@@ -8,16 +8,16 @@ internal sealed class PagingOptionsValidator : IValidateOptions<PagingOptions>
 {
     public ValidateOptionsResult Validate(string? name, PagingOptions options)
     {
-        var failures = new[]
-            {
-                SecretRules.Check("Paging:PagerDuty:RoutingKey", options.PagerDuty.RoutingKey),
-                SecretRules.Check("Paging:Opsgenie:ApiKey", options.Opsgenie.ApiKey),
-                SecretRules.Check("Paging:Webhook:Secret", options.Webhook.Secret),
-                SecretRules.Check("Paging:PagerDuty:WebhookSecret", options.PagerDuty.WebhookSecret),
-                SecretRules.Check("Paging:Opsgenie:WebhookToken", options.Opsgenie.WebhookToken, SecretRules.MinimumTokenLength),
-            }
-            .OfType<string>()
-            .ToList();
+        List<string?> secrets =
+        [
+            SecretRules.Check("Paging:PagerDuty:RoutingKey", options.PagerDuty.RoutingKey),
+            .. options.PagerDuty.RoutingKeys.Where(k => !string.IsNullOrEmpty(k.Value)).Select(k => SecretRules.Check($"Paging:PagerDuty:RoutingKeys:{k.Key}", k.Value)),
+            SecretRules.Check("Paging:Opsgenie:ApiKey", options.Opsgenie.ApiKey),
+            SecretRules.Check("Paging:Webhook:Secret", options.Webhook.Secret),
+            SecretRules.Check("Paging:PagerDuty:WebhookSecret", options.PagerDuty.WebhookSecret),
+            SecretRules.Check("Paging:Opsgenie:WebhookToken", options.Opsgenie.WebhookToken, SecretRules.MinimumTokenLength),
+        ];
+        var failures = secrets.OfType<string>().ToList();
         if (options.PagerDuty.IsConfigured && !EndpointRules.IsAcceptable(options.PagerDuty.EventsUrl))
         {
             failures.Add("Paging:PagerDuty:EventsUrl must be an https:// URL (http:// only for loopback), e.g. https://events.pagerduty.com/v2/enqueue");
@@ -70,7 +70,7 @@ internal sealed class PagingOptionsValidator : IValidateOptions<PagingOptions>
     }
 }
 
-internal sealed class EscalationOptionsValidator : IValidateOptions<EscalationOptions>
+internal sealed class EscalationOptionsValidator(IOptions<PagingOptions> paging) : IValidateOptions<EscalationOptions>
 {
     public ValidateOptionsResult Validate(string? name, EscalationOptions options)
     {
@@ -96,11 +96,19 @@ internal sealed class EscalationOptionsValidator : IValidateOptions<EscalationOp
                 failures.Add($"Escalation:Levels:{i}:Targets must name at least one pager (pagerduty, opsgenie, webhook)");
             }
 
-            foreach (var (target, t) in level.Targets.Select((v, j) => (v, j)))
+            foreach (var (text, t) in level.Targets.Select((v, j) => (v, j)))
             {
-                if (!Pagers.All.Contains(target, StringComparer.OrdinalIgnoreCase))
+                if (!PageTarget.TryParse(text, out var target, out var problem))
                 {
-                    failures.Add($"Escalation:Levels:{i}:Targets:{t} must be pagerduty, opsgenie or webhook (was '{target}')");
+                    failures.Add($"Escalation:Levels:{i}:Targets:{t}: {problem}");
+                }
+                else if (target.Service is { } service && paging.Value.PagerDuty.IsConfigured && paging.Value.PagerDuty.RoutingKeyFor(service) is null)
+                {
+                    failures.Add($"Escalation:Levels:{i}:Targets:{t} names the PagerDuty service '{service}', but Paging:PagerDuty:RoutingKeys:{service} is not set");
+                }
+                else if (target is { Provider: Pagers.PagerDuty, Service: null } && paging.Value.PagerDuty.IsConfigured && paging.Value.PagerDuty.RoutingKeyFor(null) is null)
+                {
+                    failures.Add($"Escalation:Levels:{i}:Targets:{t} is plain pagerduty, but Paging:PagerDuty:RoutingKey is not set (name a service: pagerduty:<service>)");
                 }
             }
         }

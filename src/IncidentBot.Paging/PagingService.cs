@@ -31,13 +31,14 @@ public sealed partial class PagingService(
 
     public static long Generation(DateTimeOffset startedAt) => startedAt.UtcTicks / TimeSpan.TicksPerMicrosecond;
 
-    /// <summary>Pages every target of one escalation step.</summary>
-    public Task PageAsync(Incident incident, EscalationStep step, CancellationToken cancellationToken) =>
+    /// <summary>Pages every target of one escalation step, all under the step's alert key (<see cref="PageLedger.AssignKeyAsync"/>).</summary>
+    public Task PageAsync(Incident incident, EscalationStep step, string dedupKey, CancellationToken cancellationToken) =>
         Task.WhenAll(step.Targets.Select(target => SendAsync(
             incident,
             new PageKey(incident.Id, "trigger", step.Level, step.Loop, Generation(step.StartedAt), target),
             PageAction.Trigger,
             step.Reason,
+            dedupKey,
             cancellationToken)));
 
     /// <summary>Tells every pager that was paged for the incident that it was acknowledged (stops the pager's own escalation).</summary>
@@ -48,22 +49,33 @@ public sealed partial class PagingService(
     public Task ResolveAsync(Incident incident, DateTimeOffset at, CancellationToken cancellationToken) =>
         FollowUpAsync(incident, PageAction.Resolve, "resolve", at, cancellationToken);
 
+    /// <summary>
+    /// One follow-up per alert the incident may have open: every key at every target that took a trigger. Its ledger
+    /// row's level is the alert's place in the key sequence, so each alert is followed up once.
+    /// </summary>
     private async Task FollowUpAsync(Incident incident, PageAction action, string name, DateTimeOffset at, CancellationToken cancellationToken)
     {
-        var targets = await ledger.TriggeredTargetsAsync(incident.Id, cancellationToken);
-        await Task.WhenAll(targets.Select(target => SendAsync(
-            incident, new PageKey(incident.Id, name, 0, 0, Generation(at), target), action, name, cancellationToken)));
+        var alerts = await ledger.TriggeredAlertsAsync(incident.Id, cancellationToken);
+        await Task.WhenAll(alerts.Select(alert => SendAsync(
+            incident,
+            new PageKey(incident.Id, name, Pagers.Sequence(alert.DedupKey), 0, Generation(at), alert.Target),
+            action,
+            name,
+            alert.DedupKey ?? Pagers.DedupKey(incident.Number),
+            cancellationToken)));
     }
 
-    private async Task SendAsync(Incident incident, PageKey key, PageAction action, string reason, CancellationToken cancellationToken)
+    private IPager? PagerFor(string target) =>
+        PageTarget.TryParse(target, out var parsed, out _) && _pagers.TryGetValue(parsed.Provider, out var pager) ? pager : null;
+
+    private async Task SendAsync(Incident incident, PageKey key, PageAction action, string reason, string dedupKey, CancellationToken cancellationToken)
     {
-        if (!_pagers.TryGetValue(key.Target, out var pager))
+        if (PagerFor(key.Target) is not { } pager)
         {
             LogUnknownPager(logger, key.Target, incident.Number);
             return;
         }
 
-        var dedupKey = Pagers.DedupKey(incident.Number);
         if (await ledger.TryClaimAsync(key, reason, dedupKey, ClaimLease, cancellationToken) is not { } claim)
         {
             var row = await ledger.GetAsync(key, cancellationToken);
@@ -104,7 +116,7 @@ public sealed partial class PagingService(
             return;
         }
 
-        if (!_pagers.TryGetValue(key.Target, out var pager))
+        if (PagerFor(key.Target) is not { } pager)
         {
             await FailAsync(incident, key, claim, $"{key.Target} is no longer configured", cancellationToken);
             return;
@@ -136,7 +148,7 @@ public sealed partial class PagingService(
     private async Task SendClaimedAsync(
         Incident incident, PageKey key, PageAction action, string reason, string dedupKey, int claim, IPager pager, CancellationToken cancellationToken)
     {
-        var message = new PageMessage(action, incident.Number, incident.Title, incident.Severity, key.Level, reason, dedupKey, key.MessageId, key.GenerationTime);
+        var message = new PageMessage(action, PageTarget.Parse(key.Target), incident.Number, incident.Title, incident.Severity, key.Level, reason, dedupKey, key.MessageId, key.GenerationTime);
         using var held = CancellationTokenSource.CreateLinkedTokenSource(cancellationToken);
         using var stopRenewing = new CancellationTokenSource();
         var renewing = RenewWhileSendingAsync(key, claim, held, stopRenewing.Token);
@@ -172,8 +184,8 @@ public sealed partial class PagingService(
             await incidents.RecordPagingAsync(incident.Number, action switch
             {
                 PageAction.Trigger => $"{key.Target} accepted the page for level {key.Level} (dedup key {dedupKey})",
-                PageAction.Acknowledge => $"{key.Target} page acknowledged",
-                _ => $"{key.Target} page resolved",
+                PageAction.Acknowledge => $"{key.Target} page acknowledged ({dedupKey})",
+                _ => $"{key.Target} page resolved ({dedupKey})",
             }, cancellationToken);
         }
     }
@@ -225,7 +237,7 @@ public sealed partial class PagingService(
     private static void Count(PageKey key, string outcome) =>
         IncidentBotTelemetry.PagesSent.Add(
             1,
-            new KeyValuePair<string, object?>("provider", key.Target),
+            new KeyValuePair<string, object?>("provider", PageTarget.TryParse(key.Target, out var target, out _) ? target.Provider : "unknown"),
             new KeyValuePair<string, object?>("action", key.Action),
             new KeyValuePair<string, object?>("outcome", outcome));
 

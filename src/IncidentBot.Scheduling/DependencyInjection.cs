@@ -80,6 +80,7 @@ public static class DependencyInjection
         services.TryAddEnumerable(ServiceDescriptor.Singleton<IValidateOptions<ReminderOptions>, ReminderOptionsValidator>());
         services.TryAddSingleton<IncidentTimers>();
         services.TryAddSingleton<Escalations>();
+        services.AddSingleton<IEscalationStateReader, EscalationStateReader>();
         services.TryAddSingleton<CommanderTimer>();
         services.AddTransient<IncidentTimerJob>();
         services.TryAddEnumerable(ServiceDescriptor.Singleton<IIncidentEventHandler, ReminderEventHandler>());

@@ -6,7 +6,8 @@ using Microsoft.Extensions.Logging;
 namespace IncidentBot.Scheduling;
 
 /// <summary>Starts and stops escalation runs: one per incident, its next step kept as the incident's escalation timer.</summary>
-public sealed partial class Escalations(IncidentTimers timers, EscalationPolicy policy, PageLedger ledger, IncidentService incidents, TimeProvider time, ILogger<Escalations> logger)
+public sealed partial class Escalations(
+    IncidentTimers timers, EscalationPolicy policy, PageLedger ledger, PagingService paging, IncidentService incidents, TimeProvider time, ILogger<Escalations> logger)
 {
     /// <summary>
     /// Pages the chain from <paramref name="level"/> (after that level's delay, usually none). <paramref name="startedAt"/> identifies the run (it comes from
@@ -59,6 +60,94 @@ public sealed partial class Escalations(IncidentTimers timers, EscalationPolicy 
         new(incidentId, PageLedger.Escalate, level, loop, PagingService.Generation(startedAt), "*");
 
     public Task StopAsync(long incidentId, CancellationToken cancellationToken) => timers.CancelAsync(TimerKind.Escalation, incidentId, cancellationToken);
+
+    /// <summary>
+    /// <c>page @person</c>: pages that person where a pager can (<see cref="EscalationPolicy.TargetsFor"/>), at once and
+    /// once (a ledger step of level 0 with its own alert key, so a redelivered request sends nothing new), and says in
+    /// the timeline where it could not.
+    /// </summary>
+    public async Task PagePersonAsync(long incidentId, IncidentNumber number, Person person, DateTimeOffset requestedAt, string reason, CancellationToken cancellationToken)
+    {
+        var (targets, cannot) = policy.TargetsFor(person);
+        var marker = StepKey(incidentId, 0, 0, requestedAt);
+        if (targets.Count == 0)
+        {
+            await ledger.ScheduleStepAsync(marker, reason, requestedAt, cancellationToken);
+            if (await ledger.TryClaimAsync(marker, reason, null, paging.ClaimLease, cancellationToken) is { } none)
+            {
+                var why = cannot.Count > 0 ? string.Join("; ", cannot) : "no pager is configured";
+                await incidents.RecordPagingAsync(number, $"Nobody was paged for {person.DisplayName}: {why}", cancellationToken);
+                await ledger.CompleteAsync(marker, PageLedger.Stopped, "nobody to page", none, cancellationToken);
+            }
+
+            return;
+        }
+
+        var step = new EscalationStep(0, 0, targets, reason, requestedAt);
+        var outcome = EscalationOutcome.Page;
+        if (await ledger.TryClaimAsync(marker, reason, null, paging.ClaimLease, cancellationToken) is { } claim)
+        {
+            outcome = await incidents.EscalateAsync(number, step, cancellationToken);
+            foreach (var line in cannot)
+            {
+                await incidents.RecordPagingAsync(number, line, cancellationToken);
+            }
+
+            await ledger.CompleteAsync(marker, outcome == EscalationOutcome.Stopped ? PageLedger.Stopped : PageLedger.Sent, null, claim, cancellationToken);
+        }
+        else if ((await ledger.GetAsync(marker, cancellationToken))?.Status == PageLedger.Stopped)
+        {
+            return;
+        }
+
+        if (outcome != EscalationOutcome.Stopped)
+        {
+            var sequence = await ledger.AssignKeyAsync(marker, cancellationToken);
+            await paging.PageAsync(await incidents.GetAsync(number, cancellationToken), step, Pagers.DedupKey(number, sequence), cancellationToken);
+            await incidents.EscalationStateChangedAsync(number, cancellationToken);
+        }
+    }
+
+    /// <summary>
+    /// Raising an open incident to a paging severity starts a run, unless one is running or the incident is acknowledged;
+    /// lowering it below every paging severity stops the levels not yet paged (<c>Escalation:StopOnDowngrade</c>).
+    /// </summary>
+    public async Task SeverityChangedAsync(Incident incident, SeverityChanged change, CancellationToken cancellationToken)
+    {
+        var paging = policy.PageSeverities;
+        if (incident.IsResolved || paging.Contains(change.To) == paging.Contains(change.From))
+        {
+            return;
+        }
+
+        var running = await timers.ExistsAsync(TimerKind.Escalation, incident.Id, cancellationToken);
+        if (paging.Contains(change.To))
+        {
+            if (incident.AcknowledgedAt is not null || running || !policy.CanPage)
+            {
+                LogNotStarted(logger, incident.Number, change.To);
+                return;
+            }
+
+            await incidents.RecordPagingAsync(incident.Number, $"Raised to {change.To.ToLabel()}: escalation started", cancellationToken);
+            await StartAsync(incident.Id, incident.Number, 1, change.OccurredAt, $"raised to {change.To.ToLabel()}", explicitRequest: false, cancellationToken);
+            return;
+        }
+
+        if (!policy.StopOnDowngrade)
+        {
+            return;
+        }
+
+        await StopAsync(incident.Id, cancellationToken);
+        if (await ledger.StopScheduledStepsAsync(incident.Id, cancellationToken) > 0 || running)
+        {
+            await incidents.RecordPagingAsync(incident.Number, $"Lowered to {change.To.ToLabel()}: escalation levels not yet paged were stopped", cancellationToken);
+        }
+    }
+
+    [LoggerMessage(Level = LogLevel.Information, Message = "{Number} was raised to {Severity}; no escalation started (acknowledged, one running, or no pager)")]
+    private static partial void LogNotStarted(ILogger logger, IncidentNumber number, Severity severity);
 
     [LoggerMessage(Level = LogLevel.Warning, Message = "{Number} would escalate ({Reason}) but no pager is configured")]
     private static partial void LogNoPager(ILogger logger, IncidentNumber number, string reason);

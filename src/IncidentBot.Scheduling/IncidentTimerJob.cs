@@ -140,9 +140,9 @@ public sealed partial class IncidentTimerJob(
         }
 
         var step = new EscalationStep(level.Number, loop, level.Targets, reason, startedAt);
+        var marker = Escalations.StepKey(incidentId, level.Number, loop, startedAt);
         var outcome = await done.OnceAsync("record", async () =>
         {
-            var marker = Escalations.StepKey(incidentId, level.Number, loop, startedAt);
             if (await ledger.TryClaimAsync(marker, reason, null, paging.ClaimLease, cancellationToken) is { } claim)
             {
                 var recorded = await incidents.EscalateAsync(number, step, cancellationToken);
@@ -150,8 +150,11 @@ public sealed partial class IncidentTimerJob(
                 return recorded;
             }
 
-            // This step was recorded by an earlier firing that did not finish; carry on from the incident's state.
-            return IncidentService.Decide(await incidents.GetAsync(number, cancellationToken), step);
+            // This step was recorded by an earlier firing that did not finish (carry on from the incident's state), or
+            // stopped when the severity was lowered.
+            return (await ledger.GetAsync(marker, cancellationToken))?.Status == PageLedger.Stopped
+                ? EscalationOutcome.Stopped
+                : IncidentService.Decide(await incidents.GetAsync(number, cancellationToken), step);
         });
 
         if (outcome == EscalationOutcome.Stopped)
@@ -160,12 +163,16 @@ public sealed partial class IncidentTimerJob(
             return;
         }
 
-        await paging.PageAsync(await incidents.GetAsync(number, cancellationToken), step, cancellationToken);
+        // Each step opens its own alert: a trigger under the key of an alert still open notifies nobody.
+        var sequence = await done.OnceAsync("key", () => ledger.AssignKeyAsync(marker, cancellationToken));
+        await paging.PageAsync(await incidents.GetAsync(number, cancellationToken), step, Pagers.DedupKey(number, sequence), cancellationToken);
         if (outcome == EscalationOutcome.Page && policy.Next(level.Number, loop) is { } next)
         {
             var at = await done.OnceAsync("next-at", () => Task.FromResult(time.GetUtcNow() + next.After));
             await escalations.ScheduleStepAsync(incidentId, number, next.Level, next.Loop, startedAt, reason, at, cancellationToken);
         }
+
+        await done.OnceAsync("cards", () => incidents.EscalationStateChangedAsync(number, cancellationToken));
     }
 
     /// <summary>The steps of one firing already done, so a retry after a failure carries on instead of repeating them.</summary>

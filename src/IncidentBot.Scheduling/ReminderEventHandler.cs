@@ -45,7 +45,12 @@ public sealed class ReminderEventHandler(
                 }
 
                 break;
-            case UpdatePosted or SeverityChanged or UpdateSnoozed:
+            case SeverityChanged change:
+                var changed = await incidents.GetAsync(change.Number, cancellationToken);
+                await SyncReminderAsync(changed, cancellationToken);
+                await escalations.SeverityChangedAsync(changed, change, cancellationToken);
+                break;
+            case UpdatePosted or UpdateSnoozed:
                 await SyncReminderAsync(await incidents.GetAsync(incidentEvent.Number, cancellationToken), cancellationToken);
                 break;
             case IncidentReopened:
@@ -60,8 +65,12 @@ public sealed class ReminderEventHandler(
             case RoleAssigned { Role: IncidentRole.Commander }:
                 await timers.CancelAsync(TimerKind.Commander, incidentEvent.IncidentId, cancellationToken);
                 break;
+            case PageRequested { Target: { } person } page:
+                await escalations.PagePersonAsync(
+                    page.IncidentId, page.Number, person, page.OccurredAt, $"paged by {page.Actor?.DisplayName ?? "someone"} for {person.DisplayName}", cancellationToken);
+                break;
             case PageRequested page:
-                var reason = $"paged by {page.Actor?.DisplayName ?? "someone"}" + (page.Target is { } target ? $" for {target.DisplayName}" : "");
+                var reason = $"paged by {page.Actor?.DisplayName ?? "someone"}";
                 await escalations.StartAsync(page.IncidentId, page.Number, page.Level ?? 1, page.OccurredAt, reason, explicitRequest: true, cancellationToken);
                 break;
             case IncidentAcknowledged:

@@ -41,6 +41,11 @@ public static class DependencyInjection
         services.TryAddSingleton<DatabaseMigrator>();
         builder.AddTables(Tables);
         AddFirstHostedService<DatabaseMigrationService>(services);
+        if (database.TryGetProvider(out var provider) && provider == DatabaseProvider.Postgres)
+        {
+            services.TryAddSingleton<OutboxSignal>();
+            services.TryAddEnumerable(ServiceDescriptor.Singleton<IHostedService, OutboxListener>());
+        }
 
         services.AddOptions<RetentionOptions>().BindConfiguration(RetentionOptions.Section).ValidateOnStart();
         services.TryAddEnumerable(ServiceDescriptor.Singleton<IValidateOptions<RetentionOptions>, RetentionOptionsValidator>());

@@ -2,6 +2,7 @@ using System.Data.Common;
 using Dapper;
 using IncidentBot.Core.Application;
 using IncidentBot.Core.Incidents;
+using Npgsql;
 
 namespace IncidentBot.Storage;
 
@@ -203,6 +204,11 @@ public sealed class SqlIncidentStore(IDbConnectionFactory database, TimeProvider
                 CreatedAt = now,
             }).ToList();
             await connection.ExecuteAsync(new CommandDefinition(InsertOutboxSql, events, transaction, cancellationToken: cancellationToken));
+            if (connection is NpgsqlConnection)
+            {
+                // Delivered at commit, to every instance listening (one notification per transaction however many events).
+                await connection.ExecuteAsync(new CommandDefinition(OutboxListener.NotifySql, transaction: transaction, cancellationToken: cancellationToken));
+            }
         }
     }
 
@@ -425,7 +431,7 @@ public sealed class SqlIncidentStore(IDbConnectionFactory database, TimeProvider
         ORDER BY created_at, id
         """;
 
-    public async Task<TimelineEntry?> CaptureMessageAsync(long incidentId, NewTimelineEntry entry, CancellationToken cancellationToken)
+    public async Task<TimelineEntry?> CaptureMessageAsync(NewTimelineEntry entry, CancellationToken cancellationToken)
     {
         ArgumentNullException.ThrowIfNull(entry);
         if (entry.Source is null)
@@ -436,16 +442,26 @@ public sealed class SqlIncidentStore(IDbConnectionFactory database, TimeProvider
         return await database.RunAsync(async connection =>
         {
             var row = await connection.QuerySingleOrDefaultAsync<TimelineRow>(new CommandDefinition(
-                CaptureSql, TimelineParameters(incidentId, entry, time.GetUtcNow()), cancellationToken: cancellationToken));
+                CaptureSql, TimelineParameters(0, entry, time.GetUtcNow()), cancellationToken: cancellationToken));
             return row?.ToEntry();
         }, cancellationToken);
     }
 
-    // The conflict target includes soft-deleted rows, so a redelivery after a delete stays deleted.
+    // The incident is the one whose war room the message is in, found in the insert itself. The conflict target
+    // includes soft-deleted rows, so a redelivery after a delete stays deleted.
     private const string CaptureSql = $"""
-        {InsertTimelineSql}
+        INSERT INTO timeline_entries (
+            incident_id, occurred_at, kind, author_platform, author_user_id, author_name, text, pinned,
+            source_platform, source_channel, source_message_id, created_at)
+        SELECT
+            w.incident_id, @OccurredAt, @Kind, @AuthorPlatform, @AuthorUserId, @AuthorName, @Text, @Pinned,
+            @SourcePlatform, @SourceChannel, @SourceMessageId, @CreatedAt
+        FROM war_rooms w
+        WHERE w.platform = @SourcePlatform AND w.channel = @SourceChannel
+        ON CONFLICT (source_platform, source_channel, source_message_id) DO NOTHING
         RETURNING {TimelineColumns}
         """;
+
 
     // Soft-deleted entries are gone for every operation except deduplication.
     private const string SourceMatch = """

@@ -57,6 +57,7 @@ public abstract class PagingCrashTests<TDatabase>(ITestOutputHelper output) : IA
         var triggers = _faults.PagerDuty.Events.Where(e => (string?)e["event_action"] == "trigger").ToList();
         Assert.True(triggers.Count >= 2, "the page was not sent again after the restart");
         Assert.All(triggers, e => Assert.Equal($"incidentbot-{incident.Number}", (string?)e["dedup_key"]));
+        Assert.Equal([$"incidentbot-{incident.Number}"], _faults.PagerDuty.NotifiedKeys.ToArray());
         Assert.Single(_faults.Webhook.Requests.Select(r => r.Headers["webhook-id"]).Distinct());
         var timeline = await _faults.TimelineAsync(incident);
         Assert.Single(timeline, e => e.Kind == TimelineKind.Page && e.Text.StartsWith("pagerduty accepted the page for level 1", StringComparison.Ordinal));

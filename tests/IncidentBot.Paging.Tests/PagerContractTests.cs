@@ -18,9 +18,82 @@ public sealed class PagerContractTests : IAsyncLifetime
 
     private IPager Pager(string name) => _fixture.Services.GetServices<IPager>().Single(p => p.Name == name);
 
-    private static PageMessage Message(PageAction action) => new(
-        action, new IncidentNumber(42), "Checkout is down", Severity.Sev1, 1, "declared at SEV1",
+    private static PageMessage Message(PageAction action, string target = Pagers.PagerDuty) => new(
+        action, PageTarget.Parse(target), new IncidentNumber(42), "Checkout is down", Severity.Sev1, 1, "declared at SEV1",
         Pagers.DedupKey(new IncidentNumber(42)), "incidentbot-7-trigger-1-0-123-x", DateTimeOffset.Parse("2026-11-22T03:00:00Z", System.Globalization.CultureInfo.InvariantCulture));
+
+    [Fact]
+    public async Task OpsgeniePager_PointedAtJiraServiceManagement_CreatesAcknowledgesAndClosesThere()
+    {
+        await using var jsm = new FakeOpsgenie(FakeOpsgenie.JsmBasePath);
+        await jsm.StartAsync();
+        await using var services = _fixture.CreateServices(new Dictionary<string, string?> { ["Paging:Opsgenie:ApiUrl"] = jsm.ApiUrl.ToString() });
+        var pager = services.GetServices<IPager>().Single(p => p.Name == Pagers.Opsgenie);
+
+        await pager.SendAsync(Message(PageAction.Trigger, "opsgenie:team:Payments"), default);
+        await pager.SendAsync(Message(PageAction.Acknowledge), default);
+        await pager.SendAsync(Message(PageAction.Resolve), default);
+
+        Assert.Equal(
+            ["/jsm/ops/integration/v2/alerts", "/jsm/ops/integration/v2/alerts/incidentbot-INC-42/acknowledge", "/jsm/ops/integration/v2/alerts/incidentbot-INC-42/close"],
+            jsm.Requests.Select(r => r.Path).ToArray());
+        Assert.All(jsm.Requests, r => Assert.Equal($"GenieKey {FakeOpsgenie.ApiKey}", r.Headers["authorization"]));
+        Assert.Equal(["team:Payments"], Assert.Single(jsm.Book.Notifications).Responders);
+        Assert.Equal(FakeAlertStatus.Resolved, Assert.Single(jsm.Book.Alerts).Status);
+        Assert.Empty(_fixture.Opsgenie.Requests);
+    }
+
+    [Fact]
+    public async Task PagerDutyTrigger_TargetNamesAService_SentWithThatServicesRoutingKey()
+    {
+        const string payments = "P0123456789abcdef0123456789abcde";
+        await using var services = _fixture.CreateServices(new Dictionary<string, string?> { ["Paging:PagerDuty:RoutingKeys:payments"] = payments });
+        var pager = services.GetServices<IPager>().Single(p => p.Name == Pagers.PagerDuty);
+
+        await pager.SendAsync(Message(PageAction.Trigger, "pagerduty:payments"), default);
+        await pager.SendAsync(Message(PageAction.Trigger), default);
+        await pager.SendAsync(Message(PageAction.Acknowledge, "pagerduty:payments"), default);
+
+        Assert.Equal([payments, FakePagerDuty.RoutingKey, payments], _fixture.PagerDuty.Events.Select(e => (string)e["routing_key"]!).ToArray());
+        Assert.Equal([payments, FakePagerDuty.RoutingKey], _fixture.PagerDuty.Book.Notifications.Select(n => n.Scope).ToArray());
+        Assert.Equal(FakeAlertStatus.Acknowledged, _fixture.PagerDuty.Book.Alerts.Single(a => a.Scope == payments).Status);
+        Assert.Equal(FakeAlertStatus.Triggered, _fixture.PagerDuty.Book.Alerts.Single(a => a.Scope == FakePagerDuty.RoutingKey).Status);
+    }
+
+    [Theory]
+    [InlineData("opsgenie:team:Payments", "team", "name", "Payments")]
+    [InlineData("opsgenie:user:ann@example.com", "user", "username", "ann@example.com")]
+    [InlineData("opsgenie:escalation:Payments_escalation", "escalation", "name", "Payments_escalation")]
+    [InlineData("opsgenie:schedule:Payments_schedule", "schedule", "name", "Payments_schedule")]
+    public async Task OpsgenieCreate_TargetNamesAResponder_AlertIsRoutedToIt(string target, string type, string field, string who)
+    {
+        await Pager(Pagers.Opsgenie).SendAsync(Message(PageAction.Trigger, target), default);
+
+        var body = JsonNode.Parse(Assert.Single(_fixture.Opsgenie.Requests).Body)!.AsObject();
+        var responder = Assert.Single(body["responders"]!.AsArray())!.AsObject();
+        Assert.Equal(type, (string?)responder["type"]);
+        Assert.Equal(who, (string?)responder[field]);
+        Assert.Equal([$"{type}:{who}"], Assert.Single(_fixture.Opsgenie.Book.Notifications).Responders);
+    }
+
+    [Fact]
+    public async Task OpsgenieCreate_PlainTarget_NoRespondersSoTheIntegrationRoutes()
+    {
+        await Pager(Pagers.Opsgenie).SendAsync(Message(PageAction.Trigger), default);
+
+        Assert.Null(JsonNode.Parse(Assert.Single(_fixture.Opsgenie.Requests).Body)!["responders"]);
+    }
+
+    [Fact]
+    public async Task OpsgenieCreate_SameAliasWhileOpen_IsDeduplicatedAndNotifiesNobody()
+    {
+        await Pager(Pagers.Opsgenie).SendAsync(Message(PageAction.Trigger), default);
+        await Pager(Pagers.Opsgenie).SendAsync(Message(PageAction.Trigger), default);
+
+        Assert.Equal(2, _fixture.Opsgenie.Requests.Count);
+        Assert.Single(_fixture.Opsgenie.Book.Notifications);
+        Assert.Equal(["created", "deduplicated: INC-42 SEV1: Checkout is down"], Assert.Single(_fixture.Opsgenie.Book.Alerts).Log);
+    }
 
     [Fact]
     public async Task PagerDutyTrigger_Sent_BodyFollowsEventsV2WithStableDedupKey()

@@ -34,7 +34,9 @@ public sealed class PagingOptionsTests : IAsyncLifetime
     }
 
     [Theory]
-    [InlineData("Escalation:Levels:0:Targets:0", "slack", "Escalation:Levels:0:Targets:0 must be pagerduty, opsgenie or webhook")]
+    [InlineData("Escalation:Levels:0:Targets:0", "slack", "Escalation:Levels:0:Targets:0: 'slack' is not a target: use pagerduty, pagerduty:<service>, opsgenie")]
+    [InlineData("Escalation:Levels:0:Targets:0", "opsgenie:squad:Payments", "Escalation:Levels:0:Targets:0: 'opsgenie:squad:Payments' is not a target")]
+    [InlineData("Escalation:Levels:0:Targets:0", "pagerduty:payments", "Escalation:Levels:0:Targets:0 names the PagerDuty service 'payments', but Paging:PagerDuty:RoutingKeys:payments is not set")]
     [InlineData("Escalation:Levels:0:Delay", "-00:01:00", "Escalation:Levels:0:Delay must be zero or a positive time span")]
     [InlineData("Escalation:RepeatDelay", "00:00:00", "Escalation:RepeatDelay must be a positive time span")]
     [InlineData("Escalation:PageSeverities:0", "SEV9", "Escalation:PageSeverities:0 must be SEV1 to SEV4")]

@@ -22,6 +22,18 @@ public abstract class PagingServiceTests<TDatabase> : IAsyncLifetime
 
     private IIncidentStore Store => _fixture.Services.GetRequiredService<IIncidentStore>();
 
+    private static string FirstKey(Incident incident) => Pagers.DedupKey(incident.Number);
+
+    private static PageKey StepKey(Incident incident, EscalationStep step) =>
+        new(incident.Id, PageLedger.Escalate, step.Level, step.Loop, PagingService.Generation(step.StartedAt), "*");
+
+    /// <summary>The step's alert key as the escalation timer gets it: its ledger row, then its place in the sequence.</summary>
+    private async Task<string> KeyOfAsync(Incident incident, EscalationStep step)
+    {
+        await Ledger.ScheduleStepAsync(StepKey(incident, step), step.Reason, step.StartedAt, default);
+        return Pagers.DedupKey(incident.Number, await Ledger.AssignKeyAsync(StepKey(incident, step), default));
+    }
+
     private static EscalationStep Step(DateTimeOffset startedAt, int level = 1, int loop = 0) =>
         new(level, loop, [Pagers.PagerDuty, Pagers.Opsgenie, Pagers.Webhook], "declared at SEV1", startedAt);
 
@@ -31,8 +43,8 @@ public abstract class PagingServiceTests<TDatabase> : IAsyncLifetime
         var incident = await _fixture.DeclareAsync();
         var step = Step(incident.DeclaredAt);
 
-        await Task.WhenAll(Paging.PageAsync(incident, step, default), Paging.PageAsync(incident, step, default));
-        await Paging.PageAsync(incident, step, default);
+        await Task.WhenAll(Paging.PageAsync(incident, step, FirstKey(incident), default), Paging.PageAsync(incident, step, FirstKey(incident), default));
+        await Paging.PageAsync(incident, step, FirstKey(incident), default);
 
         Assert.Single(_fixture.PagerDuty.Requests);
         Assert.Single(_fixture.Opsgenie.Requests);
@@ -43,16 +55,58 @@ public abstract class PagingServiceTests<TDatabase> : IAsyncLifetime
     }
 
     [Fact]
-    public async Task PageAsync_NextLevelOrNewRun_PagesAgainUnderItsOwnKey()
+    public async Task PageAsync_NextLevelRepeatOrNewRun_EachOpensItsOwnAlertAndNotifies()
     {
         var incident = await _fixture.DeclareAsync();
+        var steps = new[] { Step(incident.DeclaredAt), Step(incident.DeclaredAt, level: 2), Step(incident.DeclaredAt, loop: 1), Step(incident.DeclaredAt.AddMinutes(5)) };
 
-        await Paging.PageAsync(incident, Step(incident.DeclaredAt), default);
-        await Paging.PageAsync(incident, Step(incident.DeclaredAt, loop: 1), default);
-        await Paging.PageAsync(incident, Step(incident.DeclaredAt.AddMinutes(5)), default);
+        foreach (var step in steps)
+        {
+            await Paging.PageAsync(incident, step, await KeyOfAsync(incident, step), default);
+        }
 
-        Assert.Equal(3, _fixture.PagerDuty.Events.Count);
-        Assert.All(_fixture.PagerDuty.Events, e => Assert.Equal($"incidentbot-{incident.Number}", (string?)e["dedup_key"]));
+        var keys = new[] { "", "-2", "-3", "-4" }.Select(suffix => $"incidentbot-{incident.Number}{suffix}").ToArray();
+        Assert.Equal(keys, _fixture.PagerDuty.Events.Select(e => (string)e["dedup_key"]!).ToArray());
+        Assert.Equal(keys, _fixture.PagerDuty.NotifiedKeys.ToArray());
+        Assert.Equal(keys, _fixture.Opsgenie.NotifiedKeys.ToArray());
+    }
+
+    [Fact]
+    public async Task AssignKeyAsync_SameStepAgain_KeepsItsKey()
+    {
+        var incident = await _fixture.DeclareAsync();
+        var first = StepKey(incident, Step(incident.DeclaredAt));
+        var second = StepKey(incident, Step(incident.DeclaredAt, level: 2));
+        await Ledger.ScheduleStepAsync(first, "declared", incident.DeclaredAt, default);
+        await Ledger.ScheduleStepAsync(second, "declared", incident.DeclaredAt, default);
+
+        var assigned = await Task.WhenAll(Ledger.AssignKeyAsync(second, default), Ledger.AssignKeyAsync(first, default), Ledger.AssignKeyAsync(second, default));
+
+        Assert.Equal(assigned[0], assigned[2]);
+        Assert.Equal([1, 2], assigned.Distinct().Order().ToArray());
+    }
+
+    [Fact]
+    public async Task AcknowledgeAndResolve_SeveralAlertsAtSeveralPagers_ReachEveryAlertOnce()
+    {
+        var incident = await _fixture.DeclareAsync();
+        foreach (var step in new[] { Step(incident.DeclaredAt), Step(incident.DeclaredAt, level: 2) with { Targets = [Pagers.PagerDuty] } })
+        {
+            await Paging.PageAsync(incident, step, await KeyOfAsync(incident, step), default);
+        }
+
+        await Paging.AcknowledgeAsync(incident, incident.DeclaredAt.AddMinutes(1), default);
+        await Paging.AcknowledgeAsync(incident, incident.DeclaredAt.AddMinutes(1), default);
+        Assert.All(_fixture.PagerDuty.Book.Alerts, a => Assert.Equal(FakeAlertStatus.Acknowledged, a.Status));
+        Assert.Equal(2, _fixture.PagerDuty.Book.Alerts.Count);
+        Assert.Equal(FakeAlertStatus.Acknowledged, Assert.Single(_fixture.Opsgenie.Book.Alerts).Status);
+        await Paging.ResolveAsync(incident, incident.DeclaredAt.AddMinutes(2), default);
+
+        Assert.All(_fixture.PagerDuty.Book.Alerts, a => Assert.Equal(FakeAlertStatus.Resolved, a.Status));
+        Assert.Equal(FakeAlertStatus.Resolved, Assert.Single(_fixture.Opsgenie.Book.Alerts).Status);
+        var actions = _fixture.PagerDuty.Events.GroupBy(e => (string)e["event_action"]!).ToDictionary(g => g.Key, g => g.Count());
+        Assert.Equal((2, 2, 2), (actions["trigger"], actions["acknowledge"], actions["resolve"]));
+        Assert.Single(_fixture.Webhook.Requests, r => r.Body.Contains("incident.resolved", StringComparison.Ordinal));
     }
 
     [Fact]
@@ -61,7 +115,7 @@ public abstract class PagingServiceTests<TDatabase> : IAsyncLifetime
         var incident = await _fixture.DeclareAsync();
         _fixture.PagerDuty.Script(new ScriptedResponse(400, """{"status":"invalid event","message":"Event object is invalid","errors":["bad"]}"""));
 
-        await Paging.PageAsync(incident, Step(incident.DeclaredAt), default);
+        await Paging.PageAsync(incident, Step(incident.DeclaredAt), FirstKey(incident), default);
 
         var row = Assert.Single(await Ledger.ListAsync(incident.Id, default), r => r.Target == Pagers.PagerDuty);
         Assert.Equal(PageLedger.Failed, row.Status);
@@ -75,7 +129,7 @@ public abstract class PagingServiceTests<TDatabase> : IAsyncLifetime
     public async Task ResolveAsync_AfterPage_ResolvesOnlyPagersThatWerePagedAndOnce()
     {
         var incident = await _fixture.DeclareAsync();
-        await Paging.PageAsync(incident, new EscalationStep(1, 0, [Pagers.PagerDuty, Pagers.Opsgenie], "paged", incident.DeclaredAt), default);
+        await Paging.PageAsync(incident, new EscalationStep(1, 0, [Pagers.PagerDuty, Pagers.Opsgenie], "paged", incident.DeclaredAt), FirstKey(incident), default);
         var resolvedAt = incident.DeclaredAt.AddMinutes(3);
 
         await Paging.ResolveAsync(incident, resolvedAt, default);
@@ -121,7 +175,7 @@ public abstract class PagingServiceTests<TDatabase> : IAsyncLifetime
         var incident = await _fixture.DeclareAsync();
         _fixture.PagerDuty.Script(new ScriptedResponse(429, """{"status":"throttled"}""", DateTimeOffset.UtcNow.AddMinutes(-5).ToString("R")));
 
-        await Paging.PageAsync(incident, Step(incident.DeclaredAt), default);
+        await Paging.PageAsync(incident, Step(incident.DeclaredAt), FirstKey(incident), default);
 
         Assert.Equal(2, _fixture.PagerDuty.Requests.Count);
         Assert.Equal(PageLedger.Sent, (await Ledger.ListAsync(incident.Id, default)).Single(r => r.Target == Pagers.PagerDuty).Status);
@@ -133,7 +187,7 @@ public abstract class PagingServiceTests<TDatabase> : IAsyncLifetime
         var incident = await _fixture.DeclareAsync();
         _fixture.PagerDuty.Script(new ScriptedResponse(429, """{"status":"throttled"}""", "3600"));
 
-        await Paging.PageAsync(incident, Step(incident.DeclaredAt), default);
+        await Paging.PageAsync(incident, Step(incident.DeclaredAt), FirstKey(incident), default);
 
         var requests = _fixture.PagerDuty.Requests;
         Assert.Equal(2, requests.Count);
@@ -149,12 +203,12 @@ public abstract class PagingServiceTests<TDatabase> : IAsyncLifetime
         _fixture.PagerDuty.Hold();
         _fixture.Webhook.Hold();
         using var dies = new CancellationTokenSource();
-        var first = services.GetRequiredService<PagingService>().PageAsync(incident, step, dies.Token);
+        var first = services.GetRequiredService<PagingService>().PageAsync(incident, step, FirstKey(incident), dies.Token);
         await _fixture.PagerDuty.WaitForAsync(1);
         await _fixture.Webhook.WaitForAsync(1);
 
         // A second firing of the step finds the pages claimed; then the first sender dies mid-request.
-        await services.GetRequiredService<PagingService>().PageAsync(incident, step, default);
+        await services.GetRequiredService<PagingService>().PageAsync(incident, step, FirstKey(incident), default);
         await dies.CancelAsync();
         await Assert.ThrowsAnyAsync<OperationCanceledException>(() => first);
         _fixture.PagerDuty.Release();
@@ -190,7 +244,7 @@ public abstract class PagingServiceTests<TDatabase> : IAsyncLifetime
         try
         {
             _fixture.PagerDuty.Hold();
-            var paging = services.GetRequiredService<PagingService>().PageAsync(incident, Step(incident.DeclaredAt) with { Targets = [Pagers.PagerDuty] }, default);
+            var paging = services.GetRequiredService<PagingService>().PageAsync(incident, Step(incident.DeclaredAt) with { Targets = [Pagers.PagerDuty] }, FirstKey(incident), default);
             await _fixture.PagerDuty.WaitForAsync(1);
             await Task.Delay(TimeSpan.FromSeconds(2.5));
             _fixture.PagerDuty.Release();

@@ -9,7 +9,7 @@ public sealed class ConfigurationTests
     [InlineData("Reminders__CommanderMissingAfter", "-00:01:00", "Reminders:CommanderMissingAfter must be a positive time span")]
     [InlineData("Paging__PagerDuty__EventsUrl", "http://events.example.com/v2/enqueue", "Paging:PagerDuty:EventsUrl must be an https:// URL")]
     [InlineData("Paging__Webhook__Secret", "hunter2", "Paging:Webhook:Secret must be a Standard Webhooks secret")]
-    [InlineData("Escalation__Levels__0__Targets__0", "slack", "Escalation:Levels:0:Targets:0 must be pagerduty, opsgenie or webhook (was 'slack')")]
+    [InlineData("Escalation__Levels__0__Targets__0", "slack", "Escalation:Levels:0:Targets:0: 'slack' is not a target: use pagerduty, pagerduty:<service>, opsgenie")]
     public async Task Run_WithInvalidSetting_ExitsWithOneLineNamingTheKey(string variable, string value, string expected)
     {
         var environment = new Dictionary<string, string?>

@@ -92,6 +92,40 @@ public sealed class ReminderAndPagerTests : IAsyncLifetime
         Assert.DoesNotContain("not yet", blocks, StringComparison.Ordinal);
     }
 
+    [Fact]
+    public async Task Card_ShowsWhoWasPagedUnderWhichKey_TheNextLevel_ThenWhoAcknowledged()
+    {
+        await using var host = SlackHost.Start(_database, _slack, extra: new Dictionary<string, string?>
+        {
+            ["Paging:PagerDuty:EventsUrl"] = _pagerDuty.EventsUrl.ToString(),
+            ["Paging:PagerDuty:RoutingKey"] = FakePagerDuty.RoutingKey,
+            ["Escalation:PageSeverities:0"] = "SEV1",
+            ["Escalation:Levels:0:Targets:0"] = "pagerduty",
+            ["Escalation:Levels:1:Targets:0"] = "pagerduty",
+            ["Escalation:Levels:1:Delay"] = "01:00:00",
+            ["Reminders:CommanderMissingAfter"] = "",
+        });
+        var room = await DeclareAsync(host, "declare sev1 Checkout is down");
+        FakeMessage? card = null;
+        await FakeSlackServer.WaitUntilAsync(
+            () => (card = _slack.Channels[room].Messages.Values.FirstOrDefault(m => m.Blocks?.ToJsonString().Contains(SlackIds.AcknowledgeAction, StringComparison.Ordinal) == true)) is not null
+                && card.Blocks!.ToJsonString().Contains("Next: level 2 (pagerduty)", StringComparison.Ordinal),
+            "the card with the escalation");
+
+        var escalation = EscalationText(card!);
+        Assert.Contains("Level 1 · pagerduty · `incidentbot-INC-1` · sent", escalation, StringComparison.Ordinal);
+        Assert.Null(BlockKitLimits.CheckMessageBlocks(card!.Blocks));
+
+        await host.Transport.CommandAsync(SlackPayloads.Command("ack", Ann, "ann", room));
+
+        await FakeSlackServer.WaitUntilAsync(() => EscalationText(card!).Contains("acknowledged the incident", StringComparison.Ordinal), "the card with the ack");
+        Assert.DoesNotContain("Next:", EscalationText(card!), StringComparison.Ordinal);
+        Assert.Contains("`incidentbot-INC-1`", EscalationText(card!), StringComparison.Ordinal);
+    }
+
+    private static string EscalationText(FakeMessage card) =>
+        card.Blocks!.Select(b => (string?)b!["text"]?["text"]).FirstOrDefault(t => t?.StartsWith("*Escalation*", StringComparison.Ordinal) == true) ?? "";
+
     private async Task<string> DeclareAsync(SlackHost host, string text)
     {
         await host.Transport.CommandAsync(SlackPayloads.Command(text, Ann, "ann", _general.Id));

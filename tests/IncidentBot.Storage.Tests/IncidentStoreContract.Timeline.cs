@@ -43,8 +43,8 @@ public abstract partial class IncidentStoreContract
     {
         var incident = await DeclareAsync(warRoom: Room1);
 
-        var first = await Store.CaptureMessageAsync(incident.Id, ChatMessage(Message1, "Deploy 4411 went out at 09:20", Start), None);
-        var second = await Store.CaptureMessageAsync(incident.Id, ChatMessage(Message1, "Redelivered copy", Start), None);
+        var first = await Store.CaptureMessageAsync(ChatMessage(Message1, "Deploy 4411 went out at 09:20", Start), None);
+        var second = await Store.CaptureMessageAsync(ChatMessage(Message1, "Redelivered copy", Start), None);
 
         Assert.NotNull(first);
         Assert.Null(second);
@@ -60,30 +60,44 @@ public abstract partial class IncidentStoreContract
         var incident = await DeclareAsync(warRoom: Room1);
 
         var captures = await Task.WhenAll(Enumerable.Range(0, 10).Select(i => Task.Run(() =>
-            Store.CaptureMessageAsync(incident.Id, ChatMessage(Message1, $"Delivery {i}", Start), None))));
+            Store.CaptureMessageAsync(ChatMessage(Message1, $"Delivery {i}", Start), None))));
 
         var stored = Assert.Single(captures, c => c is not null);
         Assert.Equal(stored, Assert.Single(await Store.GetTimelineAsync(incident.Id, None), e => e.Kind == TimelineKind.Message));
     }
 
     [Fact]
-    public async Task CaptureMessageAsync_SameMessageIdInOtherChannel_IsAnotherMessage()
+    public async Task CaptureMessageAsync_SameMessageIdInAnotherWarRoom_IsAnotherMessageOfThatIncident()
     {
         var incident = await DeclareAsync(warRoom: Room1);
-        var elsewhere = Message1 with { Channel = "C0OTHER" };
+        var otherRoom = new ChatSpace("slack", "C0OTHER");
+        var other = await DeclareAsync("Another outage", warRoom: otherRoom);
+        var elsewhere = Message1 with { Channel = otherRoom.Channel };
 
-        await Store.CaptureMessageAsync(incident.Id, ChatMessage(Message1, "here", Start), None);
-        var other = await Store.CaptureMessageAsync(incident.Id, ChatMessage(elsewhere, "there", Start), None);
+        await Store.CaptureMessageAsync(ChatMessage(Message1, "here", Start), None);
+        var there = await Store.CaptureMessageAsync(ChatMessage(elsewhere, "there", Start), None);
 
-        Assert.NotNull(other);
-        Assert.Equal(2, (await Store.GetTimelineAsync(incident.Id, None)).Count(e => e.Kind == TimelineKind.Message));
+        Assert.Equal(other.Id, there?.IncidentId);
+        Assert.Single(await Store.GetTimelineAsync(incident.Id, None), e => e.Kind == TimelineKind.Message);
+        Assert.Single(await Store.GetTimelineAsync(other.Id, None), e => e.Kind == TimelineKind.Message);
+    }
+
+    [Fact]
+    public async Task CaptureMessageAsync_InAConversationThatIsNoWarRoom_StoresNothing()
+    {
+        var incident = await DeclareAsync(warRoom: Room1);
+
+        var captured = await Store.CaptureMessageAsync(ChatMessage(Message1 with { Channel = "C0GENERAL" }, "lunch?", Start), None);
+
+        Assert.Null(captured);
+        Assert.DoesNotContain(await Store.GetTimelineAsync(incident.Id, None), e => e.Kind == TimelineKind.Message);
     }
 
     [Fact]
     public async Task EditMessageAsync_LiveEntry_ChangesTextAndKeepsOriginalTime()
     {
         var incident = await DeclareAsync(warRoom: Room1);
-        var captured = await Store.CaptureMessageAsync(incident.Id, ChatMessage(Message1, "Deploy 4411 went out", Start), None);
+        var captured = await Store.CaptureMessageAsync(ChatMessage(Message1, "Deploy 4411 went out", Start), None);
         var editedAt = Start + TimeSpan.FromMinutes(4);
 
         var edited = await Store.EditMessageAsync(Message1, "Deploy 4411 went out at 09:20", editedAt, None);
@@ -101,7 +115,7 @@ public abstract partial class IncidentStoreContract
     public async Task DeleteMessageAsync_LiveEntry_HidesItAndRedeliveryIsNotCapturedAgain()
     {
         var incident = await DeclareAsync(warRoom: Room1);
-        await Store.CaptureMessageAsync(incident.Id, ChatMessage(Message1, "Oops, wrong channel", Start), None);
+        await Store.CaptureMessageAsync(ChatMessage(Message1, "Oops, wrong channel", Start), None);
 
         var deleted = await Store.DeleteMessageAsync(Message1, None);
 
@@ -111,7 +125,7 @@ public abstract partial class IncidentStoreContract
         Assert.Null(await Store.EditMessageAsync(Message1, "edited after delete", Now, None));
         Assert.Null(await Store.SetPinnedAsync(Message1, pinned: true, None));
         Assert.False(await Store.DeleteMessageAsync(Message1, None));
-        Assert.Null(await Store.CaptureMessageAsync(incident.Id, ChatMessage(Message1, "Oops, wrong channel", Start), None));
+        Assert.Null(await Store.CaptureMessageAsync(ChatMessage(Message1, "Oops, wrong channel", Start), None));
         Assert.DoesNotContain(await Store.GetTimelineAsync(incident.Id, None), e => e.Kind == TimelineKind.Message);
     }
 
@@ -127,7 +141,7 @@ public abstract partial class IncidentStoreContract
     public async Task SetPinnedAsync_PinThenUnpin_KeepsOriginalTime()
     {
         var incident = await DeclareAsync(warRoom: Room1);
-        var captured = await Store.CaptureMessageAsync(incident.Id, ChatMessage(Message1, "Root cause: expired cert", Start), None);
+        var captured = await Store.CaptureMessageAsync(ChatMessage(Message1, "Root cause: expired cert", Start), None);
         Clock.Advance(TimeSpan.FromMinutes(30));
 
         var pinned = await Store.SetPinnedAsync(Message1, pinned: true, None);

@@ -1,4 +1,9 @@
+using IncidentBot.Core.Application;
+using IncidentBot.Core.Incidents;
 using IncidentBot.TestKit.Databases;
+using Microsoft.Extensions.DependencyInjection;
+using Microsoft.Extensions.Logging.Abstractions;
+using Microsoft.Extensions.Options;
 using Npgsql;
 
 namespace IncidentBot.Storage.Tests;
@@ -26,5 +31,79 @@ public sealed class PostgresIncidentStoreTests : IncidentStoreContract
         Assert.Equal("timestamp with time zone", await QueryScalarAsync<string>(ColumnType, new { Table = "outbox", Column = "locked_until" }));
         Assert.Equal("jsonb", await QueryScalarAsync<string>(ColumnType, new { Table = "outbox", Column = "payload" }));
         Assert.Equal("timestamp with time zone", await QueryScalarAsync<string>(ColumnType, new { Table = "outbox_deliveries", Column = "lease_until" }));
+    }
+}
+
+public sealed class OutboxListenerTests : IAsyncLifetime
+{
+    private readonly PostgresTestDatabase _database = new();
+    private readonly OutboxSignal _signal = new();
+    private ServiceProvider? _otherInstance;
+
+    public Task InitializeAsync() => _database.InitializeAsync();
+
+    public async Task DisposeAsync()
+    {
+        if (_otherInstance is not null)
+        {
+            await _otherInstance.DisposeAsync();
+        }
+
+        await _database.DisposeAsync();
+        _signal.Dispose();
+    }
+
+    [Fact]
+    public async Task EventsStoredByAnotherInstance_WakeThisOne_AlsoAfterItsListeningSessionIsCut()
+    {
+        using var listener = new OutboxListener(
+            Options.Create(new DatabaseOptions { Provider = "Postgres", ConnectionString = _database.ConnectionString }),
+            _signal,
+            TimeProvider.System,
+            NullLogger<OutboxListener>.Instance);
+        _otherInstance = _database.CreateServices(_ => { });
+        var incidents = new IncidentService(
+            _otherInstance.GetRequiredService<IIncidentStore>(), TimeProvider.System, Options.Create(new UpdateCadence()), new OutboxSignal(), NullLogger<IncidentService>.Instance);
+        var actor = new Actor(new Person("slack", "U1", "Ann"), null);
+
+        await listener.StartAsync(default);
+        await WaitUntilPushedAsync();
+        var declared = await incidents.DeclareAsync(new DeclareRequest("Checkout is failing", Severity.Sev3), actor, default);
+        var wokenByDeclare = await _signal.WaitAsync(TimeSpan.FromSeconds(10), default);
+
+        await using (var admin = new NpgsqlConnection(_database.ConnectionString))
+        {
+            await admin.OpenAsync();
+            await using var cut = new NpgsqlCommand("SELECT pg_terminate_backend(pid) FROM pg_stat_activity WHERE application_name = @Name", admin);
+            cut.Parameters.AddWithValue("Name", OutboxListener.ApplicationName);
+            await cut.ExecuteNonQueryAsync();
+        }
+
+        await WaitUntilAsync(() => !_signal.PushedAcrossInstances, "the cut session to be noticed");
+        await WaitUntilPushedAsync();
+        await incidents.AddNoteAsync(declared.Incident.Number, "Rolled back", actor, default);
+        var wokenByNote = await _signal.WaitAsync(TimeSpan.FromSeconds(10), default);
+        await listener.StopAsync(default);
+
+        Assert.True(wokenByDeclare, "the declare of another instance did not wake this one");
+        Assert.True(wokenByNote, "after reconnecting, another instance's note did not wake this one");
+        Assert.False(_signal.PushedAcrossInstances);
+    }
+
+    private async Task WaitUntilPushedAsync()
+    {
+        await WaitUntilAsync(() => _signal.PushedAcrossInstances, "the listener to listen");
+        // The wake-up it gives when it starts listening is not what the test is about.
+        await _signal.WaitAsync(TimeSpan.FromSeconds(1), default);
+    }
+
+    private static async Task WaitUntilAsync(Func<bool> condition, string what)
+    {
+        var deadline = DateTime.UtcNow + TimeSpan.FromSeconds(20);
+        while (!condition())
+        {
+            Assert.True(DateTime.UtcNow < deadline, $"timed out waiting for {what}");
+            await Task.Delay(20);
+        }
     }
 }

@@ -1,6 +1,7 @@
 using System.Diagnostics;
 using System.Text;
 using System.Text.Json.Nodes;
+using IncidentBot.Core.Application;
 using IncidentBot.Core.Incidents;
 using IncidentBot.Teams.Cards;
 using IncidentBot.Teams.Connector;
@@ -18,7 +19,7 @@ public sealed class CardTests
 
     private static readonly HashSet<string> Actions1_5 = ["Action.Execute", "Action.Submit", "Action.OpenUrl", "Action.ShowCard", "Action.ToggleVisibility"];
 
-    public static TheoryData<string> CardNames => new() { "new", "acknowledged", "resolved", "long", "declareForm", "reminder", "reminderAnswered" };
+    public static TheoryData<string> CardNames => new() { "new", "acknowledged", "resolved", "long", "declareForm", "reminder", "reminderAnswered", "escalated" };
 
     [Theory]
     [MemberData(nameof(CardNames))]
@@ -161,6 +162,11 @@ public sealed class CardTests
             ["declareForm"] = IncidentCards.DeclareForm(),
             ["reminder"] = IncidentCards.Reminder(Reminder(roles[IncidentRole.Commander], ann)),
             ["reminderAnswered"] = IncidentCards.ReminderAnswered(acknowledged, "Ann"),
+            ["escalated"] = IncidentCards.Incident(open, new EscalationState(
+                Enumerable.Range(1, EscalationState.MaxPages).Select(n => new PageSent($"opsgenie:escalation:{new string('e', 200)}", n, $"incidentbot-INC-42-{n}", "sent", declaredAt.AddMinutes(n))).ToList(),
+                40,
+                "Acknowledged in PagerDuty by Ann Oncall",
+                new NextLevel(6, ["pagerduty:payments", "opsgenie:team:Payments"], declaredAt.AddMinutes(30)))),
         };
     }
 

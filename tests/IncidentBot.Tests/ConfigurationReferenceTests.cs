@@ -58,6 +58,7 @@ public sealed class ConfigurationReferenceTests
     [Theory]
     [InlineData("Api:Tokens")]
     [InlineData("Paging:PagerDuty:RoutingKey")]
+    [InlineData("Paging:PagerDuty:RoutingKeys")]
     [InlineData("Paging:Opsgenie:ApiKey")]
     [InlineData("Paging:Webhook:Secret")]
     [InlineData("Paging:PagerDuty:WebhookSecret")]
@@ -87,6 +88,12 @@ public sealed class ConfigurationReferenceTests
         if (path.IsEmpty)
         {
             return true;
+        }
+
+        if (type.IsGenericType && type.GetGenericTypeDefinition() == typeof(Dictionary<,>))
+        {
+            // A map keyed by names the operator picks (Paging:PagerDuty:RoutingKeys:payments).
+            return path.Length == 1;
         }
 
         if (ElementType(type) is { } element)

@@ -68,8 +68,12 @@ public interface IIncidentStore
 
     Task<IReadOnlyList<ActionItem>> GetActionItemsAsync(long incidentId, CancellationToken cancellationToken);
 
-    /// <summary>Stores a chat message once per <see cref="NewTimelineEntry.Source"/>; returns null when it was already stored.</summary>
-    Task<TimelineEntry?> CaptureMessageAsync(long incidentId, NewTimelineEntry entry, CancellationToken cancellationToken);
+    /// <summary>
+    /// Stores a chat message once per <see cref="NewTimelineEntry.Source"/>, in the timeline of the incident whose war
+    /// room it was posted in (one statement: the hot path of a busy war room); returns null when the conversation is no
+    /// war room or the message was already stored.
+    /// </summary>
+    Task<TimelineEntry?> CaptureMessageAsync(NewTimelineEntry entry, CancellationToken cancellationToken);
 
     Task<TimelineEntry?> FindBySourceAsync(MessageRef source, CancellationToken cancellationToken);
 

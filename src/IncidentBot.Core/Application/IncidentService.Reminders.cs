@@ -2,7 +2,7 @@ using IncidentBot.Core.Incidents;
 
 namespace IncidentBot.Core.Application;
 
-/// <summary>One step of an escalation run: which level to page, in which loop, for what.</summary>
+/// <summary>One step of an escalation run: which level to page (0: one person, <c>page @person</c>), in which loop, for what.</summary>
 /// <param name="StartedAt">When the run began (the declare, missed reminder or page request); an ack or update after it stops the run.</param>
 public sealed record EscalationStep(int Level, int Loop, IReadOnlyList<string> Targets, string Reason, DateTimeOffset StartedAt);
 
@@ -79,7 +79,9 @@ public sealed partial class IncidentService
             }
 
             var loop = step.Loop > 0 ? $", repeat {step.Loop}" : "";
-            var text = $"Paged escalation level {step.Level}{loop} ({string.Join(", ", step.Targets)}): {step.Reason}";
+            var text = step.Level == 0
+                ? $"Paged {string.Join(", ", step.Targets)}: {step.Reason}"
+                : $"Paged escalation level {step.Level}{loop} ({string.Join(", ", step.Targets)}): {step.Reason}";
             return new IncidentChange(
                 incident,
                 [new(now, TimelineKind.Page, null, text)],
@@ -98,6 +100,13 @@ public sealed partial class IncidentService
             { AcknowledgedAt: not null } => EscalationOutcome.PageOnce,
             _ => EscalationOutcome.Page,
         };
+
+    /// <summary>Tells the front-ends that the escalation state on the cards changed (pages sent, the next level set).</summary>
+    public Task<Incident?> EscalationStateChangedAsync(IncidentNumber number, CancellationToken cancellationToken) =>
+        TryChangeAsync(number, (incident, now) => new IncidentChange(
+            incident,
+            [],
+            [SystemStamp(new EscalationStateChanged(), incident, now)]) { AppendOnly = true }, cancellationToken);
 
     /// <summary>Records what happened to a page (sent, failed, nobody configured) in the timeline, without an event.</summary>
     public Task<Incident?> RecordPagingAsync(IncidentNumber number, string text, CancellationToken cancellationToken) =>

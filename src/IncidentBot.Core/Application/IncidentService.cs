@@ -304,14 +304,13 @@ public sealed partial class IncidentService(
     /// <summary>Records a war-room message; a second delivery of the same message changes nothing.</summary>
     public async Task<TimelineEntry?> CaptureMessageAsync(CapturedMessage message, CancellationToken cancellationToken)
     {
-        var incident = await store.FindByWarRoomAsync(message.Source.Space, cancellationToken);
-        if (incident is null || string.IsNullOrWhiteSpace(message.Text))
+        if (string.IsNullOrWhiteSpace(message.Text))
         {
             return null;
         }
 
         var entry = new NewTimelineEntry(message.PostedAt, TimelineKind.Message, message.Author, Truncate(message.Text, MaxTextLength), Source: message.Source);
-        return await store.CaptureMessageAsync(incident.Id, entry, cancellationToken);
+        return await store.CaptureMessageAsync(entry, cancellationToken);
     }
 
     public Task<TimelineEntry?> EditMessageAsync(MessageRef source, string text, CancellationToken cancellationToken) =>

@@ -40,7 +40,11 @@ public sealed class OutboxOptions
 {
     public const string Section = "Outbox";
 
-    /// <summary>How long to wait for new events when nothing is due (a stored change wakes it sooner).</summary>
+    /// <summary>
+    /// How long to wait for new events when nothing is due (a stored change wakes it sooner). While another instance's
+    /// changes are pushed (PostgreSQL <c>LISTEN</c>, see <see cref="OutboxSignal.PushedAcrossInstances"/>) an idle
+    /// instance waits <see cref="CheckinInterval"/> instead.
+    /// </summary>
     public TimeSpan PollInterval { get; set; } = TimeSpan.FromMilliseconds(500);
 
     /// <summary>
@@ -72,6 +76,17 @@ public sealed class OutboxOptions
 public sealed class OutboxSignal : IDisposable
 {
     private readonly SemaphoreSlim _signal = new(0, 1);
+    private volatile bool _pushedAcrossInstances;
+
+    /// <summary>
+    /// True while events stored by any instance wake this one (the store listens for them), so an idle instance need
+    /// not poll for other instances' work; false when the store cannot push them, or while it reconnects.
+    /// </summary>
+    public bool PushedAcrossInstances
+    {
+        get => _pushedAcrossInstances;
+        set => _pushedAcrossInstances = value;
+    }
 
     public void Notify()
     {
@@ -154,10 +169,12 @@ public sealed partial class OutboxProcessor(
                         continue;
                     }
 
-                    // New events and finished deliveries (which free a slot, and may make a lane's next event due) signal;
-                    // the timeout keeps the check-ins coming while nothing happens.
+                    // New events (of any instance, while they are pushed), finished deliveries (which free a slot, and may
+                    // make a lane's next event due) and retries coming due signal; the timeout keeps the check-ins coming
+                    // while nothing happens, and polls for other instances' events while they are not pushed.
                     var settings = options.Value;
-                    await signal.WaitAsync(settings.PollInterval < settings.CheckinInterval ? settings.PollInterval : settings.CheckinInterval, stoppingToken);
+                    var idle = signal.PushedAcrossInstances || settings.PollInterval > settings.CheckinInterval ? settings.CheckinInterval : settings.PollInterval;
+                    await signal.WaitAsync(idle, stoppingToken);
                 }
                 catch (OperationCanceledException) when (stoppingToken.IsCancellationRequested)
                 {
@@ -338,6 +355,14 @@ public sealed partial class OutboxProcessor(
         var delay = TimeSpan.FromSeconds(Math.Min(300, Math.Pow(2, delivery.Attempts)));
         LogRetry(logger, delivery.MessageId, delivery.Handler, delivery.Event.Number, delivery.Attempts, delay, ex);
         await outbox.RetryLaterAsync(delivery.MessageId, delivery.Handler, time.GetUtcNow() + delay, error, cancellationToken);
+        _ = WakeWhenDueAsync(delay, cancellationToken);
+    }
+
+    // An idle instance may not poll for seconds; the retry it scheduled wakes it when due.
+    private async Task WakeWhenDueAsync(TimeSpan delay, CancellationToken cancellationToken)
+    {
+        await Task.Delay(delay, time, cancellationToken).ConfigureAwait(ConfigureAwaitOptions.SuppressThrowing);
+        signal.Notify();
     }
 
     /// <summary>

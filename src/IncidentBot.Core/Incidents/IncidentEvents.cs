@@ -24,6 +24,7 @@ namespace IncidentBot.Core.Incidents;
 [JsonDerivedType(typeof(UpdateReminderDue), "update_reminder_due")]
 [JsonDerivedType(typeof(CommanderMissing), "commander_missing")]
 [JsonDerivedType(typeof(IncidentEscalated), "escalated")]
+[JsonDerivedType(typeof(EscalationStateChanged), "escalation_state_changed")]
 public abstract record IncidentEvent
 {
     public long IncidentId { get; init; }
@@ -71,3 +72,6 @@ public sealed record CommanderMissing(DateTimeOffset DeclaredAt) : IncidentEvent
 
 /// <summary>The escalation chain was paged at <paramref name="Level"/> (1-based); front-ends tell the war room.</summary>
 public sealed record IncidentEscalated(int Level, IReadOnlyList<string> Targets, string Reason) : IncidentEvent;
+
+/// <summary>Pages of an escalation step went out (or failed) and its next level was set: the cards show it.</summary>
+public sealed record EscalationStateChanged : IncidentEvent;

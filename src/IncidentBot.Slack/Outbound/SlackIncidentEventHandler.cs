@@ -24,6 +24,7 @@ public sealed partial class SlackIncidentEventHandler(
     IncidentService service,
     SlackUserDirectory users,
     SlackBotIdentity identity,
+    IEscalationStateReader escalation,
     IOptions<SlackOptions> options,
     ILogger<SlackIncidentEventHandler> logger) : IIncidentEventHandler
 {
@@ -127,7 +128,7 @@ public sealed partial class SlackIncidentEventHandler(
     {
         if (await state.GetCardAsync(channel, incident.Id, cancellationToken) is { } ts)
         {
-            await slack.UpdateMessageAsync(channel, ts, SlackRenderer.Card(incident), cancellationToken);
+            await slack.UpdateMessageAsync(channel, ts, SlackRenderer.Card(incident, await escalation.ReadAsync(incident, cancellationToken)), cancellationToken);
         }
         else
         {
@@ -192,7 +193,7 @@ public sealed partial class SlackIncidentEventHandler(
 
     private static bool ChangesCard(IncidentEvent incidentEvent) => incidentEvent is
         RoleAssigned or SeverityChanged or StatusChanged or UpdatePosted or IncidentAcknowledged or
-        IncidentResolved or IncidentReopened or UpdateSnoozed;
+        IncidentResolved or IncidentReopened or UpdateSnoozed or EscalationStateChanged;
 
     private static string DeliveryKey(IncidentEvent incidentEvent, string channel) =>
         string.Create(CultureInfo.InvariantCulture, $"{incidentEvent.GetType().Name}:{incidentEvent.IncidentId}:{incidentEvent.OccurredAt.UtcTicks}:{channel}");

@@ -23,6 +23,7 @@ public sealed partial class WarRoomProvisioner(
     IncidentService service,
     SlackBotIdentity identity,
     WarRoomBackfill backfill,
+    IEscalationStateReader escalation,
     IOptions<SlackOptions> options,
     ILogger<WarRoomProvisioner> logger)
 {
@@ -130,7 +131,7 @@ public sealed partial class WarRoomProvisioner(
             return;
         }
 
-        var ts = await slack.PostMessageAsync(channel, SlackRenderer.Card(incident), cancellationToken);
+        var ts = await slack.PostMessageAsync(channel, SlackRenderer.Card(incident, await escalation.ReadAsync(incident, cancellationToken)), cancellationToken);
         await state.SaveCardAsync(channel, incident.Id, ts, cancellationToken);
     }
 

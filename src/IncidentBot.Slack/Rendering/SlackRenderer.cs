@@ -1,6 +1,7 @@
 using System.Globalization;
 using System.Text;
 using System.Text.Json.Nodes;
+using IncidentBot.Core.Application;
 using IncidentBot.Core.Commands;
 using IncidentBot.Core.Incidents;
 using IncidentBot.Slack.WebApi;
@@ -29,8 +30,8 @@ public static class SlackRenderer
     public static string Purpose(Incident incident) =>
         Truncate($"War room of {incident.Number}: {incident.Title}. Declared by {incident.DeclaredBy.DisplayName}.", 250);
 
-    /// <summary>The incident card: state, roles and the buttons that change them.</summary>
-    public static SlackMessage Card(Incident incident)
+    /// <summary>The incident card: state, roles, the escalation (who was paged, acknowledged, next) and the buttons that change them.</summary>
+    public static SlackMessage Card(Incident incident, EscalationState? escalation = null)
     {
         var icon = incident.IsResolved ? ":white_check_mark:" : ":rotating_light:";
         var blocks = new List<JsonObject>
@@ -51,6 +52,11 @@ public static class SlackRenderer
         if (!string.IsNullOrWhiteSpace(incident.Description))
         {
             blocks.Add(Section(Escape(incident.Description)));
+        }
+
+        if (escalation is { IsEmpty: false } || escalation?.Acknowledged is not null)
+        {
+            blocks.Add(Section(Escalation(escalation)));
         }
 
         var blockId = SlackIds.CardBlockPrefix + incident.Number;
@@ -81,6 +87,30 @@ public static class SlackRenderer
 
         blocks.Add(Context($"{icon} Declared by {Mention(incident.DeclaredBy)} {Date(incident.DeclaredAt)}"));
         return new SlackMessage(Truncate($"{incident.Number} ({incident.Severity.ToLabel()}, {incident.Status.ToToken()}): {incident.Title}", MaxMessageText), Limit(blocks));
+    }
+
+    /// <summary>The card's escalation section: the latest pages (level, target, alert key, outcome, when), the ack, the next level.</summary>
+    public static string Escalation(EscalationState escalation)
+    {
+        var lines = new List<string> { "*Escalation*" };
+        lines.AddRange(escalation.Pages.Select(p =>
+            $"• {(p.Level == 0 ? "Person" : $"Level {p.Level.ToString(CultureInfo.InvariantCulture)}")} · {Escape(p.Target)} · `{Escape(p.Key)}` · {Escape(p.Status)} {Date(p.At)}"));
+        if (escalation.TotalPages > escalation.Pages.Count)
+        {
+            lines.Add($"• …and {(escalation.TotalPages - escalation.Pages.Count).ToString(CultureInfo.InvariantCulture)} earlier page(s)");
+        }
+
+        if (escalation.Acknowledged is { } acknowledged)
+        {
+            lines.Add($":white_check_mark: {Escape(acknowledged)}");
+        }
+
+        if (escalation.Next is { } next)
+        {
+            lines.Add($":hourglass_flowing_sand: Next: level {next.Level.ToString(CultureInfo.InvariantCulture)} ({Escape(string.Join(", ", next.Targets))}) {Date(next.At)}");
+        }
+
+        return Truncate(string.Join("\n", lines), MaxSectionText);
     }
 
     /// <summary>What a slash command answers; <paramref name="inWarRoom"/> keeps changes private there, since the war room gets its own post.</summary>
@@ -169,6 +199,7 @@ public static class SlackRenderer
             UpdateSnoozed s => $":zzz: {by} snoozed the update reminder until {Date(s.Until)}.",
             ActionItemAdded a => $":ballot_box_with_check: Action item{(a.Owner is { } o ? " for " + Mention(o) : "")}: {Escape(a.Text)}",
             CommanderMissing => $":warning: {incidentEvent.Number} has no incident commander yet. Take it with `{SlackIds.CommandTrigger}role ic me`.",
+            IncidentEscalated { Level: 0 } e => $":rotating_light: Paged {Escape(string.Join(", ", e.Targets))}: {Escape(e.Reason)}",
             IncidentEscalated e => $":rotating_light: Escalated to level {e.Level} ({Escape(string.Join(", ", e.Targets))}): {Escape(e.Reason)}",
             _ => null,
         };

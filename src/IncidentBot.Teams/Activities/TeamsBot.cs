@@ -25,6 +25,7 @@ public sealed partial class TeamsBot(
     ConnectorClient connector,
     ReplySender replies,
     IncidentLinks links,
+    IEscalationStateReader escalation,
     TimeProvider time,
     IOptions<TeamsOptions> options,
     ILogger<TeamsBot> logger)
@@ -243,7 +244,7 @@ public sealed partial class TeamsBot(
 
                 var card = incident is null || reply.Kind == ReplyKind.Error ? null
                     : verb == CardVerbs.ReminderUpdate ? IncidentCards.ReminderAnswered(incident, PersonOf(activity.From).DisplayName)
-                    : IncidentCards.Incident(incident);
+                    : IncidentCards.Incident(incident, await escalation.ReadAsync(incident, cancellationToken));
                 return card is not null
                     ? new InvokeResponse(200, new JsonObject { ["statusCode"] = 200, ["type"] = IncidentCards.ContentType, ["value"] = card })
                     : new InvokeResponse(200, new JsonObject { ["statusCode"] = 200, ["type"] = "application/vnd.microsoft.activity.message", ["value"] = reply.Text });

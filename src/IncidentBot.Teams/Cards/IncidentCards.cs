@@ -1,5 +1,6 @@
 using System.Globalization;
 using System.Text.Json.Nodes;
+using IncidentBot.Core.Application;
 using IncidentBot.Core.Incidents;
 using IncidentBot.Teams.Activities;
 
@@ -28,7 +29,8 @@ public static class IncidentCards
     public const string ContentType = "application/vnd.microsoft.card.adaptive";
     public const string Version = "1.5";
 
-    public static JsonObject Incident(Incident incident)
+    /// <summary>The incident card: state, roles, the escalation (who was paged, acknowledged, next) and the actions that change them.</summary>
+    public static JsonObject Incident(Incident incident, EscalationState? escalation = null)
     {
         var number = incident.Number.ToString();
         var body = new JsonArray
@@ -46,6 +48,11 @@ public static class IncidentCards
         if (incident.Summary is { Length: > 0 } summary)
         {
             body.Add(new JsonObject { ["type"] = "TextBlock", ["text"] = $"Summary: {summary}", ["wrap"] = true });
+        }
+
+        if (escalation is { IsEmpty: false } || escalation?.Acknowledged is not null)
+        {
+            AddEscalation(body, escalation);
         }
 
         var actions = new JsonArray();
@@ -166,6 +173,43 @@ public static class IncidentCards
 
         card["msteams"] = new JsonObject { ["width"] = "Full" };
         return card;
+    }
+
+    /// <summary>The latest pages as facts (level and target: alert key, outcome, when), then the ack and the next level.</summary>
+    private static void AddEscalation(JsonArray body, EscalationState escalation)
+    {
+        body.Add(new JsonObject { ["type"] = "TextBlock", ["text"] = "Escalation", ["weight"] = "Bolder", ["separator"] = true });
+        if (escalation.Pages.Count > 0)
+        {
+            var facts = new JsonArray();
+            foreach (var page in escalation.Pages)
+            {
+                var level = page.Level == 0 ? "Person" : $"Level {page.Level.ToString(CultureInfo.InvariantCulture)}";
+                facts.Add(Fact($"{level} · {page.Target}", $"{page.Key} · {page.Status} {Format(page.At)}"));
+            }
+
+            if (escalation.TotalPages > escalation.Pages.Count)
+            {
+                facts.Add(Fact("Earlier", $"{(escalation.TotalPages - escalation.Pages.Count).ToString(CultureInfo.InvariantCulture)} page(s)"));
+            }
+
+            body.Add(new JsonObject { ["type"] = "FactSet", ["facts"] = facts });
+        }
+
+        if (escalation.Acknowledged is { } acknowledged)
+        {
+            body.Add(new JsonObject { ["type"] = "TextBlock", ["text"] = $"✅ {acknowledged}", ["wrap"] = true });
+        }
+
+        if (escalation.Next is { } next)
+        {
+            body.Add(new JsonObject
+            {
+                ["type"] = "TextBlock",
+                ["text"] = $"⏳ Next: level {next.Level.ToString(CultureInfo.InvariantCulture)} ({string.Join(", ", next.Targets)}) at {Format(next.At)}",
+                ["wrap"] = true,
+            });
+        }
     }
 
     private static JsonObject Facts(Incident incident)

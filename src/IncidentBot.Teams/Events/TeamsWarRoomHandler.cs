@@ -23,6 +23,7 @@ public sealed partial class TeamsWarRoomHandler(
     IncidentService service,
     TeamsStore store,
     ConnectorClient connector,
+    IEscalationStateReader escalation,
     IOptions<TeamsOptions> options,
     ILogger<TeamsWarRoomHandler> logger) : IIncidentEventHandler
 {
@@ -52,7 +53,7 @@ public sealed partial class TeamsWarRoomHandler(
             ? TeamsBot.CardActivity(IncidentCards.Reminder(due)) with { Summary = $"{due.Number}: a status update is overdue" }
             : Announcement(incidentEvent) is { } text ? TeamsBot.TextActivity(text) : null;
         var changesCard = incidentEvent is RoleAssigned or SeverityChanged or StatusChanged or UpdatePosted or IncidentAcknowledged
-            or IncidentResolved or IncidentReopened or UpdateSnoozed;
+            or IncidentResolved or IncidentReopened or UpdateSnoozed or EscalationStateChanged;
         if (announcement is null && !changesCard)
         {
             return;
@@ -117,7 +118,7 @@ public sealed partial class TeamsWarRoomHandler(
                 Bot = new ChannelAccount(reference.BotId, reference.BotName),
                 TenantId = reference.TenantId,
                 ChannelData = channelData,
-                Activity = TeamsBot.CardActivity(IncidentCards.Incident(incident)),
+                Activity = TeamsBot.CardActivity(IncidentCards.Incident(incident, await escalation.ReadAsync(incident, cancellationToken))),
             }, cancellationToken);
             thread = new CardPost(incident.Id, created.Id!, created.ActivityId ?? ThreadRoot(created.Id!));
             LogThreadOpened(logger, incident.Number, thread.ConversationId);
@@ -180,7 +181,7 @@ public sealed partial class TeamsWarRoomHandler(
             return;
         }
 
-        var card = TeamsBot.CardActivity(IncidentCards.Incident(incident));
+        var card = TeamsBot.CardActivity(IncidentCards.Incident(incident, await escalation.ReadAsync(incident, cancellationToken)));
         var posted = await store.GetCardAsync(incident.Id, conversationId, cancellationToken);
         if (posted is not null)
         {
@@ -232,6 +233,7 @@ public sealed partial class TeamsWarRoomHandler(
             IncidentResolved r => r.Summary is null ? $"{number} resolved by {who}." : $"{number} resolved by {who}: {r.Summary}",
             IncidentReopened => $"{number} reopened by {who}.",
             CommanderMissing => $"{number} has no incident commander yet. Take it with @IncidentBot role ic me.",
+            IncidentEscalated { Level: 0 } e => $"{number}: paged {string.Join(", ", e.Targets)}: {e.Reason}",
             IncidentEscalated e => $"{number} escalated to level {e.Level} ({string.Join(", ", e.Targets)}): {e.Reason}",
             PageRequested p => $"{number}: {who} paged {p.Target?.DisplayName ?? (p.Level is { } l ? $"escalation level {l}" : "the escalation chain")}.",
             _ => null,

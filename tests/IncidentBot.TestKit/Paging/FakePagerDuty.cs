@@ -5,7 +5,8 @@ namespace IncidentBot.TestKit.Paging;
 
 /// <summary>
 /// PagerDuty Events API v2 (<c>POST /v2/enqueue</c>): validates events as PagerDuty documents them and answers
-/// 202 <c>{status, message, dedup_key}</c>, or 400 <c>{status, message, errors}</c> for an invalid event.
+/// 202 <c>{status, message, dedup_key}</c>, or 400 <c>{status, message, errors}</c> for an invalid event. Keeps alerts by
+/// routing key and dedup key as PagerDuty does (<see cref="Book"/>): a trigger into an open alert notifies nobody.
 /// </summary>
 public sealed partial class FakePagerDuty : FakeHttpServer
 {
@@ -15,6 +16,12 @@ public sealed partial class FakePagerDuty : FakeHttpServer
     private static readonly string[] Severities = ["critical", "error", "warning", "info"];
 
     public Uri EventsUrl => new(BaseAddress, "v2/enqueue");
+
+    /// <summary>The alerts and who was notified.</summary>
+    public FakeAlertBook Book { get; } = new();
+
+    /// <summary>Alerts opened (people notified), by dedup key, in order.</summary>
+    public IReadOnlyList<string> NotifiedKeys => Book.Notifications.Select(n => n.Key).ToList();
 
     /// <summary>Accepted events, parsed.</summary>
     public IReadOnlyList<JsonObject> Events => Requests
@@ -90,7 +97,15 @@ public sealed partial class FakePagerDuty : FakeHttpServer
             return Task.FromResult((400, invalid.ToJsonString()));
         }
 
-        var accepted = new JsonObject { ["status"] = "success", ["message"] = "Event processed", ["dedup_key"] = dedupKey ?? Guid.NewGuid().ToString("N") };
+        dedupKey ??= Guid.NewGuid().ToString("N");
+        var routingKey = (string)body["routing_key"]!;
+        _ = action switch
+        {
+            "trigger" => Book.Trigger(routingKey, dedupKey, ["default"], (string?)body["payload"]?["summary"] ?? ""),
+            "acknowledge" => Book.Change(routingKey, dedupKey, FakeAlertStatus.Acknowledged),
+            _ => Book.Change(routingKey, dedupKey, FakeAlertStatus.Resolved),
+        };
+        var accepted = new JsonObject { ["status"] = "success", ["message"] = "Event processed", ["dedup_key"] = dedupKey };
         return Task.FromResult((202, accepted.ToJsonString()));
     }
 }
