@@ -134,6 +134,20 @@ public abstract class WarRoomChannelTests<TDatabase> : IAsyncLifetime
     }
 
     [Fact]
+    public async Task Declare_GraphUnavailableLongerThanTheClientRetries_OutboxRetriesLaterAndMakesOneChannel()
+    {
+        var world = _world;
+        // The first delivery's call and its 4 retries all meet 503; the outbox tries the delivery again later.
+        _graph.FailNext(5, 503, TimeSpan.Zero);
+        await world.PostAsync(world.Activities.Command(OpsChannel, TeamsWorld.Ann, "declare sev2 Graph outage"));
+
+        var incident = await WaitAsync(() => world.IncidentAsync(1), i => i.WarRooms.Count == 1);
+        Assert.Equal([503, 503, 503, 503, 503, 201], _graph.Calls.Select(c => c.Status));
+        Assert.Equal(Assert.Single(_graph.Channels).Id, Assert.Single(incident.WarRooms).Channel);
+        await world.Connector.WaitForAsync(c => c.Count(x => x.Operation == ConnectorOperation.CreateConversation) == 1, what: "one card");
+    }
+
+    [Fact]
     public async Task Declare_GraphRefuses_TimelineAndMessageSayWhatFailedAndNoHalfRoom()
     {
         var world = _world;
