@@ -181,7 +181,7 @@ public abstract class WarRoomChannelTests<TDatabase> : IAsyncLifetime
         var timeline = await world.WaitForTimelineAsync(1, t => t.Any(e => e.Text.StartsWith("Archived the war-room channel", StringComparison.Ordinal)));
         Assert.Contains(timeline, e => e.Text.StartsWith("Archived the war-room channel", StringComparison.Ordinal));
         // The resolved card reached the channel before it was archived.
-        var update = world.Connector.Calls.Last(x => x.Operation == ConnectorOperation.Update && x.ConversationId == channel);
+        var update = world.Connector.Calls.Last(x => x.Operation == ConnectorOperation.Update && x.ConversationId == thread);
         Assert.True(update.ReceivedAt <= archive.ReceivedAt);
         Assert.Contains("resolved", update.Card!.ToJsonString(), StringComparison.OrdinalIgnoreCase);
     }

@@ -347,7 +347,9 @@ public sealed partial class TeamsWarRoomHandler(
         var posted = await store.GetCardAsync(incident.Id, conversationId, cancellationToken);
         if (posted is not null)
         {
-            await connector.UpdateAsync(reference.ServiceUrl, conversationId, posted.ActivityId, card, cancellationToken);
+            // In an incident's own channel the card is the root of a thread, and Teams edits a post in its thread.
+            var target = IsIncidentChannel(conversationId) ? $"{conversationId};messageid={posted.ActivityId}" : conversationId;
+            await connector.UpdateAsync(reference.ServiceUrl, target, posted.ActivityId, card, cancellationToken);
             return;
         }
 
