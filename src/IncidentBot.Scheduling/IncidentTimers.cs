@@ -21,7 +21,14 @@ public sealed class IncidentTimers(ISchedulerFactory schedulers, TimeProvider ti
 
     public static JobKey Key(TimerKind kind, long incidentId) => new($"{kind.ToString().ToLowerInvariant()}-{incidentId}", Group);
 
-    public async Task ScheduleAsync(TimerKind kind, long incidentId, IncidentNumber number, DateTimeOffset at, IReadOnlyDictionary<string, string> data, CancellationToken cancellationToken)
+    /// <summary>
+    /// Sets the timer, replacing one already set unless <paramref name="replace"/> is false; returns false when it was
+    /// left as it was. Without replacing, the check and the set are one step, so a timer its own firing re-arms
+    /// meanwhile (the next reminder, with its count of missed updates) is never taken back.
+    /// </summary>
+    public async Task<bool> ScheduleAsync(
+        TimerKind kind, long incidentId, IncidentNumber number, DateTimeOffset at, IReadOnlyDictionary<string, string> data, CancellationToken cancellationToken,
+        bool replace = true)
     {
         var scheduler = await schedulers.GetScheduler(cancellationToken);
         var key = Key(kind, incidentId);
@@ -49,7 +56,15 @@ public sealed class IncidentTimers(ISchedulerFactory schedulers, TimeProvider ti
             .StartAt(fireAt)
             .WithSimpleSchedule(s => s.WithMisfireInstruction(SimpleTriggerMisfireInstruction.FireNow))
             .Build();
-        await scheduler.ScheduleJob(job, [trigger], new ScheduleJobOptions { Replace = true }, cancellationToken);
+        try
+        {
+            await scheduler.ScheduleJob(job, [trigger], new ScheduleJobOptions { Replace = replace }, cancellationToken);
+            return true;
+        }
+        catch (ObjectAlreadyExistsException) when (!replace)
+        {
+            return false;
+        }
     }
 
     public async Task CancelAsync(TimerKind kind, long incidentId, CancellationToken cancellationToken)

@@ -35,8 +35,12 @@ public sealed class ReminderEventHandler(
         {
             case IncidentDeclared declared:
                 var incident = await incidents.GetAsync(declared.Number, cancellationToken);
-                await SyncReminderAsync(incident, cancellationToken);
                 // Unless already set: a redelivered declare must not take the reminders back to the first.
+                if (incident is { IsResolved: false, NextUpdateDueAt: not null })
+                {
+                    await ArmReminderAsync(timers, incident, 1, cancellationToken, replace: false);
+                }
+
                 await commander.EnsureAsync(incident, cancellationToken);
 
                 if (policy.PageSeverities.Contains(declared.Severity))
@@ -95,10 +99,10 @@ public sealed class ReminderEventHandler(
             ? timers.CancelAsync(TimerKind.Reminder, incident.Id, cancellationToken)
             : ArmReminderAsync(timers, incident, 1, cancellationToken);
 
-    internal static Task ArmReminderAsync(IncidentTimers timers, Incident incident, int missed, CancellationToken cancellationToken) =>
+    internal static Task<bool> ArmReminderAsync(IncidentTimers timers, Incident incident, int missed, CancellationToken cancellationToken, bool replace = true) =>
         timers.ScheduleAsync(TimerKind.Reminder, incident.Id, incident.Number, incident.NextUpdateDueAt!.Value, new Dictionary<string, string>
         {
             [TimerData.DueAt] = TimerData.Time(incident.NextUpdateDueAt!.Value),
             [TimerData.Missed] = TimerData.Int(missed),
-        }, cancellationToken);
+        }, cancellationToken, replace);
 }

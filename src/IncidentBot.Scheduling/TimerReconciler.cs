@@ -79,7 +79,12 @@ public sealed partial class TimerReconciler(
 
         // How many reminders were already missed is not kept, so the count starts again: escalation on missed updates
         // may come up to Reminders:EscalateAfterMissed - 1 reminders later than it would have.
-        await ReminderEventHandler.ArmReminderAsync(timers, incident, 1, cancellationToken);
+        // Not replacing: the reminder may have fired and set its successor since the check.
+        if (!await ReminderEventHandler.ArmReminderAsync(timers, incident, 1, cancellationToken, replace: false))
+        {
+            return 0;
+        }
+
         LogRearmed(logger, TimerKind.Reminder, incident.Number, incident.NextUpdateDueAt.Value);
         return 1;
     }

@@ -49,6 +49,9 @@ public sealed class SlackOptions
     /// </summary>
     public int BackfillLimit { get; set; } = 500;
 
+    /// <summary>Archive the channel the bot made for an incident when it is resolved (<c>conversations.archive</c>).</summary>
+    public bool ArchiveOnResolve { get; set; }
+
     /// <summary>Socket Mode connections kept open, so a refresh of one does not drop events.</summary>
     public int SocketModeConnections { get; set; } = 2;
 

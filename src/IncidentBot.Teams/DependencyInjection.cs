@@ -4,6 +4,7 @@ using IncidentBot.Teams.Activities;
 using IncidentBot.Teams.Auth;
 using IncidentBot.Teams.Connector;
 using IncidentBot.Teams.Events;
+using IncidentBot.Teams.Graph;
 using IncidentBot.Teams.Storage;
 using IncidentBot.Storage;
 using Microsoft.AspNetCore.Builder;
@@ -35,9 +36,11 @@ public static partial class DependencyInjection
         services.AddHttpClient(nameof(BotAuthenticator), c => c.Timeout = TimeSpan.FromSeconds(10));
         services.AddHttpClient(nameof(BotTokenProvider), c => c.Timeout = TimeSpan.FromSeconds(15));
         services.AddHttpClient(nameof(ConnectorClient), c => c.Timeout = TimeSpan.FromSeconds(30));
+        services.AddHttpClient(nameof(GraphClient), c => c.Timeout = TimeSpan.FromSeconds(30));
         // Singletons, not typed clients: they hold the token cache and the per-conversation pacing.
         services.AddSingleton(sp => ActivatorUtilities.CreateInstance<BotTokenProvider>(sp, Client(sp, nameof(BotTokenProvider))));
         services.AddSingleton(sp => ActivatorUtilities.CreateInstance<ConnectorClient>(sp, Client(sp, nameof(ConnectorClient))));
+        services.AddSingleton(sp => ActivatorUtilities.CreateInstance<GraphClient>(sp, Client(sp, nameof(GraphClient))));
 
         services.TryAddSingleton<FailureLimiter>();
         services.AddSingleton<TenantPolicy>();

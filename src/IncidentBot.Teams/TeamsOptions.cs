@@ -17,6 +17,16 @@ public enum TeamsMode
     Authenticated,
 }
 
+/// <summary>What an incident's Teams war room is.</summary>
+public enum WarRoomMode
+{
+    /// <summary>A new thread in <c>Teams:IncidentsChannelId</c>, or the conversation it was declared in.</summary>
+    Thread,
+
+    /// <summary>A new standard channel per incident, made through Microsoft Graph in one of <c>Teams:WarRoomTeamIds</c>.</summary>
+    Channel,
+}
+
 /// <summary>The <c>Teams</c> configuration section.</summary>
 public sealed class TeamsOptions
 {
@@ -25,6 +35,8 @@ public sealed class TeamsOptions
     public const string DefaultTokenIssuer = "https://api.botframework.com";
     public const string DefaultScope = "https://api.botframework.com/.default";
     public const string DefaultPinReaction = "1f4cc_pushpin";
+    public const string DefaultGraphBaseUrl = "https://graph.microsoft.com/v1.0/";
+    public const string GraphScope = "https://graph.microsoft.com/.default";
 
     /// <summary>The bot's Entra application id; without it Teams is off, or in local mode when opted in.</summary>
     public string AppId { get; set; } = "";
@@ -70,6 +82,19 @@ public sealed class TeamsOptions
     /// <summary>Upper bound for one wait between retries, whatever <c>Retry-After</c> asks.</summary>
     public TimeSpan MaxRetryDelay { get; set; } = TimeSpan.FromSeconds(60);
 
+    public WarRoomMode WarRoom { get; set; } = WarRoomMode.Thread;
+
+    /// <summary>Group ids of the teams that hold the incident channels (<see cref="WarRoomMode.Channel"/>), used in turn.</summary>
+    public string[]? WarRoomTeamIds { get; set; }
+
+    public string GraphBaseUrl { get; set; } = DefaultGraphBaseUrl;
+
+    /// <summary>Empty: <c>https://login.microsoftonline.com/{TenantId}/oauth2/v2.0/token</c>.</summary>
+    public string GraphTokenEndpoint { get; set; } = "";
+
+    /// <summary>Archive an incident's own channel when it is resolved (Graph <c>channel: archive</c>).</summary>
+    public bool ArchiveOnResolve { get; set; }
+
     public bool IsAnonymous => string.IsNullOrWhiteSpace(AppId);
 
     /// <summary>Authenticated with an app id; otherwise local mode only when opted in (Development or <see cref="LocalMode"/>).</summary>
@@ -88,6 +113,13 @@ public sealed class TeamsOptions
         !string.IsNullOrWhiteSpace(TokenEndpoint)
             ? TokenEndpoint
             : $"https://login.microsoftonline.com/{(string.IsNullOrWhiteSpace(TenantId) ? "botframework.com" : TenantId)}/oauth2/v2.0/token";
+
+    public string EffectiveGraphTokenEndpoint =>
+        !string.IsNullOrWhiteSpace(GraphTokenEndpoint)
+            ? GraphTokenEndpoint
+            : $"https://login.microsoftonline.com/{TenantId}/oauth2/v2.0/token";
+
+    public IReadOnlyList<string> TeamIds => WarRoomTeamIds?.Where(t => !string.IsNullOrWhiteSpace(t)).ToList() ?? [];
 }
 
 internal sealed class TeamsOptionsValidator : IValidateOptions<TeamsOptions>
@@ -143,6 +175,30 @@ internal sealed class TeamsOptionsValidator : IValidateOptions<TeamsOptions>
         if (options.MaxRetryDelay <= TimeSpan.Zero)
         {
             failures.Add("Teams:MaxRetryDelay must be a positive time span, e.g. 00:01:00");
+        }
+
+        CheckUrl(failures, "Teams:GraphBaseUrl", options.GraphBaseUrl, required: true);
+        CheckUrl(failures, "Teams:GraphTokenEndpoint", options.GraphTokenEndpoint, required: false);
+        if (options.WarRoom == WarRoomMode.Channel)
+        {
+            if (options.TeamIds.Count == 0)
+            {
+                failures.Add("Teams:WarRoomTeamIds must list at least one team group id when Teams:WarRoom=channel (the teams that hold the incident channels)");
+            }
+
+            if (options.IsAnonymous || string.IsNullOrWhiteSpace(options.AppPassword) || string.IsNullOrWhiteSpace(options.TenantId) && string.IsNullOrWhiteSpace(options.GraphTokenEndpoint))
+            {
+                failures.Add("Teams:WarRoom=channel needs Graph credentials: set Teams:AppId, Teams:AppPassword and Teams:TenantId (the app's Graph token comes from that tenant)");
+            }
+        }
+        else if (options.ArchiveOnResolve)
+        {
+            failures.Add("Teams:ArchiveOnResolve=true needs Teams:WarRoom=channel (only incident channels are archived, never threads)");
+        }
+
+        if (options.WarRoomTeamIds?.Any(t => string.IsNullOrWhiteSpace(t) || t.StartsWith("19:", StringComparison.Ordinal)) == true)
+        {
+            failures.Add("Teams:WarRoomTeamIds must list team group ids (GUIDs from the team link's groupId=), not channel ids");
         }
 
         if (!string.IsNullOrWhiteSpace(options.IncidentsChannelId) && !options.IncidentsChannelId.StartsWith("19:", StringComparison.Ordinal))

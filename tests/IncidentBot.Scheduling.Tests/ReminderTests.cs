@@ -152,6 +152,23 @@ public abstract class ReminderTests<TDatabase> : IAsyncLifetime
     }
 
     [Fact]
+    public async Task Reminder_DeclareRedeliveredAfterTheFirstReminder_CountOfMissedUpdatesGoesOn()
+    {
+        var host = Start(new() { ["Reminders:Sev1"] = "00:00:02" });
+        var incident = await DeclareAsync(host, Severity.Sev1);
+        var declared = (await host.Events.WaitForAsync<IncidentDeclared>(incident.Number))[0].Event;
+        await host.Events.WaitForAsync<UpdateReminderDue>(incident.Number);
+        await WaitUntilAsync(async () => await Timers(host).NextFireAsync(TimerKind.Reminder, incident.Id, default) is not null);
+
+        // The outbox delivers at least once: the declare reaches the timers again after the first reminder.
+        var timersHandler = host.Services.GetServices<IIncidentEventHandler>().OfType<ReminderEventHandler>().Single();
+        await timersHandler.HandleAsync(declared, default);
+
+        var reminders = await host.Events.WaitForAsync<UpdateReminderDue>(incident.Number, count: 2);
+        Assert.Equal([1, 2], reminders.Take(2).Select(r => r.Event.Missed).ToArray());
+    }
+
+    [Fact]
     public async Task Reminder_SecondMissedUpdate_EscalatesToThePager()
     {
         var host = Start(new() { ["Reminders:Sev1"] = "00:00:01" }, pagers: true);

@@ -227,6 +227,25 @@ public abstract class SlackEndToEndTests<TDatabase> : IAsyncLifetime
     }
 
     [Fact]
+    public async Task Resolve_ArchiveOnResolve_ArchivesTheChannelItMadeAfterTheResolutionPostNeverALinkedOne()
+    {
+        var extra = new Dictionary<string, string?> { ["Slack:ArchiveOnResolve"] = "true" };
+        await using var host = SlackHost.Start(_database, _slack, socketMode: false, extra);
+        var (incident, room) = await DeclareAsync(host, "declare sev2 Archive me");
+        await host.Transport.CommandAsync(SlackPayloads.Command("link INC-1", Ann, "ann", _general.Id));
+        await host.WaitForIncidentAsync(incident.Number, i => i.WarRooms.Count == 2, "the linked channel");
+
+        await host.Transport.CommandAsync(SlackPayloads.Command("resolve Fixed", Ann, "ann", room));
+
+        await _slack.WaitForCallsAsync("conversations.archive", 1);
+        var archive = Assert.Single(_slack.CallsTo("conversations.archive"));
+        Assert.Equal(room, archive.Arg("channel"));
+        Assert.True(_slack.CallsTo("chat.postMessage").Last(c => c.Arg("channel") == room).At <= archive.At);
+        var timeline = await host.WaitForTimelineAsync(incident.Id, t => t.Any(e => e.Text.StartsWith("Archived the war-room channel in Slack", StringComparison.Ordinal)), "the archive entry");
+        Assert.Single(timeline, e => e.Text.StartsWith("Archived the war-room channel", StringComparison.Ordinal));
+    }
+
+    [Fact]
     public async Task Link_ExistingChannel_JoinsPostsCardAndCapturesThere()
     {
         await using var host = StartHost(socketMode: false);

@@ -53,6 +53,8 @@ public sealed class ManifestTests
             Assert.Contains((name, "Application"), permissions);
         }
 
+        // Teams:WarRoom=channel: creating the incident channels in a team that installed the app, without tenant-wide Channel.Create.
+        Assert.Contains(("Channel.Create.Group", "Application"), permissions);
         Assert.Equal("{{BOT_APP_ID}}", (string?)manifest["webApplicationInfo"]!["id"]);
         Assert.Equal("{{BOT_APP_ID}}", (string?)manifest["bots"]![0]!["botId"]);
         Assert.Equal("{{TEAMS_APP_ID}}", (string?)manifest["id"]);

@@ -13,6 +13,10 @@ public sealed class OptionsTests
     [InlineData("Teams:IncidentsChannelId", "Teams__IncidentsChannelId", "general", "Teams__AppId", "")]
     [InlineData("Teams:LocalMode=true cannot be combined with Teams:AppId", "Teams__AppId", "6f1c1d1e-0000-4000-8000-000000000001", "Teams__LocalMode", "true")]
     [InlineData("Teams:AppPassword holds a placeholder", "Teams__AppId", "", "Teams__AppPassword", "<from environment>")]
+    [InlineData("Teams:WarRoomTeamIds must list at least one team group id", "Teams__WarRoom", "channel", "Teams__AppId", "")]
+    [InlineData("Teams:WarRoom=channel needs Graph credentials", "Teams__WarRoom", "channel", "Teams__WarRoomTeamIds__0", "2b1f0c4e-0000-4000-8000-00000000aa01")]
+    [InlineData("Teams:ArchiveOnResolve=true needs Teams:WarRoom=channel", "Teams__ArchiveOnResolve", "true", "Teams__AppId", "")]
+    [InlineData("Teams:GraphBaseUrl", "Teams__GraphBaseUrl", "http://graph.example.com/v1.0/", "Teams__AppId", "")]
     public async Task Start_InvalidTeamsSetting_ExitsNamingTheKey(string namedKey, string key1, string value1, string key2, string value2)
     {
         var workingDirectory = Directory.CreateTempSubdirectory("incidentbot-teams-options-").FullName;

@@ -122,6 +122,42 @@ public sealed partial class SlackIncidentEventHandler(
                 await RefreshCardAsync(incident, channel, cancellationToken);
             }
         }
+
+        if (incidentEvent is IncidentResolved && options.Value.ArchiveOnResolve)
+        {
+            await ArchiveAsync(incident, incidentEvent, rooms, cancellationToken);
+        }
+    }
+
+    /// <summary>Archives the channels the bot made for the incident (never linked ones), after the resolved card and post.</summary>
+    private async Task ArchiveAsync(Incident incident, IncidentEvent resolved, IReadOnlyList<string> rooms, CancellationToken cancellationToken)
+    {
+        foreach (var channel in rooms)
+        {
+            var key = "Archive:" + DeliveryKey(resolved, channel);
+            if (await state.FindIncidentByCreatedChannelAsync(channel, cancellationToken) != incident.Id || await state.WasDeliveredAsync(key, cancellationToken))
+            {
+                continue;
+            }
+
+            string text;
+            try
+            {
+                await slack.ArchiveAsync(channel, cancellationToken);
+                text = $"Archived the war-room channel in Slack ({incident.Number} resolved).";
+            }
+            catch (SlackApiException ex) when (ex.Error != "already_archived")
+            {
+                text = $"Could not archive the war-room channel in Slack: {ex.Error}.";
+            }
+            catch (SlackApiException)
+            {
+                text = "The war-room channel in Slack was already archived.";
+            }
+
+            await service.RecordWarRoomAsync(incident.Number, text, cancellationToken);
+            await state.MarkDeliveredAsync(key, cancellationToken);
+        }
     }
 
     private async Task RefreshCardAsync(Incident incident, string channel, CancellationToken cancellationToken)

@@ -53,14 +53,15 @@ public sealed partial class TeamsBot(
 
         try
         {
+            var room = await RoomOfAsync(conversationId, cancellationToken);
             return activity.Type switch
             {
-                ActivityTypes.Message => await OnMessageAsync(activity, conversationId, cancellationToken),
-                ActivityTypes.Invoke => await OnInvokeAsync(activity, conversationId, cancellationToken),
-                ActivityTypes.MessageReaction => await OnReactionAsync(activity, conversationId, cancellationToken),
-                ActivityTypes.MessageUpdate => await OnMessageUpdateAsync(activity, conversationId, cancellationToken),
-                ActivityTypes.MessageDelete => await OnMessageDeleteAsync(activity, conversationId, cancellationToken),
-                ActivityTypes.Event => await OnEventAsync(activity, conversationId, cancellationToken),
+                ActivityTypes.Message => await OnMessageAsync(activity, room, cancellationToken),
+                ActivityTypes.Invoke => await OnInvokeAsync(activity, room, cancellationToken),
+                ActivityTypes.MessageReaction => await OnReactionAsync(activity, room, cancellationToken),
+                ActivityTypes.MessageUpdate => await OnMessageUpdateAsync(activity, room, cancellationToken),
+                ActivityTypes.MessageDelete => await OnMessageDeleteAsync(activity, room, cancellationToken),
+                ActivityTypes.Event => await OnEventAsync(activity, room, cancellationToken),
                 _ => null,
             };
         }
@@ -70,6 +71,23 @@ public sealed partial class TeamsBot(
             await store.ForgetActivityAsync(conversationId, activity.Id!, CancellationToken.None);
             throw;
         }
+    }
+
+    /// <summary>
+    /// Where an activity counts for incidents: in an incident's own channel every post and reply
+    /// (<c>19:…@thread.tacv2;messageid=…</c>) belongs to the channel, which is the linked war room; elsewhere the conversation itself.
+    /// Answers still go to the conversation the activity came from.
+    /// </summary>
+    private async Task<string> RoomOfAsync(string conversationId, CancellationToken cancellationToken)
+    {
+        var at = conversationId.IndexOf(";messageid=", StringComparison.Ordinal);
+        if (at <= 0)
+        {
+            return conversationId;
+        }
+
+        var channel = conversationId[..at];
+        return await incidentStore.FindByWarRoomAsync(new ChatSpace(Platform, channel), cancellationToken) is null ? conversationId : channel;
     }
 
     private async Task RememberConversationAsync(Activity activity, string conversationId, CancellationToken cancellationToken)
@@ -169,18 +187,23 @@ public sealed partial class TeamsBot(
 
         var reply = await dispatcher.ExecuteAsync(parsed.Command, context, cancellationToken);
         return reply.Kind == ReplyKind.Declared
-            ? reply with { Text = reply.Text + " The war room opens as a new thread in the incidents channel." }
+            ? reply with
+            {
+                Text = reply.Text + (options.Value.WarRoom == WarRoomMode.Channel
+                    ? " The war room opens as a new channel of its own."
+                    : " The war room opens as a new thread in the incidents channel."),
+            }
             : reply;
     }
 
     private async Task<bool> DeclaresHereAsync(string conversationId, CancellationToken cancellationToken)
     {
-        if (string.IsNullOrWhiteSpace(options.Value.IncidentsChannelId))
+        if (options.Value.WarRoom == WarRoomMode.Thread && string.IsNullOrWhiteSpace(options.Value.IncidentsChannelId))
         {
             return true;
         }
 
-        // A meeting chat becomes a war room too, beside the thread in the incidents channel.
+        // A meeting chat becomes a war room too, beside the thread in the incidents channel or the incident's own channel.
         return (await store.GetConversationAsync(conversationId, cancellationToken))?.MeetingId is not null;
     }
 
@@ -413,8 +436,9 @@ public sealed partial class TeamsBot(
         return names.Count == 0 ? "Someone" : string.Join(", ", names);
     }
 
-    private void Answer(Activity activity, string conversationId, Activity answer) =>
-        replies.Enqueue(new PendingReply(activity.ServiceUrl!, conversationId, activity.Id, answer));
+    /// <summary>Answers in the conversation the activity came from (not the war room it counts for).</summary>
+    private void Answer(Activity activity, string room, Activity answer) =>
+        replies.Enqueue(new PendingReply(activity.ServiceUrl!, activity.Conversation?.Id ?? room, activity.Id, answer));
 
     private Activity Render(CommandReply reply) => reply.Kind switch
     {

@@ -5,6 +5,7 @@ using IncidentBot.Core.Incidents;
 using IncidentBot.Teams.Activities;
 using IncidentBot.Teams.Cards;
 using IncidentBot.Teams.Connector;
+using IncidentBot.Teams.Graph;
 using IncidentBot.Teams.Schema;
 using IncidentBot.Teams.Storage;
 using Microsoft.Extensions.Logging;
@@ -24,6 +25,7 @@ public sealed partial class TeamsWarRoomHandler(
     TeamsStore store,
     ConnectorClient connector,
     IEscalationStateReader escalation,
+    GraphClient graph,
     IOptions<TeamsOptions> options,
     ILogger<TeamsWarRoomHandler> logger) : IIncidentEventHandler
 {
@@ -77,6 +79,11 @@ public sealed partial class TeamsWarRoomHandler(
                 await AnnounceOnceAsync(incidentEvent, room.Channel, announcement, cancellationToken);
             }
         }
+
+        if (incidentEvent is IncidentResolved && options.Value.ArchiveOnResolve)
+        {
+            await ArchiveChannelsAsync(current, incidentEvent, cancellationToken);
+        }
     }
 
     private async Task OpenWarRoomAsync(IncidentDeclared declared, ChatSpace origin, CancellationToken cancellationToken)
@@ -84,6 +91,12 @@ public sealed partial class TeamsWarRoomHandler(
         var incident = await incidents.GetAsync(declared.Number, cancellationToken);
         if (incident is null)
         {
+            return;
+        }
+
+        if (options.Value.WarRoom == WarRoomMode.Channel)
+        {
+            await OpenChannelAsync(incident, declared, origin, cancellationToken);
             return;
         }
 
@@ -150,6 +163,156 @@ public sealed partial class TeamsWarRoomHandler(
         }
     }
 
+    /// <summary>
+    /// A standard channel of its own through Graph, in one of <c>Teams:WarRoomTeamIds</c> by turn, linked the moment Graph
+    /// answers (nothing said there is lost), then the card as its first post. A refusal from Graph ends visibly: a
+    /// timeline entry and a message where the incident was declared; throttling and outages are left to the outbox's retries.
+    /// </summary>
+    private async Task OpenChannelAsync(Incident incident, IncidentDeclared declared, ChatSpace origin, CancellationToken cancellationToken)
+    {
+        var reference = await store.GetConversationAsync(origin.Channel, cancellationToken)
+            ?? throw new InvalidOperationException($"No conversation reference for {origin.Channel}; cannot reach Teams.");
+        var teams = options.Value.TeamIds;
+        var teamId = teams[(incident.Number.Value - 1) % teams.Count];
+
+        // The channel made by an earlier delivery of this event: linked first thing.
+        var channelId = incident.WarRooms.FirstOrDefault(r => r.Platform == TeamsBot.Platform && r != origin && IsIncidentChannel(r.Channel))?.Channel;
+        if (channelId is null)
+        {
+            GraphChannel channel;
+            try
+            {
+                channel = await CreateChannelAsync(incident, teamId, cancellationToken);
+            }
+            catch (GraphException ex) when (!ex.IsTransient)
+            {
+                await ReportChannelFailureAsync(incident, declared, origin, reference, teamId, ex, cancellationToken);
+                return;
+            }
+
+            channelId = channel.Id;
+            LogChannelOpened(logger, incident.Number, channel.DisplayName, teamId);
+            await EnsureLinkedAsync(incident, channelId, declared.Actor, cancellationToken);
+        }
+
+        if (await store.GetConversationAsync(channelId, cancellationToken) is null)
+        {
+            await store.SaveConversationAsync(reference with
+            {
+                ConversationId = channelId,
+                ConversationType = "channel",
+                TeamId = teamId,
+                ChannelId = channelId,
+                MeetingId = null,
+            }, cancellationToken);
+        }
+
+        if (await store.GetCardAsync(incident.Id, channelId, cancellationToken) is null)
+        {
+            var channelData = new JsonObject { ["channel"] = new JsonObject { ["id"] = channelId } };
+            if (reference.TenantId is not null)
+            {
+                channelData["tenant"] = new JsonObject { ["id"] = reference.TenantId };
+            }
+
+            var created = await connector.CreateConversationAsync(reference.ServiceUrl, new ConversationParameters
+            {
+                IsGroup = true,
+                Bot = new ChannelAccount(reference.BotId, reference.BotName),
+                TenantId = reference.TenantId,
+                ChannelData = channelData,
+                Activity = TeamsBot.CardActivity(IncidentCards.Incident(incident)),
+            }, cancellationToken);
+            await store.SaveCardAsync(new CardPost(incident.Id, channelId, created.ActivityId ?? ThreadRoot(created.Id!)), cancellationToken);
+        }
+
+        if (incident.WarRooms.Contains(origin))
+        {
+            // Declared in a meeting chat: it is a war room too and gets its own card.
+            await PostOrUpdateCardAsync(incident, origin.Channel, cancellationToken);
+        }
+    }
+
+    /// <summary>Tries the incident's name, then with -2, -3… while Graph answers NameAlreadyExists in that team.</summary>
+    private async Task<GraphChannel> CreateChannelAsync(Incident incident, string teamId, CancellationToken cancellationToken)
+    {
+        const int maxNames = 5;
+        var description = $"{incident.Number}: {incident.Title}";
+        for (var attempt = 1; ; attempt++)
+        {
+            var name = ChannelNames.For(incident.Number, incident.Title, attempt);
+            try
+            {
+                return await graph.CreateChannelAsync(teamId, name, description.Length > 1024 ? description[..1024] : description, cancellationToken);
+            }
+            catch (GraphException ex) when (ex.NameAlreadyExists && attempt < maxNames)
+            {
+                LogNameTaken(logger, incident.Number, name, teamId);
+            }
+        }
+    }
+
+    private async Task ReportChannelFailureAsync(
+        Incident incident, IncidentDeclared declared, ChatSpace origin, ConversationReference reference, string teamId, GraphException ex, CancellationToken cancellationToken)
+    {
+        var hint = ex.Status switch
+        {
+            401 or 400 when ex.Code == "TokenRequestFailed" => " Check Teams:AppId, Teams:AppPassword and Teams:TenantId.",
+            403 => " The app needs Channel.Create.Group (consented when the team installs the app) or Channel.Create with admin consent.",
+            404 => " Check Teams:WarRoomTeamIds (team group ids) and that the app is installed in that team.",
+            _ => "",
+        };
+        var text = $"Could not create the war-room channel for {incident.Number} in team {teamId}: Microsoft Graph answered {ex.Status} {ex.Code}.{hint}"
+            + $" Use an existing conversation instead with @IncidentBot link {incident.Number}.";
+        await service.RecordWarRoomAsync(incident.Number, text, cancellationToken);
+        var key = string.Create(CultureInfo.InvariantCulture, $"{incident.Id}:ChannelFailed:{declared.OccurredAt.UtcTicks}");
+        if (!await store.IsDeliveredAsync(key, origin.Channel, cancellationToken))
+        {
+            await connector.SendAsync(reference.ServiceUrl, origin.Channel, TeamsBot.TextActivity(text), cancellationToken);
+            await store.RecordDeliveryAsync(key, origin.Channel, cancellationToken);
+        }
+    }
+
+    /// <summary>Archives the incident's own channels (never threads or linked chats), once per resolution.</summary>
+    private async Task ArchiveChannelsAsync(Incident incident, IncidentEvent resolved, CancellationToken cancellationToken)
+    {
+        var key = string.Create(CultureInfo.InvariantCulture, $"{incident.Id}:Archive:{resolved.OccurredAt.UtcTicks}");
+        foreach (var room in incident.WarRooms.Where(r => r.Platform == TeamsBot.Platform && IsIncidentChannel(r.Channel)))
+        {
+            if (await store.IsDeliveredAsync(key, room.Channel, cancellationToken))
+            {
+                continue;
+            }
+
+            if (await store.GetConversationAsync(room.Channel, cancellationToken) is not { TeamId: { } teamId } || teamId.StartsWith("19:", StringComparison.Ordinal))
+            {
+                LogNoTeam(logger, incident.Number, room.Channel);
+                continue;
+            }
+
+            string text;
+            try
+            {
+                await graph.ArchiveChannelAsync(teamId, room.Channel, cancellationToken);
+                text = $"Archived the war-room channel in Teams ({incident.Number} resolved).";
+            }
+            catch (GraphException ex) when (!ex.IsTransient)
+            {
+                text = $"Could not archive the war-room channel in Teams: Microsoft Graph answered {ex.Status} {ex.Code}."
+                    + (ex.Status == 403 ? " The app needs ChannelSettings.ReadWrite.All (application, admin consent)." : "");
+            }
+
+            await service.RecordWarRoomAsync(incident.Number, text, cancellationToken);
+            await store.RecordDeliveryAsync(key, room.Channel, cancellationToken);
+        }
+    }
+
+    /// <summary>A whole channel (<c>19:…@thread.tacv2</c> without <c>;messageid=</c>): only Graph-made incident channels are linked so.</summary>
+    private static bool IsIncidentChannel(string conversationId) =>
+        conversationId.StartsWith("19:", StringComparison.Ordinal)
+        && conversationId.EndsWith("@thread.tacv2", StringComparison.Ordinal)
+        && !conversationId.Contains(";messageid=", StringComparison.Ordinal);
+
     private async Task EnsureLinkedAsync(Incident incident, string conversationId, Person? actor, CancellationToken cancellationToken)
     {
         var room = new ChatSpace(TeamsBot.Platform, conversationId);
@@ -185,7 +348,9 @@ public sealed partial class TeamsWarRoomHandler(
         var posted = await store.GetCardAsync(incident.Id, conversationId, cancellationToken);
         if (posted is not null)
         {
-            await connector.UpdateAsync(reference.ServiceUrl, conversationId, posted.ActivityId, card, cancellationToken);
+            // In an incident's own channel the card is the root of a thread, and Teams edits a post in its thread.
+            var target = IsIncidentChannel(conversationId) ? $"{conversationId};messageid={posted.ActivityId}" : conversationId;
+            await connector.UpdateAsync(reference.ServiceUrl, target, posted.ActivityId, card, cancellationToken);
             return;
         }
 
@@ -251,6 +416,15 @@ public sealed partial class TeamsWarRoomHandler(
 
     [LoggerMessage(Level = LogLevel.Information, Message = "Teams: opened the war-room thread {ThreadId} for {Number}")]
     private static partial void LogThreadOpened(ILogger logger, IncidentNumber number, string threadId);
+
+    [LoggerMessage(Level = LogLevel.Information, Message = "Teams: opened the war-room channel {Name} for {Number} in team {TeamId}")]
+    private static partial void LogChannelOpened(ILogger logger, IncidentNumber number, string name, string teamId);
+
+    [LoggerMessage(Level = LogLevel.Information, Message = "Teams: the channel name {Name} for {Number} is taken in team {TeamId}; trying the next")]
+    private static partial void LogNameTaken(ILogger logger, IncidentNumber number, string name, string teamId);
+
+    [LoggerMessage(Level = LogLevel.Warning, Message = "Teams: no team recorded for the war-room channel {ChannelId} of {Number}, so it is not archived")]
+    private static partial void LogNoTeam(ILogger logger, IncidentNumber number, string channelId);
 
     [LoggerMessage(Level = LogLevel.Warning, Message = "Teams: no conversation reference for {ConversationId}, so {Number} cannot be posted there")]
     private static partial void LogNoReference(ILogger logger, IncidentNumber number, string conversationId);
