@@ -1,11 +1,13 @@
 using IncidentBot.Core.Security;
 using IncidentBot.Paging.Inbound;
+using IncidentBot.Storage;
 using Microsoft.AspNetCore.Builder;
 using Microsoft.AspNetCore.Http;
 using Microsoft.AspNetCore.Mvc;
 using Microsoft.AspNetCore.Routing;
 using Microsoft.Extensions.DependencyInjection;
 using Microsoft.Extensions.DependencyInjection.Extensions;
+using Microsoft.Extensions.Hosting;
 using Microsoft.Extensions.Options;
 
 namespace IncidentBot.Paging;
@@ -17,12 +19,14 @@ public static class DependencyInjection
     /// ledger with its sweeper (pages whose sender died are sent again), and the escalation policy
     /// (<c>Escalation:*</c>), validated at start-up. With nothing configured nobody is paged and the timeline says so.
     /// </summary>
-    public static IServiceCollection AddPaging(this IServiceCollection services)
+    public static IHostApplicationBuilder AddPaging(this IHostApplicationBuilder builder)
     {
-        // The scheduler adds paging for its escalations; binding twice would append configured lists (levels, targets) twice.
+        ArgumentNullException.ThrowIfNull(builder);
+        var services = builder.Services;
+        // Binding twice would append configured lists (levels, targets) twice.
         if (services.Any(d => d.ServiceType == typeof(PagingService)))
         {
-            return services;
+            return builder;
         }
 
         services.TryAddSingleton(TimeProvider.System);
@@ -42,13 +46,14 @@ public static class DependencyInjection
         services.TryAddEnumerable(ServiceDescriptor.Singleton<IPager, PagerDutyPager>());
         services.TryAddEnumerable(ServiceDescriptor.Singleton<IPager, OpsgeniePager>());
         services.TryAddEnumerable(ServiceDescriptor.Singleton<IPager, WebhookPager>());
+        builder.AddTables(PagingTables.Set);
         services.TryAddSingleton<PageLedger>();
         services.TryAddSingleton<EscalationPolicy>();
         services.TryAddSingleton<PagingService>();
         services.TryAddSingleton<PageSweeperSignal>();
         services.TryAddSingleton<PageSweeper>();
         services.AddHostedService(sp => sp.GetRequiredService<PageSweeper>());
-        return services;
+        return builder;
     }
 
     /// <summary><c>POST /paging/pagerduty</c> (v3 webhook subscriptions) and <c>POST /paging/opsgenie</c> (outgoing Webhook integration).</summary>

@@ -1,27 +1,34 @@
-using Microsoft.Extensions.Configuration;
 using IncidentBot.Core.Application;
-using IncidentBot.Paging;
+using IncidentBot.Storage;
+using Microsoft.Extensions.Configuration;
 using Microsoft.Extensions.DependencyInjection;
 using Microsoft.Extensions.DependencyInjection.Extensions;
+using Microsoft.Extensions.Hosting;
 using Microsoft.Extensions.Options;
 using Quartz;
 
 namespace IncidentBot.Scheduling;
 
-/// <summary>Which database the scheduler shares with the incident store.</summary>
-public sealed record SchedulerDatabase(bool IsPostgres, string ConnectionString);
-
 public static class DependencyInjection
 {
     /// <summary>
-    /// Quartz with its persistent store on the bot's database: clustered on PostgreSQL (each trigger fires on
-    /// one instance, a dead instance's work moves to another), single-instance on SQLite. The schema is
-    /// provisioned at start-up; jobs are resolved from DI. Also registers update/commander reminders and escalation
-    /// (with the pagers from <see cref="Paging.DependencyInjection.AddPaging(IServiceCollection)"/>).
+    /// Quartz (<c>Scheduler:*</c>) with its persistent store on the bot's database: clustered on PostgreSQL (each trigger
+    /// fires on one instance, a dead instance's work moves to another), single-instance on SQLite. The schema is
+    /// provisioned at start-up; jobs are resolved from DI. Also registers update/commander reminders (<c>Reminders:*</c>)
+    /// and escalation, which pages through the pagers of <c>AddPaging</c>.
     /// </summary>
-    public static IServiceCollection AddScheduling(this IServiceCollection services, IConfiguration configuration, SchedulerDatabase database)
+    public static IHostApplicationBuilder AddScheduling(this IHostApplicationBuilder builder)
     {
-        var options = configuration.GetSection(SchedulerOptions.Section).Get<SchedulerOptions>() ?? new SchedulerOptions();
+        ArgumentNullException.ThrowIfNull(builder);
+        var services = builder.Services;
+        var options = builder.Configuration.GetSection(SchedulerOptions.Section).Get<SchedulerOptions>() ?? new SchedulerOptions();
+        var database = builder.GetDatabaseOptions();
+        // An invalid database setting is reported by the storage options' start-up validation; until then the
+        // scheduler is given the embedded default so that validation, not this line, names the key.
+        var valid = database.TryGetProvider(out var provider)
+            && (provider == DatabaseProvider.Sqlite || !string.IsNullOrWhiteSpace(database.ConnectionString));
+        var postgres = valid && provider == DatabaseProvider.Postgres;
+        var connectionString = valid ? database.GetConnectionString() : DatabaseOptions.DefaultSqliteConnectionString;
         services.AddOptions<SchedulerOptions>().BindConfiguration(SchedulerOptions.Section)
             .Validate(o => o.ReconcileInterval >= TimeSpan.FromSeconds(1), "Scheduler:ReconcileInterval must be at least 00:00:01, such as 00:05:00")
             .ValidateOnStart();
@@ -46,9 +53,9 @@ public static class DependencyInjection
                 store.ProvisionSchema();
                 // After the database was away, look again in seconds rather than Quartz's 15 s, so reminders due meanwhile fire soon after it is back.
                 store.ConfigureStore(ado => ado.DbRetryInterval = TimeSpan.FromSeconds(2));
-                if (database.IsPostgres)
+                if (postgres)
                 {
-                    store.UsePostgres(database.ConnectionString);
+                    store.UsePostgres(connectionString);
                     store.UseClustering(cluster =>
                     {
                         cluster.CheckinInterval = options.ClusterCheckinInterval;
@@ -57,7 +64,7 @@ public static class DependencyInjection
                 }
                 else
                 {
-                    store.UseSqlite(database.ConnectionString);
+                    store.UseSqlite(connectionString);
                 }
             });
         });
@@ -71,7 +78,6 @@ public static class DependencyInjection
         // Update reminders, commander reminders and escalation: timers per incident, kept in step by outbox events.
         services.AddOptions<ReminderOptions>().BindConfiguration(ReminderOptions.Section).ValidateOnStart();
         services.TryAddEnumerable(ServiceDescriptor.Singleton<IValidateOptions<ReminderOptions>, ReminderOptionsValidator>());
-        services.AddPaging();
         services.TryAddSingleton<IncidentTimers>();
         services.TryAddSingleton<Escalations>();
         services.AddSingleton<IEscalationStateReader, EscalationStateReader>();
@@ -79,6 +85,6 @@ public static class DependencyInjection
         services.AddTransient<IncidentTimerJob>();
         services.TryAddEnumerable(ServiceDescriptor.Singleton<IIncidentEventHandler, ReminderEventHandler>());
         services.AddHostedService<TimerReconciler>();
-        return services;
+        return builder;
     }
 }

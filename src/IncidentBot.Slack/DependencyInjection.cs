@@ -6,6 +6,7 @@ using IncidentBot.Slack.Outbound;
 using IncidentBot.Slack.SocketMode;
 using IncidentBot.Slack.State;
 using IncidentBot.Slack.WebApi;
+using IncidentBot.Storage;
 using Microsoft.AspNetCore.Builder;
 using Microsoft.AspNetCore.Http;
 using Microsoft.AspNetCore.Mvc;
@@ -54,6 +55,7 @@ public static class DependencyInjection
         services.AddSingleton<SlackWorkspaces>();
         services.AddHostedService(sp => sp.GetRequiredService<SlackWorkspaces>());
         services.AddSingleton<SlackRequestVerifier>();
+        builder.AddTables(SlackTables.Set);
         services.AddSingleton<SlackStateStore>();
         services.AddSingleton<SlackUserDirectory>();
         services.AddSingleton<SlackResponder>();

@@ -14,18 +14,19 @@ public static class DependencyInjection
     /// <summary>
     /// Registers the incident store and outbox on the configured database (<c>Database:Provider</c>,
     /// <c>ConnectionStrings:IncidentBot</c>; invalid values stop start-up), the readiness probe, the start-up
-    /// migration, which runs before every other hosted service, and the pruner of finished work (<c>Retention:*</c>).
+    /// migration, which runs before every other
+    /// hosted service, and the pruner of finished work (<c>Retention:*</c>).
     /// </summary>
-    public static IServiceCollection AddIncidentStorage(this IServiceCollection services, IConfiguration configuration)
+    public static IHostApplicationBuilder AddStorage(this IHostApplicationBuilder builder)
     {
-        ArgumentNullException.ThrowIfNull(services);
-        ArgumentNullException.ThrowIfNull(configuration);
-
+        ArgumentNullException.ThrowIfNull(builder);
+        var services = builder.Services;
+        var database = builder.GetDatabaseOptions();
         services.AddOptions<DatabaseOptions>()
             .Configure(options =>
             {
-                options.Provider = configuration[DatabaseOptions.ProviderKey];
-                options.ConnectionString = configuration.GetConnectionString(DatabaseOptions.ConnectionStringName);
+                options.Provider = database.Provider;
+                options.ConnectionString = database.ConnectionString;
             })
             .ValidateOnStart();
         services.TryAddEnumerable(ServiceDescriptor.Singleton<IValidateOptions<DatabaseOptions>, DatabaseOptionsValidator>());
@@ -38,18 +39,60 @@ public static class DependencyInjection
         services.TryAddSingleton<IDatabaseHealth, DatabaseHealth>();
         services.TryAddSingleton<DataProtectionKeyStore>();
         services.TryAddSingleton<DatabaseMigrator>();
+        builder.AddTables(Tables);
         AddFirstHostedService<DatabaseMigrationService>(services);
-        if (string.Equals(configuration[DatabaseOptions.ProviderKey]?.Trim(), nameof(DatabaseProvider.Postgres), StringComparison.OrdinalIgnoreCase))
+        if (database.TryGetProvider(out var provider) && provider == DatabaseProvider.Postgres)
         {
             services.TryAddSingleton<OutboxSignal>();
             services.TryAddEnumerable(ServiceDescriptor.Singleton<IHostedService, OutboxListener>());
         }
 
-        services.AddOptions<RetentionOptions>().Bind(configuration.GetSection(RetentionOptions.Section)).ValidateOnStart();
+        services.AddOptions<RetentionOptions>().BindConfiguration(RetentionOptions.Section).ValidateOnStart();
         services.TryAddEnumerable(ServiceDescriptor.Singleton<IValidateOptions<RetentionOptions>, RetentionOptionsValidator>());
         services.TryAddEnumerable(ServiceDescriptor.Singleton<IHostedService, RetentionPruner>());
 
-        return services;
+        return builder;
+    }
+
+    /// <summary>This project's tables: incidents and their parts, the outbox, data-protection keys.</summary>
+    public static TableSet Tables { get; } = new(TableSet.StorageName, typeof(DependencyInjection).Assembly);
+
+    /// <summary>
+    /// Adds <paramref name="tables"/> to the start-up migration and the retention pruner. Each project that owns tables
+    /// calls it from its own <c>Add…</c> method; adding a set twice has no effect.
+    /// </summary>
+    public static IHostApplicationBuilder AddTables(this IHostApplicationBuilder builder, TableSet tables)
+    {
+        ArgumentNullException.ThrowIfNull(builder);
+        ArgumentNullException.ThrowIfNull(tables);
+        if (!builder.Services.Any(d => d.ServiceType == typeof(TableSet) && (d.ImplementationInstance as TableSet)?.Name == tables.Name))
+        {
+            builder.Services.AddSingleton(tables);
+        }
+
+        return builder;
+    }
+
+    /// <summary>
+    /// The database settings, read from configuration once per builder, for the projects that need them while they
+    /// register (the scheduler's store); everyone else takes <c>IOptions&lt;DatabaseOptions&gt;</c>. Not validated here:
+    /// start-up validation names a bad key.
+    /// </summary>
+    public static DatabaseOptions GetDatabaseOptions(this IHostApplicationBuilder builder)
+    {
+        ArgumentNullException.ThrowIfNull(builder);
+        if (builder.Properties.TryGetValue(typeof(DatabaseOptions), out var read) && read is DatabaseOptions options)
+        {
+            return options;
+        }
+
+        options = new DatabaseOptions
+        {
+            Provider = builder.Configuration[DatabaseOptions.ProviderKey],
+            ConnectionString = builder.Configuration.GetConnectionString(DatabaseOptions.ConnectionStringName),
+        };
+        builder.Properties[typeof(DatabaseOptions)] = options;
+        return options;
     }
 
     private static IDbConnectionFactory CreateConnectionFactory(IServiceProvider services)

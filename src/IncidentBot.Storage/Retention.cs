@@ -70,7 +70,11 @@ public sealed record PruneReport(IReadOnlyDictionary<string, int> Deleted)
 /// conversation reference of its Teams war room). Incidents, timelines, roles, war rooms and cards are kept.
 /// </summary>
 public sealed partial class RetentionPruner(
-    IDbConnectionFactory database, TimeProvider time, IOptions<RetentionOptions> options, ILogger<RetentionPruner> logger) : BackgroundService
+    IDbConnectionFactory database,
+    IEnumerable<TableSet> tableSets,
+    TimeProvider time,
+    IOptions<RetentionOptions> options,
+    ILogger<RetentionPruner> logger) : BackgroundService
 {
     private static readonly TimeSpan FirstPassAfter = TimeSpan.FromMinutes(1);
 
@@ -89,14 +93,13 @@ public sealed partial class RetentionPruner(
         var deleted = new Dictionary<string, int>(StringComparer.Ordinal)
         {
             ["outbox"] = await RepeatAsync(() => PruneOutboxAsync(before, settings.BatchSize, cancellationToken), settings.BatchSize),
-            ["page_ledger"] = await RepeatAsync(() => ExecuteAsync(PageLedgerSql, before, settings.BatchSize, cancellationToken), settings.BatchSize),
-            ["slack_event_receipts"] = await RepeatAsync(() => ExecuteAsync(SlackReceiptsSql, receiptsBefore, settings.BatchSize, cancellationToken), settings.BatchSize),
-            ["slack_deliveries"] = await RepeatAsync(() => ExecuteAsync(SlackDeliveriesSql, before, settings.BatchSize, cancellationToken), settings.BatchSize),
-            ["teams_activity_receipts"] = await RepeatAsync(() => ExecuteAsync(TeamsReceiptsSql, receiptsBefore, settings.BatchSize, cancellationToken), settings.BatchSize),
-            ["teams_deliveries"] = await RepeatAsync(() => ExecuteAsync(TeamsDeliveriesSql, before, settings.BatchSize, cancellationToken), settings.BatchSize),
-            ["teams_conversations"] = await RepeatAsync(() => ExecuteAsync(TeamsConversationsSql, before, settings.BatchSize, cancellationToken), settings.BatchSize),
-            ["pager_webhook_receipts"] = await RepeatAsync(() => ExecuteAsync(PagerReceiptsSql, before, settings.BatchSize, cancellationToken), settings.BatchSize),
         };
+        foreach (var rule in tableSets.SelectMany(s => s.Retention))
+        {
+            var cutoff = rule.Age == RetentionAge.Receipts ? receiptsBefore : before;
+            deleted[rule.Table] = await RepeatAsync(() => ExecuteAsync(rule.DeleteBatchSql, cutoff, settings.BatchSize, cancellationToken), settings.BatchSize);
+        }
+
         return new PruneReport(deleted);
     }
 
@@ -156,20 +159,17 @@ public sealed partial class RetentionPruner(
                     FinishedMessagesSql, new { Before = before, Batch = batchSize }, transaction, cancellationToken: cancellationToken))).ToArray();
                 if (ids.Length > 0)
                 {
-                    var postgres = database.Provider == DatabaseProvider.Postgres;
+                    var inIds = database.Dialect().InList("Ids");
                     await connection.ExecuteAsync(new CommandDefinition(
-                        $"DELETE FROM outbox_deliveries WHERE message_id {InList(postgres)}", new { Ids = ids }, transaction, cancellationToken: cancellationToken));
+                        $"DELETE FROM outbox_deliveries WHERE message_id {inIds}", new { Ids = ids }, transaction, cancellationToken: cancellationToken));
                     await connection.ExecuteAsync(new CommandDefinition(
-                        $"DELETE FROM outbox WHERE id {InList(postgres)}", new { Ids = ids }, transaction, cancellationToken: cancellationToken));
+                        $"DELETE FROM outbox WHERE id {inIds}", new { Ids = ids }, transaction, cancellationToken: cancellationToken));
                 }
 
                 await transaction.CommitAsync(cancellationToken);
                 return ids.Length;
             },
             cancellationToken);
-
-    // Npgsql takes the ids as one array; Dapper spreads them into a list for SQLite.
-    private static string InList(bool postgres) => postgres ? "= ANY(@Ids)" : "IN @Ids";
 
     // In id order, so the oldest (the ones to go) are found first and a batch stops early.
     private const string FinishedMessagesSql = """
@@ -180,54 +180,6 @@ public sealed partial class RetentionPruner(
             WHERE d.message_id = o.id AND d.done_at IS NULL AND d.failed_at IS NULL)
         ORDER BY o.id
         LIMIT @Batch
-        """;
-
-    // An open incident keeps its ledger (follow-ups go to every pager it paged; it dedupes escalation steps); so does
-    // one reopened since. A page still being sent is left to the sweeper.
-    private const string PageLedgerSql = """
-        DELETE FROM page_ledger WHERE id IN (
-            SELECT l.id FROM page_ledger l JOIN incidents i ON i.id = l.incident_id
-            WHERE i.status = 'resolved' AND i.resolved_at < @Before
-              AND NOT (l.status = 'sending' AND l.action <> 'escalate')
-            ORDER BY l.id
-            LIMIT @Batch)
-        """;
-
-    private const string SlackReceiptsSql = """
-        DELETE FROM slack_event_receipts WHERE event_id IN (
-            SELECT event_id FROM slack_event_receipts WHERE received_at < @Before LIMIT @Batch)
-        """;
-
-    private const string PagerReceiptsSql = """
-        DELETE FROM pager_webhook_receipts WHERE (pager, event_id) IN (
-            SELECT pager, event_id FROM pager_webhook_receipts WHERE received_at < @Before LIMIT @Batch)
-        """;
-
-    private const string SlackDeliveriesSql = """
-        DELETE FROM slack_deliveries WHERE delivery_key IN (
-            SELECT delivery_key FROM slack_deliveries WHERE delivered_at < @Before LIMIT @Batch)
-        """;
-
-    private const string TeamsReceiptsSql = """
-        DELETE FROM teams_activity_receipts WHERE (conversation_id, activity_id) IN (
-            SELECT conversation_id, activity_id FROM teams_activity_receipts WHERE received_at < @Before LIMIT @Batch)
-        """;
-
-    private const string TeamsDeliveriesSql = """
-        DELETE FROM teams_deliveries WHERE (delivery_key, conversation_id) IN (
-            SELECT delivery_key, conversation_id FROM teams_deliveries WHERE delivered_at < @Before LIMIT @Batch)
-        """;
-
-    // A conversation reference is how the bot reaches a conversation unprompted. One that is a war room (or holds an
-    // incident card) is kept for good, since even a resolved incident may be reopened; any other is saved again by the
-    // next activity from it, so one unused for the retention age can go.
-    private const string TeamsConversationsSql = """
-        DELETE FROM teams_conversations WHERE conversation_id IN (
-            SELECT c.conversation_id FROM teams_conversations c
-            WHERE c.updated_at < @Before
-              AND NOT EXISTS (SELECT 1 FROM war_rooms w WHERE w.platform = 'teams' AND w.channel = c.conversation_id)
-              AND NOT EXISTS (SELECT 1 FROM teams_cards t WHERE t.conversation_id = c.conversation_id)
-            LIMIT @Batch)
         """;
 
     [LoggerMessage(Level = LogLevel.Information, Message = "Retention: deleted {Count} rows past their age ({Tables})")]

@@ -6,6 +6,7 @@ using IncidentBot.Teams.Connector;
 using IncidentBot.Teams.Events;
 using IncidentBot.Teams.Graph;
 using IncidentBot.Teams.Storage;
+using IncidentBot.Storage;
 using Microsoft.AspNetCore.Builder;
 using Microsoft.AspNetCore.Mvc;
 using Microsoft.AspNetCore.Routing;
@@ -45,6 +46,7 @@ public static partial class DependencyInjection
         services.AddSingleton<TenantPolicy>();
         services.AddSingleton<BotAuthenticator>();
         services.AddSingleton<ServiceUrlPolicy>();
+        builder.AddTables(TeamsTables.Set);
         services.AddSingleton<TeamsStore>();
         services.AddSingleton<TeamsBot>();
         services.AddSingleton<ReplySender>();

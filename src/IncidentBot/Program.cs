@@ -1,8 +1,11 @@
 using IncidentBot.Api;
+using IncidentBot.Core;
 using IncidentBot.Dashboard;
 using IncidentBot.Hosting;
 using IncidentBot.Paging;
+using IncidentBot.Scheduling;
 using IncidentBot.Slack;
+using IncidentBot.Storage;
 using IncidentBot.Teams;
 
 var builder = WebApplication.CreateBuilder(args);
@@ -12,7 +15,8 @@ builder.AddTelemetry();
 builder.AddWebSecurity();
 builder.AddIncidentEngine();
 builder.AddStorage();
-builder.AddScheduler();
+builder.AddPaging();
+builder.AddScheduling();
 builder.AddSlack();
 builder.AddTeams();
 builder.AddApi();

@@ -32,7 +32,7 @@ public sealed class ReminderLatencyBenchmark : IBenchmark
 
         await using var database = new PostgresTestDatabase();
         await database.InitializeAsync();
-        await using var services = database.CreateServices(s => s.AddIncidentEngine(c => c.Sev1 = cadence));
+        await using var services = database.CreateServices(b => b.AddIncidentEngine(), new Dictionary<string, string?> { ["Reminders:Sev1"] = cadence.ToString("c", System.Globalization.CultureInfo.InvariantCulture) });
         var settings = new Dictionary<string, string?>
         {
             // One name for all the instances, so they form one Quartz cluster.

@@ -32,7 +32,7 @@ public abstract class EngineTests : IAsyncLifetime
     public async Task InitializeAsync()
     {
         await _database.InitializeAsync();
-        _services = _database.CreateServices(s => s.AddSingleton<TimeProvider>(Clock));
+        _services = _database.CreateServices(b => b.Services.AddSingleton<TimeProvider>(Clock));
         Incidents = new IncidentService(Store, Clock, Options.Create(new UpdateCadence()), new OutboxSignal(), NullLogger<IncidentService>.Instance);
     }
 

@@ -45,7 +45,7 @@ public abstract class OutboxProcessorTests<TDatabase> : IAsyncLifetime
     public async Task InitializeAsync()
     {
         await _database.InitializeAsync();
-        _services = _database.CreateServices(s => s.AddSingleton<TimeProvider>(Clock));
+        _services = _database.CreateServices(b => b.Services.AddSingleton<TimeProvider>(Clock));
         Incidents = new IncidentService(
             _services.GetRequiredService<IIncidentStore>(), Clock, Options.Create(new UpdateCadence()), _signal, NullLogger<IncidentService>.Instance);
     }
@@ -307,7 +307,7 @@ public abstract class OutboxProcessorTests<TDatabase> : IAsyncLifetime
         // Three instances in a row claim the declare for Slack and die before recording anything (kill -9 mid-call).
         for (var i = 0; i < 3; i++)
         {
-            await using var doomed = _database.CreateServices(s => s.AddSingleton<TimeProvider>(Clock));
+            await using var doomed = _database.CreateServices(b => b.Services.AddSingleton<TimeProvider>(Clock));
             var outbox = doomed.GetRequiredService<IOutbox>();
             await outbox.CheckInAsync(starting: false, default);
             Assert.Single(await outbox.ClaimAsync(new Dictionary<string, int> { ["slack"] = 1, ["teams"] = 0 }, Settings.Lease, default));
@@ -338,7 +338,7 @@ public abstract class OutboxProcessorTests<TDatabase> : IAsyncLifetime
         await started.Task.WaitAsync(Timeout);
 
         await processor.StopAsync(default);
-        await using var next = _database.CreateServices(s => s.AddSingleton<TimeProvider>(Clock));
+        await using var next = _database.CreateServices(b => b.Services.AddSingleton<TimeProvider>(Clock));
         var outbox = next.GetRequiredService<IOutbox>();
         await outbox.CheckInAsync(starting: false, default);
         var taken = await outbox.ClaimAsync(new Dictionary<string, int> { ["slack"] = 1 }, Settings.Lease, default);

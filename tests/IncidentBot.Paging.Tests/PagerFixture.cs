@@ -45,13 +45,13 @@ public sealed class PagerFixture<TDatabase> : IAsyncLifetime
             settings[key] = value;
         }
 
-        var configuration = new ConfigurationBuilder().AddInMemoryCollection(settings).Build();
-        return Database.CreateServices(services =>
-        {
-            services.AddSingleton<IConfiguration>(configuration);
-            services.AddIncidentEngine();
-            services.AddPaging();
-        });
+        return Database.CreateServices(
+            builder =>
+            {
+                builder.AddIncidentEngine();
+                builder.AddPaging();
+            },
+            settings);
     }
 
     public async Task<Incident> DeclareAsync(string title = "Checkout is down", Severity severity = Severity.Sev1) =>

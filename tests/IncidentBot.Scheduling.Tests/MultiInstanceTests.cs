@@ -27,7 +27,7 @@ public sealed class MultiInstanceTests : IAsyncLifetime
     {
         await _database.InitializeAsync();
         // This process only declares and reads; the instances do the scheduling.
-        _services = _database.CreateServices(s => s.AddIncidentEngine(c => c.Sev1 = Cadence));
+        _services = _database.CreateServices(b => b.AddIncidentEngine(), new Dictionary<string, string?> { ["Reminders:Sev1"] = Cadence.ToString("c", System.Globalization.CultureInfo.InvariantCulture) });
     }
 
     public async Task DisposeAsync()

@@ -1,6 +1,7 @@
 using IncidentBot.TestKit.Databases;
 using Microsoft.Extensions.Configuration;
 using Microsoft.Extensions.DependencyInjection;
+using Microsoft.Extensions.Hosting;
 using Microsoft.Extensions.Logging.Abstractions;
 
 namespace IncidentBot.Storage.Tests;
@@ -32,14 +33,14 @@ public sealed class DatabaseHealthTests : IAsyncLifetime
 
     private static ServiceProvider Services(string connectionString)
     {
-        var configuration = new ConfigurationBuilder().AddInMemoryCollection(new Dictionary<string, string?>
+        var builder = Host.CreateEmptyApplicationBuilder(new HostApplicationBuilderSettings());
+        builder.Configuration.AddInMemoryCollection(new Dictionary<string, string?>
         {
             [DatabaseOptions.ProviderKey] = "Sqlite",
             [DatabaseOptions.ConnectionStringKey] = connectionString,
-        }).Build();
-        var services = new ServiceCollection();
-        services.AddSingleton(typeof(Microsoft.Extensions.Logging.ILogger<>), typeof(NullLogger<>));
-        services.AddIncidentStorage(configuration);
-        return services.BuildServiceProvider();
+        });
+        builder.Services.AddSingleton(typeof(Microsoft.Extensions.Logging.ILogger<>), typeof(NullLogger<>));
+        builder.AddStorage();
+        return builder.Services.BuildServiceProvider();
     }
 }

@@ -9,14 +9,14 @@ public abstract partial class IncidentStoreContract
     public async Task MigrateAsync_AlreadyMigrated_AppliesNothing()
     {
         var migrator = Services.GetRequiredService<DatabaseMigrator>();
-        var known = DatabaseMigrator.For(Database.Provider).Select(m => m.Version).ToList();
+        var known = migrator.Known.Select(m => m.Id).ToList();
 
         var applied = await migrator.MigrateAsync(None);
         var appliedAgain = await migrator.MigrateAsync(None);
 
         Assert.Equal((0, 0), (applied, appliedAgain));
         Assert.NotEmpty(known);
-        Assert.Equal(known, await migrator.GetAppliedVersionsAsync(None));
+        Assert.Equal(known.Order(), (await migrator.GetAppliedAsync(None)).Order());
     }
 
     [Fact]
@@ -28,15 +28,15 @@ public abstract partial class IncidentStoreContract
         {
             await using var first = CreateServices(database);
             await using var second = CreateServices(database);
-            Assert.Empty(await first.GetRequiredService<DatabaseMigrator>().GetAppliedVersionsAsync(None));
+            Assert.Empty(await first.GetRequiredService<DatabaseMigrator>().GetAppliedAsync(None));
 
             var applied = await Task.WhenAll(
                 Task.Run(() => first.GetRequiredService<DatabaseMigrator>().MigrateAsync(None)),
                 Task.Run(() => second.GetRequiredService<DatabaseMigrator>().MigrateAsync(None)));
 
-            var known = DatabaseMigrator.For(database.Provider);
+            var known = second.GetRequiredService<DatabaseMigrator>().Known;
             Assert.Equal(known.Count, applied.Sum());
-            Assert.Equal(known.Select(m => m.Version), await second.GetRequiredService<DatabaseMigrator>().GetAppliedVersionsAsync(None));
+            Assert.Equal(known.Select(m => m.Id).Order(), (await second.GetRequiredService<DatabaseMigrator>().GetAppliedAsync(None)).Order());
             var store = second.GetRequiredService<Core.Application.IIncidentStore>();
             Assert.Equal(1, (await store.DeclareAsync(n => NewIncident(n, "After migration"), None)).Number.Value);
         }
@@ -46,7 +46,68 @@ public abstract partial class IncidentStoreContract
         }
     }
 
-    /// <summary>Brings an empty database to <paramref name="version"/> only, as an older build would have left it.</summary>
+    [Theory]
+    [InlineData(10)] // the last build before table sets
+    [InlineData(9)] // the build this work started from
+    [InlineData(4)] // an older one: Slack, paging and Teams tables, no lanes yet
+    [InlineData(1)] // one from before any front-end table
+    public async Task MigrateAsync_DatabaseOfABuildBeforeTableSets_RunsNothingTwiceAndEndsWithTheFreshSchema(int version)
+    {
+        var database = CreateDatabase(migrate: false);
+        await database.InitializeAsync();
+        try
+        {
+            await using var services = CreateServices(database);
+            await MigrateToAsync(services, version);
+            var migrator = services.GetRequiredService<DatabaseMigrator>();
+
+            // A script run a second time fails (CREATE TABLE, ADD COLUMN of what exists), so a count that adds up means none was.
+            var applied = await migrator.MigrateAsync(None);
+
+            Assert.Equal(StillToRun(migrator, version), applied);
+            Assert.Equal(0, await migrator.MigrateAsync(None));
+            Assert.Empty(migrator.Known.Select(m => m.Id).Except(await migrator.GetAppliedAsync(None)));
+            Assert.Equal(await SchemaAsync(Services), await SchemaAsync(services));
+        }
+        finally
+        {
+            await database.DisposeAsync();
+        }
+    }
+
+    /// <summary>Every table, column, index and constraint of the database, as comparable text.</summary>
+    private static async Task<IReadOnlyList<string>> SchemaAsync(ServiceProvider services)
+    {
+        var database = services.GetRequiredService<IDbConnectionFactory>();
+        await using var connection = await database.OpenConnectionAsync(None);
+        var rows = database.Provider == DatabaseProvider.Postgres
+            ? await connection.QueryAsync<string>(PostgresSchemaSql)
+            : await connection.QueryAsync<string>(SqliteSchemaSql);
+        return rows.ToList();
+    }
+
+    // The statements as stored: SQLite keeps each table's CREATE text, rewritten by ALTER TABLE ADD COLUMN.
+    private const string SqliteSchemaSql = """
+        SELECT type || ' ' || name || ' on ' || tbl_name || ': ' || COALESCE(sql, '')
+        FROM sqlite_master WHERE name NOT LIKE 'sqlite_%' ORDER BY type, name
+        """;
+
+    private const string PostgresSchemaSql = """
+        SELECT 'column ' || table_name || '.' || column_name || ' #' || ordinal_position || ' ' || data_type
+               || ' null=' || is_nullable || ' identity=' || is_identity || ' default=' || COALESCE(column_default, '')
+        FROM information_schema.columns WHERE table_schema = current_schema()
+        UNION ALL
+        SELECT 'index ' || indexname || ': ' || indexdef FROM pg_indexes WHERE schemaname = current_schema()
+        UNION ALL
+        SELECT 'constraint ' || c.conrelid::regclass || '.' || c.conname || ': ' || pg_get_constraintdef(c.oid)
+        FROM pg_constraint c JOIN pg_namespace n ON n.oid = c.connamespace WHERE n.nspname = current_schema()
+        ORDER BY 1
+        """;
+
+    /// <summary>
+    /// Brings an empty database to storage version <paramref name="version"/> only, as a build from before table sets
+    /// left it: that build's scripts (Slack, paging and Teams tables among them), recorded by version alone.
+    /// </summary>
     protected async Task MigrateToAsync(ServiceProvider services, int version)
     {
         var database = services.GetRequiredService<IDbConnectionFactory>();
@@ -54,10 +115,27 @@ public abstract partial class IncidentStoreContract
         await connection.ExecuteAsync(database.Provider == DatabaseProvider.Postgres
             ? "CREATE TABLE schema_migrations (version integer PRIMARY KEY, applied_at timestamptz NOT NULL)"
             : "CREATE TABLE schema_migrations (version INTEGER PRIMARY KEY, applied_at TEXT NOT NULL) STRICT");
-        foreach (var migration in DatabaseMigrator.For(database.Provider).Where(m => m.Version <= version))
+        foreach (var (number, sql) in LegacyMigrations(database.Provider).Where(m => m.Version <= version))
         {
-            await connection.ExecuteAsync(migration.Sql);
-            await connection.ExecuteAsync("INSERT INTO schema_migrations (version, applied_at) VALUES (@Version, @Now)", new { migration.Version, Now });
+            await connection.ExecuteAsync(sql);
+            await connection.ExecuteAsync("INSERT INTO schema_migrations (version, applied_at) VALUES (@Version, @Now)", new { Version = number, Now });
+        }
+    }
+
+    /// <summary>How many scripts the migrator runs (not adopts) on a database <see cref="MigrateToAsync"/> left at <paramref name="version"/>.</summary>
+    protected static int StillToRun(DatabaseMigrator migrator, int version) =>
+        migrator.Known.Count(m =>
+            !(m.Id.Source == TableSet.StorageName && m.Id.Version <= version)
+            && !m.Adopts.Any(a => a.Source == TableSet.StorageName && a.Version <= version));
+
+    private static IEnumerable<(int Version, string Sql)> LegacyMigrations(DatabaseProvider provider)
+    {
+        var assembly = typeof(IncidentStoreContract).Assembly;
+        var prefix = $"LegacyMigrations/{provider}/";
+        foreach (var name in assembly.GetManifestResourceNames().Where(n => n.StartsWith(prefix, StringComparison.Ordinal)).Order(StringComparer.Ordinal))
+        {
+            using var reader = new StreamReader(assembly.GetManifestResourceStream(name)!);
+            yield return (int.Parse(name.AsSpan(prefix.Length, 4), System.Globalization.CultureInfo.InvariantCulture), reader.ReadToEnd());
         }
     }
 }

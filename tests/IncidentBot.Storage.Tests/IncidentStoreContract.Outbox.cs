@@ -472,7 +472,8 @@ public abstract partial class IncidentStoreContract
             }
 
             // 0005 and whatever came after it.
-            Assert.Equal(DatabaseMigrator.For(database.Provider).Count(m => m.Version > 4), await services.GetRequiredService<DatabaseMigrator>().MigrateAsync(None));
+            var migrator = services.GetRequiredService<DatabaseMigrator>();
+            Assert.Equal(StillToRun(migrator, 4), await migrator.MigrateAsync(None));
             var outbox = services.GetRequiredService<IOutbox>();
             async Task<List<(long IncidentId, string Handler, Type Event, int Attempts)>> ClaimAndCompleteAsync()
             {

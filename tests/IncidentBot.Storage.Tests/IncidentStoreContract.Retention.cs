@@ -42,7 +42,7 @@ public abstract partial class IncidentStoreContract
         await Incidents.PostUpdateAsync(open.Number, "Still digging", AsAlice, None);
 
         var report = await new RetentionPruner(
-            Services.GetRequiredService<IDbConnectionFactory>(), Clock, Options.Create(new RetentionOptions { BatchSize = 2 }), NullLogger<RetentionPruner>.Instance)
+            Services.GetRequiredService<IDbConnectionFactory>(), Services.GetServices<TableSet>(), Clock, Options.Create(new RetentionOptions { BatchSize = 2 }), NullLogger<RetentionPruner>.Instance)
             .PruneAsync(None);
 
         Assert.Equal(0, await CountAsync("outbox", resolved.Id));

@@ -75,7 +75,7 @@ public abstract partial class IncidentStoreContract : IAsyncLifetime
 
     /// <summary>Another set of services on <paramref name="database"/>, as a second bot instance would have.</summary>
     protected ServiceProvider CreateServices(TestDatabase database) =>
-        database.CreateServices(services => services.AddSingleton<TimeProvider>(Clock));
+        database.CreateServices(builder => builder.Services.AddSingleton<TimeProvider>(Clock));
 
     protected DateTimeOffset Now => Clock.GetUtcNow();
 

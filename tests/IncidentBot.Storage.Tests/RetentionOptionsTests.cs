@@ -1,5 +1,6 @@
 using Microsoft.Extensions.Configuration;
 using Microsoft.Extensions.DependencyInjection;
+using Microsoft.Extensions.Hosting;
 using Microsoft.Extensions.Options;
 
 namespace IncidentBot.Storage.Tests;
@@ -14,10 +15,10 @@ public sealed class RetentionOptionsTests
     [InlineData("Retention:BatchSize", "0", "Retention:BatchSize must be between 10 and 100000")]
     public void RetentionOptions_Invalid_FailNamingTheKey(string key, string value, string expected)
     {
-        var configuration = new ConfigurationBuilder().AddInMemoryCollection(new Dictionary<string, string?> { [key] = value }).Build();
-        var services = new ServiceCollection();
-        services.AddIncidentStorage(configuration);
-        using var provider = services.BuildServiceProvider();
+        var builder = Host.CreateEmptyApplicationBuilder(new HostApplicationBuilderSettings());
+        builder.Configuration.AddInMemoryCollection(new Dictionary<string, string?> { [key] = value });
+        builder.AddStorage();
+        using var provider = builder.Services.BuildServiceProvider();
 
         var failure = Assert.Throws<OptionsValidationException>(
             () => provider.GetRequiredService<IOptions<RetentionOptions>>().Value);
@@ -28,9 +29,9 @@ public sealed class RetentionOptionsTests
     [Fact]
     public void RetentionOptions_Defaults_AreValid()
     {
-        var services = new ServiceCollection();
-        services.AddIncidentStorage(new ConfigurationBuilder().Build());
-        using var provider = services.BuildServiceProvider();
+        var builder = Host.CreateEmptyApplicationBuilder(new HostApplicationBuilderSettings());
+        builder.AddStorage();
+        using var provider = builder.Services.BuildServiceProvider();
 
         var options = provider.GetRequiredService<IOptions<RetentionOptions>>().Value;
 

@@ -45,7 +45,7 @@ public sealed class StorageRegistrationTests
     [InlineData("Sqlite", DatabaseProvider.Sqlite)]
     [InlineData("sqlite", DatabaseProvider.Sqlite)]
     [InlineData("", DatabaseProvider.Sqlite)]
-    public void AddIncidentStorage_ProviderNameInAnyCase_SelectsTheProvider(string configured, DatabaseProvider expected)
+    public void AddStorage_ProviderNameInAnyCase_SelectsTheProvider(string configured, DatabaseProvider expected)
     {
         using var services = BuildServices(new()
         {
@@ -59,7 +59,7 @@ public sealed class StorageRegistrationTests
     }
 
     [Fact]
-    public void AddIncidentStorage_NoConfiguration_UsesTheSqliteFileDefault()
+    public void AddStorage_NoConfiguration_UsesTheSqliteFileDefault()
     {
         using var services = BuildServices([]);
 
@@ -73,15 +73,15 @@ public sealed class StorageRegistrationTests
     }
 
     [Fact]
-    public void AddIncidentStorage_CalledAfterOtherHostedServices_PutsTheMigrationFirstOnce()
+    public void AddStorage_CalledAfterOtherHostedServices_PutsTheMigrationFirstOnce()
     {
-        var services = new ServiceCollection();
-        services.AddHostedService<SchemaProbe>();
+        var builder = Host.CreateEmptyApplicationBuilder(new HostApplicationBuilderSettings());
+        builder.Services.AddHostedService<SchemaProbe>();
 
-        services.AddIncidentStorage(new ConfigurationBuilder().Build());
-        services.AddIncidentStorage(new ConfigurationBuilder().Build());
+        builder.AddStorage();
+        builder.AddStorage();
 
-        var hosted = services.Where(d => d.ServiceType == typeof(IHostedService)).Select(d => d.ImplementationType).ToList();
+        var hosted = builder.Services.Where(d => d.ServiceType == typeof(IHostedService)).Select(d => d.ImplementationType).ToList();
         Assert.Equal([typeof(DatabaseMigrationService), typeof(SchemaProbe), typeof(RetentionPruner)], hosted);
     }
 
@@ -101,13 +101,13 @@ public sealed class StorageRegistrationTests
             builder.Configuration.AddInMemoryCollection(database.Configuration);
             builder.Services.AddSingleton(probe);
             builder.Services.AddHostedService<SchemaProbe>();
-            builder.Services.AddIncidentStorage(builder.Configuration);
+            builder.AddStorage();
             using var host = builder.Build();
 
             await host.StartAsync();
             await host.StopAsync();
 
-            Assert.Equal(DatabaseMigrator.For(provider).Select(m => m.Version), probe.VersionsAtStart);
+            Assert.Equal(host.Services.GetRequiredService<DatabaseMigrator>().Known.Select(m => m.Id).Order(), probe.VersionsAtStart!.Order());
         }
         finally
         {
@@ -148,29 +148,29 @@ public sealed class StorageRegistrationTests
     {
         var builder = Host.CreateEmptyApplicationBuilder(new HostApplicationBuilderSettings());
         builder.Configuration.AddInMemoryCollection(configuration);
-        builder.Services.AddIncidentStorage(builder.Configuration);
+        builder.AddStorage();
         return builder.Build();
     }
 
     private static ServiceProvider BuildServices(Dictionary<string, string?> configuration)
     {
-        var services = new ServiceCollection();
-        services.AddLogging();
-        services.AddIncidentStorage(new ConfigurationBuilder().AddInMemoryCollection(configuration).Build());
-        return services.BuildServiceProvider(validateScopes: true);
+        var builder = Host.CreateEmptyApplicationBuilder(new HostApplicationBuilderSettings());
+        builder.Configuration.AddInMemoryCollection(configuration);
+        builder.AddStorage();
+        return builder.Services.BuildServiceProvider(validateScopes: true);
     }
 
     /// <summary>A hosted service that, like the scheduler, needs the schema when it starts.</summary>
     private sealed class SchemaProbe(DatabaseMigrator migrator, ProbeResult result) : IHostedService
     {
         public async Task StartAsync(CancellationToken cancellationToken) =>
-            result.VersionsAtStart = await migrator.GetAppliedVersionsAsync(cancellationToken);
+            result.VersionsAtStart = await migrator.GetAppliedAsync(cancellationToken);
 
         public Task StopAsync(CancellationToken cancellationToken) => Task.CompletedTask;
     }
 
     private sealed class ProbeResult
     {
-        public IReadOnlyList<int>? VersionsAtStart { get; set; }
+        public IReadOnlyList<MigrationId>? VersionsAtStart { get; set; }
     }
 }

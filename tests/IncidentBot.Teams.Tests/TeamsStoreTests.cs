@@ -47,7 +47,7 @@ public abstract class TeamsStoreTests<TDatabase> : IAsyncLifetime
         var keep = new RetentionOptions().ReceiptAge;
         _clock.Advance(keep + TimeSpan.FromMinutes(1));
         Assert.True(await Store.TryRecordActivityAsync("19:c@thread.v2", "1002", default));
-        var pruned = await new RetentionPruner(_services.GetRequiredService<IDbConnectionFactory>(), _clock, Options.Create(new RetentionOptions()), NullLogger<RetentionPruner>.Instance).PruneAsync(default);
+        var pruned = await new RetentionPruner(_services.GetRequiredService<IDbConnectionFactory>(), [TeamsTables.Set], _clock, Options.Create(new RetentionOptions()), NullLogger<RetentionPruner>.Instance).PruneAsync(default);
         Assert.Equal(2, pruned.Deleted["teams_activity_receipts"]);
         Assert.False(await Store.TryRecordActivityAsync("19:c@thread.v2", "1002", default));
         Assert.True(await Store.TryRecordActivityAsync("19:c@thread.v2", "1001", default));

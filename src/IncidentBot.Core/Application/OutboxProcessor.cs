@@ -38,6 +38,8 @@ public interface IIncidentEventHandler
 /// <summary>How the outbox is delivered (configuration section <c>Outbox</c>).</summary>
 public sealed class OutboxOptions
 {
+    public const string Section = "Outbox";
+
     /// <summary>
     /// How long to wait for new events when nothing is due (a stored change wakes it sooner). While another instance's
     /// changes are pushed (PostgreSQL <c>LISTEN</c>, see <see cref="OutboxSignal.PushedAcrossInstances"/>) an idle

@@ -3,6 +3,8 @@ namespace IncidentBot.Core.Incidents;
 /// <summary>How often status updates are due per severity; <c>null</c> means no reminders.</summary>
 public sealed class UpdateCadence
 {
+    public const string Section = "Reminders";
+
     public TimeSpan? Sev1 { get; set; } = TimeSpan.FromMinutes(15);
     public TimeSpan? Sev2 { get; set; } = TimeSpan.FromMinutes(30);
     public TimeSpan? Sev3 { get; set; }

@@ -4,7 +4,7 @@ using IncidentBot.Storage;
 namespace IncidentBot.Paging.Inbound;
 
 /// <summary>
-/// The pager webhook events already acted on (migration 0009), so a redelivered or replayed event has no second
+/// The pager webhook events already acted on (<see cref="PagingTables"/>), so a redelivered or replayed event has no second
 /// effect. The retention pruner drops them after <c>Retention:Age</c>; a replay older than <see cref="PagerDutyOptions.WebhookMaxAge"/> is refused as stale.
 /// </summary>
 public sealed class WebhookReceipts(IDbConnectionFactory database, TimeProvider time)

@@ -6,7 +6,7 @@ namespace IncidentBot.Slack.State;
 /// <summary>War-room creation progress for one incident (table <c>slack_war_rooms</c>).</summary>
 public sealed record WarRoomProgress(long IncidentId, string ChannelName, string? ChannelId, bool Invited, bool TopicSet, bool Announced, bool Linked);
 
-/// <summary>The Slack front-end's own tables (migration 0002): event receipts, war-room progress, cards, deliveries.</summary>
+/// <summary>The Slack front-end's own tables (<see cref="SlackTables"/>): event receipts, war-room progress, cards, deliveries.</summary>
 public sealed class SlackStateStore(IDbConnectionFactory database, TimeProvider time)
 {
     /// <summary>Whether an Events API <c>event_id</c> was already handled.</summary>
@@ -67,8 +67,7 @@ public sealed class SlackStateStore(IDbConnectionFactory database, TimeProvider 
             WarRoomStep.Linked => "linked",
             _ => throw new ArgumentOutOfRangeException(nameof(step)),
         };
-        var value = database.Provider == DatabaseProvider.Postgres ? "true" : "1";
-        return ExecuteAsync($"UPDATE slack_war_rooms SET {column} = {value}, updated_at = @Now WHERE incident_id = @IncidentId",
+        return ExecuteAsync($"UPDATE slack_war_rooms SET {column} = {database.Dialect().True}, updated_at = @Now WHERE incident_id = @IncidentId",
             new { IncidentId = incidentId, Now = time.GetUtcNow() }, cancellationToken);
     }
 

@@ -18,7 +18,7 @@ public sealed record ConversationReference(
 /// <summary>The incident card posted in one war room.</summary>
 public sealed record CardPost(long IncidentId, string ConversationId, string ActivityId);
 
-/// <summary>The Teams tables of migration 0004: conversation references, activity receipts, cards, deliveries.</summary>
+/// <summary>The Teams tables (<see cref="TeamsTables"/>): conversation references, activity receipts, cards, deliveries.</summary>
 public sealed class TeamsStore(IDbConnectionFactory database, TimeProvider time)
 {
     public async Task SaveConversationAsync(ConversationReference reference, CancellationToken cancellationToken)

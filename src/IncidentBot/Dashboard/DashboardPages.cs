@@ -15,7 +15,6 @@ internal static class DashboardPages
 
     public static IHostApplicationBuilder AddDashboard(this IHostApplicationBuilder builder)
     {
-        builder.Services.AddOptions<IncidentLinkOptions>().BindConfiguration(IncidentLinkOptions.Section);
         builder.AddDashboardSessions();
         return builder;
     }

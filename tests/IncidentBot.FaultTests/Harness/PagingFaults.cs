@@ -73,7 +73,7 @@ public sealed class PagingFaults : IAsyncDisposable
     public static async Task<PagingFaults> StartAsync(TestDatabase database, IReadOnlyDictionary<string, string?>? settings = null, TimeSpan? sev1Cadence = null)
     {
         var cadence = sev1Cadence ?? TimeSpan.FromMinutes(10);
-        var services = database.CreateServices(s => s.AddIncidentEngine(c => c.Sev1 = cadence));
+        var services = database.CreateServices(b => b.AddIncidentEngine(), new Dictionary<string, string?> { ["Reminders:Sev1"] = cadence.ToString("c", System.Globalization.CultureInfo.InvariantCulture) });
         var faults = new PagingFaults(database, services, []);
         await Task.WhenAll(faults.PagerDuty.StartAsync(), faults.Opsgenie.StartAsync(), faults.Webhook.StartAsync());
         var all = new Dictionary<string, string?>

@@ -1,6 +1,7 @@
 using IncidentBot.Storage;
 using Microsoft.Extensions.Configuration;
 using Microsoft.Extensions.DependencyInjection;
+using Microsoft.Extensions.Hosting;
 using Microsoft.Extensions.Logging.Abstractions;
 using Xunit;
 
@@ -23,26 +24,38 @@ public abstract class TestDatabase : IAsyncLifetime
     public string ConnectionString =>
         _connectionString ?? throw new InvalidOperationException($"{GetType().Name} is not initialized; call InitializeAsync first.");
 
-    /// <summary>The configuration that points <see cref="DependencyInjection.AddIncidentStorage"/> at this database.</summary>
+    /// <summary>The configuration that points <see cref="DependencyInjection.AddStorage"/> at this database.</summary>
     public IReadOnlyDictionary<string, string?> Configuration => new Dictionary<string, string?>
     {
         [DatabaseOptions.ProviderKey] = Provider.ToString(),
         [DatabaseOptions.ConnectionStringKey] = ConnectionString,
     };
 
+    /// <summary>The table sets the app registers besides Storage's own, so a test database has the app's whole schema.</summary>
+    public static IReadOnlyList<TableSet> AdapterTables { get; } =
+        [IncidentBot.Paging.PagingTables.Set, IncidentBot.Slack.State.SlackTables.Set, IncidentBot.Teams.Storage.TeamsTables.Set];
+
     public IConfiguration BuildConfiguration() => new ConfigurationBuilder().AddInMemoryCollection(Configuration).Build();
 
     /// <summary>
-    /// A service provider with the storage registered against this database. <paramref name="configure"/>
+    /// A service provider with the storage registered against this database, composed as the app composes it (on a host
+    /// builder whose configuration is this database's plus <paramref name="settings"/>). <paramref name="configure"/>
     /// runs first, so what it registers (a fake <see cref="TimeProvider"/>, say) wins over the defaults.
     /// </summary>
-    public ServiceProvider CreateServices(Action<IServiceCollection>? configure = null)
+    public ServiceProvider CreateServices(Action<IHostApplicationBuilder>? configure = null, IEnumerable<KeyValuePair<string, string?>>? settings = null)
     {
-        var services = new ServiceCollection();
-        services.AddSingleton(typeof(Microsoft.Extensions.Logging.ILogger<>), typeof(NullLogger<>));
-        configure?.Invoke(services);
-        services.AddIncidentStorage(BuildConfiguration());
-        return services.BuildServiceProvider(new ServiceProviderOptions { ValidateOnBuild = true, ValidateScopes = true });
+        var builder = Host.CreateEmptyApplicationBuilder(new HostApplicationBuilderSettings { EnvironmentName = "Testing" });
+        builder.Configuration.AddInMemoryCollection(Configuration);
+        builder.Configuration.AddInMemoryCollection(settings ?? []);
+        builder.Services.AddSingleton(typeof(Microsoft.Extensions.Logging.ILogger<>), typeof(NullLogger<>));
+        configure?.Invoke(builder);
+        builder.AddStorage();
+        foreach (var tables in AdapterTables)
+        {
+            builder.AddTables(tables);
+        }
+
+        return builder.Services.BuildServiceProvider(new ServiceProviderOptions { ValidateOnBuild = true, ValidateScopes = true });
     }
 
     public async Task InitializeAsync()

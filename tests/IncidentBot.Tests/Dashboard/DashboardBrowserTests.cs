@@ -208,10 +208,10 @@ public sealed class DashboardBrowserFixture : IAsyncLifetime
     {
         var now = DateTimeOffset.UtcNow;
         var clock = new ManualClock(now.AddDays(-40));
-        await using var services = _database.CreateServices(s =>
+        await using var services = _database.CreateServices(b =>
         {
-            s.AddSingleton<TimeProvider>(clock);
-            s.AddIncidentEngine();
+            b.Services.AddSingleton<TimeProvider>(clock);
+            b.AddIncidentEngine();
         });
         var incidents = services.GetRequiredService<IncidentService>();
         var ann = new Actor(new Person("chat", "U1", "Ann"), new ChatSpace("chat", "C-GENERAL"));
