@@ -55,7 +55,7 @@ public static class DependencyInjection
                 store.ConfigureStore(ado => ado.DbRetryInterval = TimeSpan.FromSeconds(2));
                 if (postgres)
                 {
-                    store.UsePostgres(connectionString);
+                    store.UsePostgres(database.Budget.ForScheduler(connectionString));
                     store.UseClustering(cluster =>
                     {
                         cluster.CheckinInterval = options.ClusterCheckinInterval;

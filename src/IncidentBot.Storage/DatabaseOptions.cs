@@ -27,6 +27,17 @@ public sealed class DatabaseOptions
 
     public string? ConnectionString { get; set; }
 
+    public const string MaxConnectionsKey = "Database:MaxConnections";
+
+    /// <summary>
+    /// On PostgreSQL, every connection this instance opens at most: the store and outbox, the scheduler and the outbox
+    /// listener, split by <see cref="ConnectionBudget"/>. Instances × this must fit the server's <c>max_connections</c>.
+    /// </summary>
+    public int MaxConnections { get; set; } = ConnectionBudget.DefaultMax;
+
+    /// <summary>How the connections are split between the store, the scheduler and the listener.</summary>
+    public ConnectionBudget Budget => ConnectionBudget.Split(MaxConnections);
+
     public bool TryGetProvider(out DatabaseProvider provider)
     {
         provider = DatabaseProvider.Sqlite;
@@ -62,6 +73,12 @@ internal sealed class DatabaseOptionsValidator : IValidateOptions<DatabaseOption
         if (provider == DatabaseProvider.Postgres && string.IsNullOrWhiteSpace(options.ConnectionString))
         {
             return ValidateOptionsResult.Fail(MissingConnectionStringError);
+        }
+
+        if (options.MaxConnections is < ConnectionBudget.LeastMax or > ConnectionBudget.MostMax)
+        {
+            return ValidateOptionsResult.Fail(
+                $"{DatabaseOptions.MaxConnectionsKey} must be between {ConnectionBudget.LeastMax} and {ConnectionBudget.MostMax} (was {options.MaxConnections})");
         }
 
         string? password;

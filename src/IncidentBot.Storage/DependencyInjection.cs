@@ -9,7 +9,7 @@ using Npgsql;
 
 namespace IncidentBot.Storage;
 
-public static class DependencyInjection
+public static partial class DependencyInjection
 {
     /// <summary>
     /// Registers the incident store and outbox on the configured database (<c>Database:Provider</c>,
@@ -27,6 +27,7 @@ public static class DependencyInjection
             {
                 options.Provider = database.Provider;
                 options.ConnectionString = database.ConnectionString;
+                options.MaxConnections = database.MaxConnections;
             })
             .ValidateOnStart();
         services.TryAddEnumerable(ServiceDescriptor.Singleton<IValidateOptions<DatabaseOptions>, DatabaseOptionsValidator>());
@@ -90,6 +91,7 @@ public static class DependencyInjection
         {
             Provider = builder.Configuration[DatabaseOptions.ProviderKey],
             ConnectionString = builder.Configuration.GetConnectionString(DatabaseOptions.ConnectionStringName),
+            MaxConnections = builder.Configuration.GetValue(DatabaseOptions.MaxConnectionsKey, ConnectionBudget.DefaultMax),
         };
         builder.Properties[typeof(DatabaseOptions)] = options;
         return options;
@@ -105,10 +107,13 @@ public static class DependencyInjection
             return new SqliteConnectionFactory(connectionString, retry);
         }
 
-        var builder = new NpgsqlDataSourceBuilder(connectionString);
+        var budget = options.Budget;
+        var builder = new NpgsqlDataSourceBuilder(budget.ForStore(connectionString));
         if (services.GetService<ILoggerFactory>() is { } loggerFactory)
         {
             builder.UseLoggerFactory(loggerFactory);
+            var logger = loggerFactory.CreateLogger("IncidentBot.Storage");
+            LogBudget(logger, budget);
         }
 
         return new PostgresConnectionFactory(builder.Build(), retry);
@@ -133,4 +138,7 @@ public static class DependencyInjection
             services.Insert(firstHosted.i, descriptor);
         }
     }
+
+    [LoggerMessage(Level = LogLevel.Information, Message = "PostgreSQL connection budget of this instance: {Budget}")]
+    private static partial void LogBudget(ILogger logger, ConnectionBudget budget);
 }

@@ -30,6 +30,16 @@ public sealed class StorageRegistrationTests
     }
 
     [Fact]
+    public async Task StartAsync_ConnectionBudgetTooSmall_FailsWithOneMessageNamingTheKey()
+    {
+        using var host = BuildHost(new() { [DatabaseOptions.MaxConnectionsKey] = "3" });
+
+        var error = await Assert.ThrowsAsync<OptionsValidationException>(() => host.StartAsync());
+
+        Assert.Equal("Database:MaxConnections must be between 6 and 1000 (was 3)", error.Message);
+    }
+
+    [Fact]
     public async Task StartAsync_MalformedConnectionString_FailsNamingTheKey()
     {
         using var host = BuildHost(new() { [DatabaseOptions.ConnectionStringKey] = "Colour=blue" });

@@ -1,0 +1,48 @@
+using Npgsql;
+
+namespace IncidentBot.Storage;
+
+/// <summary>
+/// The one place where an instance's PostgreSQL connections (<c>Database:MaxConnections</c>) are shared out: a pool for
+/// the store and outbox (inbound requests and deliveries), a smaller one for the scheduler's own bookkeeping (trigger
+/// acquisition, cluster check-in; its jobs use the store's), and the outbox listener's single connection. Each pool is
+/// its own Npgsql pool with its own <c>Maximum Pool Size</c>, so one side can never take the other's connections; a
+/// request that finds the store's pool busy waits for a connection and, past the wait, is answered 503 (the chat
+/// platform retries) instead of the server refusing new clients for everyone.
+/// </summary>
+public sealed record ConnectionBudget(int Max, int Store, int Scheduler, int Listener)
+{
+    public const int DefaultMax = 20;
+    public const int LeastMax = 6;
+    public const int MostMax = 1000;
+
+    public const string StoreApplicationName = "incidentbot";
+    public const string SchedulerApplicationName = "incidentbot-scheduler";
+
+    public static ConnectionBudget Split(int max)
+    {
+        var scheduler = Math.Clamp(max / 4, 2, 10);
+        const int listener = 1;
+        return new ConnectionBudget(max, max - scheduler - listener, scheduler, listener);
+    }
+
+    /// <summary><paramref name="connectionString"/> bounded to the store's share.</summary>
+    public string ForStore(string connectionString) => Bounded(connectionString, Store, StoreApplicationName);
+
+    /// <summary><paramref name="connectionString"/> bounded to the scheduler's share (a pool of its own).</summary>
+    public string ForScheduler(string connectionString) => Bounded(connectionString, Scheduler, SchedulerApplicationName);
+
+    public override string ToString() => $"{Max} (store and outbox {Store}, scheduler {Scheduler}, outbox listener {Listener})";
+
+    private static string Bounded(string connectionString, int size, string applicationName)
+    {
+        var builder = new NpgsqlConnectionStringBuilder(connectionString) { MaxPoolSize = size };
+        if (builder.MinPoolSize > size)
+        {
+            builder.MinPoolSize = size;
+        }
+
+        builder.ApplicationName ??= applicationName;
+        return builder.ConnectionString;
+    }
+}
