@@ -60,7 +60,6 @@ public sealed partial class OutboxListener(
             }
             catch (Exception ex)
             {
-                signal.PushedAcrossInstances = false;
                 LogListenFailed(logger, ex, retry);
             }
             finally

@@ -22,7 +22,7 @@ public interface IIncidentEventHandler
     /// </summary>
     string Name => GetType().FullName ?? GetType().Name;
 
-    /// <summary>Where this handler delivers, for people ("Slack", "Teams"): named in the timeline when a delivery is given up.</summary>
+    /// <summary>Where this handler delivers, in words for people (the chat platform's name): named in the timeline when a delivery is given up.</summary>
     string Destination => Name;
 
     /// <summary>

@@ -1,5 +1,6 @@
 using System.Diagnostics;
 using IncidentBot.Core.Security;
+using IncidentBot.Slack.WebApi;
 using IncidentBot.Core.Telemetry;
 using OpenTelemetry;
 using OpenTelemetry.Exporter;

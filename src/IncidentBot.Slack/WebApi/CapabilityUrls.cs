@@ -1,4 +1,4 @@
-namespace IncidentBot.Core.Security;
+namespace IncidentBot.Slack.WebApi;
 
 /// <summary>
 /// Some URLs are credentials: whoever holds a Slack <c>response_url</c> or a file-upload URL may post with them.
