@@ -34,7 +34,7 @@ public static partial class DependencyInjection
         services.TryAddEnumerable(ServiceDescriptor.Singleton<IValidateOptions<TeamsOptions>, TeamsOptionsValidator>());
         services.TryAddSingleton(TimeProvider.System);
 
-        services.AddHttpClient(nameof(BotAuthenticator), c => c.Timeout = TimeSpan.FromSeconds(10));
+        services.AddHttpClient(nameof(BotSigningKeys), c => c.Timeout = TimeSpan.FromSeconds(10));
         services.AddHttpClient(nameof(BotTokenProvider), c => c.Timeout = TimeSpan.FromSeconds(15));
         services.AddHttpClient(nameof(ConnectorClient), c => c.Timeout = TimeSpan.FromSeconds(30));
         services.AddHttpClient(nameof(GraphClient), c => c.Timeout = TimeSpan.FromSeconds(30));
@@ -45,6 +45,7 @@ public static partial class DependencyInjection
 
         services.TryAddSingleton<FailureLimiter>();
         services.AddSingleton<TenantPolicy>();
+        services.AddSingleton<BotSigningKeys>();
         services.AddSingleton<BotAuthenticator>();
         services.AddSingleton<ServiceUrlPolicy>();
         builder.AddTables(TeamsTables.Set);

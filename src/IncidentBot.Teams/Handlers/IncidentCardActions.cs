@@ -44,7 +44,7 @@ public sealed partial class IncidentCardActions(
             data = source.TryGetProperty("data", out var d) ? d : default;
         }
 
-        var verb = CardAction.Read(source, "verb");
+        var verb = JsonFields.Str(source, "verb");
         if (!CardAction.TryRead(verb, data, out var action, out var error))
         {
             LogBadPayload(logger, turn.Activity.Id, error);

@@ -39,7 +39,7 @@ public sealed partial class MeetingEventHandler(IncidentService incidents, TimeP
         return null;
     }
 
-    private static string Title(JsonElement value) => CardAction.Read(value, "Title") ?? CardAction.Read(value, "title") ?? "incident bridge";
+    private static string Title(JsonElement value) => JsonFields.Str(value, "Title") ?? JsonFields.Str(value, "title") ?? "incident bridge";
 
     private static string Participants(JsonElement value)
     {
@@ -49,7 +49,7 @@ public sealed partial class MeetingEventHandler(IncidentService incidents, TimeP
         }
 
         var names = members.EnumerateArray()
-            .Select(m => m.TryGetProperty("user", out var u) ? CardAction.Read(u, "name") ?? CardAction.Read(u, "id") : null)
+            .Select(m => m.TryGetProperty("user", out var u) ? JsonFields.Str(u, "name") ?? JsonFields.Str(u, "id") : null)
             .Where(n => !string.IsNullOrWhiteSpace(n))
             .ToList();
         return names.Count == 0 ? "Someone" : string.Join(", ", names);

@@ -27,7 +27,7 @@ public sealed partial class PinHandler(
         }
 
         var value = turn.Activity.Value ?? default;
-        return CardAction.Read(value, "commandId") == TeamsIds.AddToTimelineCommandId
+        return JsonFields.Str(value, "commandId") == TeamsIds.AddToTimelineCommandId
             ? InvokeResponses.TaskMessage(await MessageActionAsync(turn, value, cancellationToken))
             : InvokeResponses.NotImplemented;
     }
@@ -57,7 +57,7 @@ public sealed partial class PinHandler(
 
     private async Task<string> MessageActionAsync(TeamsTurn turn, JsonElement value, CancellationToken cancellationToken)
     {
-        if (!value.TryGetProperty("messagePayload", out var payload) || CardAction.Read(payload, "id") is not { Length: > 0 } messageId)
+        if (!value.TryGetProperty("messagePayload", out var payload) || JsonFields.Str(payload, "id") is not { Length: > 0 } messageId)
         {
             return "Use this action on a message.";
         }
@@ -70,10 +70,10 @@ public sealed partial class PinHandler(
         }
 
         var author = payload.TryGetProperty("from", out var from) && from.ValueKind == JsonValueKind.Object && from.TryGetProperty("user", out var user)
-            ? new Person(TeamsIds.Platform, CardAction.Read(user, "aadObjectId") ?? CardAction.Read(user, "id") ?? "unknown", CardAction.Read(user, "displayName") ?? "")
+            ? new Person(TeamsIds.Platform, JsonFields.Str(user, "aadObjectId") ?? JsonFields.Str(user, "id") ?? "unknown", JsonFields.Str(user, "displayName") ?? "")
             : turn.From;
-        var text = payload.TryGetProperty("body", out var body) ? MessageText.Clean(CardAction.Read(body, "content")) : "";
-        var postedAt = DateTimeOffset.TryParse(CardAction.Read(payload, "createdDateTime"), CultureInfo.InvariantCulture, DateTimeStyles.AssumeUniversal, out var at)
+        var text = payload.TryGetProperty("body", out var body) ? MessageText.Clean(JsonFields.Str(body, "content")) : "";
+        var postedAt = DateTimeOffset.TryParse(JsonFields.Str(payload, "createdDateTime"), CultureInfo.InvariantCulture, DateTimeStyles.AssumeUniversal, out var at)
             ? at
             : time.GetUtcNow();
         var content = string.IsNullOrWhiteSpace(text) ? null : new CapturedMessage(source, author, text, postedAt);

@@ -2,6 +2,8 @@ using System.Text.Json;
 using IncidentBot.Core.Incidents;
 using IncidentBot.Teams.Cards;
 
+using static IncidentBot.Teams.Inbound.JsonFields;
+
 namespace IncidentBot.Teams.Inbound;
 
 /// <summary>
@@ -39,7 +41,7 @@ public abstract record CardAction
         if (verb == CardVerbs.Declare)
         {
             action = new Declare(new DeclareFormValues(
-                Read(data, "title"), Read(data, "severity"), Read(data, "description"), Read(data, "commander"), Ids(Read(data, "responders"))));
+                Str(data, "title"), Str(data, "severity"), Str(data, "description"), Str(data, "commander"), Ids(Str(data, "responders"))));
             return true;
         }
 
@@ -49,7 +51,7 @@ public abstract record CardAction
             return false;
         }
 
-        if (!IncidentNumber.TryParse(Read(data, "incident"), out var number))
+        if (!IncidentNumber.TryParse(Str(data, "incident"), out var number))
         {
             error = "That card action does not name an incident.";
             return false;
@@ -58,21 +60,21 @@ public abstract record CardAction
         action = verb switch
         {
             CardVerbs.Acknowledge => new Acknowledge(number),
-            CardVerbs.Resolve => new Resolve(number, Read(data, "summary")),
-            CardVerbs.Update or CardVerbs.ReminderUpdate => new PostUpdate(number, Read(data, "text") ?? "", verb == CardVerbs.ReminderUpdate),
+            CardVerbs.Resolve => new Resolve(number, Str(data, "summary")),
+            CardVerbs.Update or CardVerbs.ReminderUpdate => new PostUpdate(number, Str(data, "text") ?? "", verb == CardVerbs.ReminderUpdate),
             CardVerbs.Postmortem => new ShowPostmortem(number),
             CardVerbs.Refresh => new Refresh(number),
-            CardVerbs.Severity when SeverityText.TryParse(Read(data, "severity"), out var severity) => new SetSeverity(number, severity),
-            CardVerbs.Status when IncidentStatusText.TryParse(Read(data, "status"), out var status) => new SetStatus(number, status),
-            CardVerbs.AssignRole when IncidentRoleText.TryParse(Read(data, "role"), out var role) && Ids(Read(data, "user")) is [var user, ..] =>
+            CardVerbs.Severity when SeverityText.TryParse(Str(data, "severity"), out var severity) => new SetSeverity(number, severity),
+            CardVerbs.Status when IncidentStatusText.TryParse(Str(data, "status"), out var status) => new SetStatus(number, status),
+            CardVerbs.AssignRole when IncidentRoleText.TryParse(Str(data, "role"), out var role) && Ids(Str(data, "user")) is [var user, ..] =>
                 new AssignRole(number, role, user),
             _ => null,
         };
         error = action is not null ? "" : verb switch
         {
-            CardVerbs.Severity => $"Unknown severity '{Read(data, "severity")}'; pick SEV1 to SEV4.",
-            CardVerbs.Status => $"Unknown status '{Read(data, "status")}'.",
-            _ when !IncidentRoleText.TryParse(Read(data, "role"), out _) => $"Unknown role '{Read(data, "role")}'.",
+            CardVerbs.Severity => $"Unknown severity '{Str(data, "severity")}'; pick SEV1 to SEV4.",
+            CardVerbs.Status => $"Unknown status '{Str(data, "status")}'.",
+            _ when !IncidentRoleText.TryParse(Str(data, "role"), out _) => $"Unknown role '{Str(data, "role")}'.",
             _ => "Pick a person for the role.",
         };
         return action is not null;
@@ -87,17 +89,6 @@ public abstract record CardAction
     /// <summary>A people picker's value: Entra object ids, comma-separated when it allows several.</summary>
     private static List<string> Ids(string? value) =>
         (value ?? "").Split(',', StringSplitOptions.RemoveEmptyEntries | StringSplitOptions.TrimEntries).Distinct(StringComparer.OrdinalIgnoreCase).ToList();
-
-    /// <summary>Card inputs are strings; a number is read as its text (<c>"incident": 42</c>).</summary>
-    internal static string? Read(JsonElement element, string name) =>
-        element.ValueKind == JsonValueKind.Object && element.TryGetProperty(name, out var value)
-            ? value.ValueKind switch
-            {
-                JsonValueKind.String => value.GetString(),
-                JsonValueKind.Number => value.GetRawText(),
-                _ => null,
-            }
-            : null;
 }
 
 /// <summary>The declare form's fields as submitted (raw, so the form can be shown again as it was).</summary>
