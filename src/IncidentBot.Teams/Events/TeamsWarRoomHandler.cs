@@ -2,7 +2,6 @@ using System.Globalization;
 using System.Text.Json.Nodes;
 using IncidentBot.Core.Application;
 using IncidentBot.Core.Incidents;
-using IncidentBot.Teams.Activities;
 using IncidentBot.Teams.Cards;
 using IncidentBot.Teams.Connector;
 using IncidentBot.Teams.Graph;
@@ -39,10 +38,10 @@ public sealed partial class TeamsWarRoomHandler(
     {
         switch (incidentEvent)
         {
-            case IncidentDeclared declared when declared.Origin?.Platform == TeamsBot.Platform:
+            case IncidentDeclared declared when declared.Origin?.Platform == TeamsIds.Platform:
                 await OpenWarRoomAsync(declared, declared.Origin, cancellationToken);
                 return;
-            case WarRoomLinked linked when linked.Room.Platform == TeamsBot.Platform:
+            case WarRoomLinked linked when linked.Room.Platform == TeamsIds.Platform:
                 if (await incidents.GetAsync(linked.Number, cancellationToken) is { } incident)
                 {
                     await PostOrUpdateCardAsync(incident, linked.Room.Channel, cancellationToken);
@@ -52,8 +51,8 @@ public sealed partial class TeamsWarRoomHandler(
         }
 
         var announcement = incidentEvent is UpdateReminderDue due
-            ? TeamsBot.CardActivity(IncidentCards.Reminder(due)) with { Summary = $"{due.Number}: a status update is overdue" }
-            : Announcement(incidentEvent) is { } text ? TeamsBot.TextActivity(text) : null;
+            ? TeamsRenderer.Card(IncidentCards.Reminder(due)) with { Summary = $"{due.Number}: a status update is overdue" }
+            : Announcement(incidentEvent) is { } text ? TeamsRenderer.Text(text) : null;
         var changesCard = incidentEvent is RoleAssigned or SeverityChanged or StatusChanged or UpdatePosted or IncidentAcknowledged
             or IncidentResolved or IncidentReopened or UpdateSnoozed or EscalationStateChanged;
         if (announcement is null && !changesCard)
@@ -67,7 +66,7 @@ public sealed partial class TeamsWarRoomHandler(
             return;
         }
 
-        foreach (var room in current.WarRooms.Where(r => r.Platform == TeamsBot.Platform))
+        foreach (var room in current.WarRooms.Where(r => r.Platform == TeamsIds.Platform))
         {
             if (changesCard)
             {
@@ -112,7 +111,7 @@ public sealed partial class TeamsWarRoomHandler(
         var threadPrefix = channelId + ";messageid=";
         var cards = await store.GetCardsAsync(incident.Id, cancellationToken);
         var thread = cards.FirstOrDefault(c => c.ConversationId.StartsWith(threadPrefix, StringComparison.Ordinal))
-            ?? incident.WarRooms.Where(r => r.Platform == TeamsBot.Platform && r.Channel.StartsWith(threadPrefix, StringComparison.Ordinal))
+            ?? incident.WarRooms.Where(r => r.Platform == TeamsIds.Platform && r.Channel.StartsWith(threadPrefix, StringComparison.Ordinal))
                 .Select(r => new CardPost(incident.Id, r.Channel, ThreadRoot(r.Channel)))
                 .FirstOrDefault();
         var reference = await store.GetConversationAsync(origin.Channel, cancellationToken)
@@ -131,7 +130,7 @@ public sealed partial class TeamsWarRoomHandler(
                 Bot = new ChannelAccount(reference.BotId, reference.BotName),
                 TenantId = reference.TenantId,
                 ChannelData = channelData,
-                Activity = TeamsBot.CardActivity(IncidentCards.Incident(incident, await escalation.ReadAsync(incident, cancellationToken))),
+                Activity = TeamsRenderer.Card(IncidentCards.Incident(incident, await escalation.ReadAsync(incident, cancellationToken))),
             }, cancellationToken);
             thread = new CardPost(incident.Id, created.Id!, created.ActivityId ?? ThreadRoot(created.Id!));
             LogThreadOpened(logger, incident.Number, thread.ConversationId);
@@ -176,7 +175,7 @@ public sealed partial class TeamsWarRoomHandler(
         var teamId = teams[(incident.Number.Value - 1) % teams.Count];
 
         // The channel made by an earlier delivery of this event: linked first thing.
-        var channelId = incident.WarRooms.FirstOrDefault(r => r.Platform == TeamsBot.Platform && r != origin && IsIncidentChannel(r.Channel))?.Channel;
+        var channelId = incident.WarRooms.FirstOrDefault(r => r.Platform == TeamsIds.Platform && r != origin && IsIncidentChannel(r.Channel))?.Channel;
         if (channelId is null)
         {
             GraphChannel channel;
@@ -221,7 +220,7 @@ public sealed partial class TeamsWarRoomHandler(
                 Bot = new ChannelAccount(reference.BotId, reference.BotName),
                 TenantId = reference.TenantId,
                 ChannelData = channelData,
-                Activity = TeamsBot.CardActivity(IncidentCards.Incident(incident)),
+                Activity = TeamsRenderer.Card(IncidentCards.Incident(incident)),
             }, cancellationToken);
             await store.SaveCardAsync(new CardPost(incident.Id, channelId, created.ActivityId ?? ThreadRoot(created.Id!)), cancellationToken);
         }
@@ -268,7 +267,7 @@ public sealed partial class TeamsWarRoomHandler(
         var key = string.Create(CultureInfo.InvariantCulture, $"{incident.Id}:ChannelFailed:{declared.OccurredAt.UtcTicks}");
         if (!await store.IsDeliveredAsync(key, origin.Channel, cancellationToken))
         {
-            await connector.SendAsync(reference.ServiceUrl, origin.Channel, TeamsBot.TextActivity(text), cancellationToken);
+            await connector.SendAsync(reference.ServiceUrl, origin.Channel, TeamsRenderer.Text(text), cancellationToken);
             await store.RecordDeliveryAsync(key, origin.Channel, cancellationToken);
         }
     }
@@ -277,7 +276,7 @@ public sealed partial class TeamsWarRoomHandler(
     private async Task ArchiveChannelsAsync(Incident incident, IncidentEvent resolved, CancellationToken cancellationToken)
     {
         var key = string.Create(CultureInfo.InvariantCulture, $"{incident.Id}:Archive:{resolved.OccurredAt.UtcTicks}");
-        foreach (var room in incident.WarRooms.Where(r => r.Platform == TeamsBot.Platform && IsIncidentChannel(r.Channel)))
+        foreach (var room in incident.WarRooms.Where(r => r.Platform == TeamsIds.Platform && IsIncidentChannel(r.Channel)))
         {
             if (await store.IsDeliveredAsync(key, room.Channel, cancellationToken))
             {
@@ -315,7 +314,7 @@ public sealed partial class TeamsWarRoomHandler(
 
     private async Task EnsureLinkedAsync(Incident incident, string conversationId, Person? actor, CancellationToken cancellationToken)
     {
-        var room = new ChatSpace(TeamsBot.Platform, conversationId);
+        var room = new ChatSpace(TeamsIds.Platform, conversationId);
         if (incident.WarRooms.Contains(room))
         {
             return;
@@ -323,7 +322,7 @@ public sealed partial class TeamsWarRoomHandler(
 
         try
         {
-            await service.LinkWarRoomAsync(incident.Number, room, new Actor(actor ?? new Person(TeamsBot.Platform, "incidentbot", "IncidentBot")), cancellationToken);
+            await service.LinkWarRoomAsync(incident.Number, room, new Actor(actor ?? new Person(TeamsIds.Platform, "incidentbot", "IncidentBot")), cancellationToken);
         }
         catch (IncidentRuleException)
         {
@@ -344,7 +343,7 @@ public sealed partial class TeamsWarRoomHandler(
             return;
         }
 
-        var card = TeamsBot.CardActivity(IncidentCards.Incident(incident, await escalation.ReadAsync(incident, cancellationToken)));
+        var card = TeamsRenderer.Card(IncidentCards.Incident(incident, await escalation.ReadAsync(incident, cancellationToken)));
         var posted = await store.GetCardAsync(incident.Id, conversationId, cancellationToken);
         if (posted is not null)
         {
