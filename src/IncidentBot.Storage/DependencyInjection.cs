@@ -28,13 +28,17 @@ public static partial class DependencyInjection
                 options.Provider = database.Provider;
                 options.ConnectionString = database.ConnectionString;
                 options.MaxConnections = database.MaxConnections;
+                options.ListenConnectionString = database.ListenConnectionString;
             })
             .ValidateOnStart();
         services.TryAddEnumerable(ServiceDescriptor.Singleton<IValidateOptions<DatabaseOptions>, DatabaseOptionsValidator>());
 
         services.TryAddSingleton(TimeProvider.System);
         services.TryAddSingleton<TransientRetry>();
+        services.TryAddSingleton(services => new BackgroundShare(services.GetRequiredService<IOptions<DatabaseOptions>>().Value.Budget.Background));
         services.TryAddSingleton(CreateConnectionFactory);
+        services.TryAddSingleton(services => new ConnectionPools(
+            services.GetRequiredService<IOptions<DatabaseOptions>>().Value, services.GetRequiredService<BackgroundShare>()));
         services.TryAddSingleton<IIncidentStore, SqlIncidentStore>();
         services.TryAddSingleton<IOutbox, SqlOutbox>();
         services.TryAddSingleton<IDatabaseHealth, DatabaseHealth>();
@@ -92,6 +96,7 @@ public static partial class DependencyInjection
             Provider = builder.Configuration[DatabaseOptions.ProviderKey],
             ConnectionString = builder.Configuration.GetConnectionString(DatabaseOptions.ConnectionStringName),
             MaxConnections = builder.Configuration.GetValue(DatabaseOptions.MaxConnectionsKey, ConnectionBudget.DefaultMax),
+            ListenConnectionString = builder.Configuration[DatabaseOptions.ListenConnectionStringKey],
         };
         builder.Properties[typeof(DatabaseOptions)] = options;
         return options;
@@ -108,7 +113,7 @@ public static partial class DependencyInjection
         }
 
         var budget = options.Budget;
-        var builder = new NpgsqlDataSourceBuilder(budget.ForStore(connectionString));
+        var builder = new NpgsqlDataSourceBuilder(budget.ForStore(connectionString)) { Name = ConnectionPools.StorePoolName };
         if (services.GetService<ILoggerFactory>() is { } loggerFactory)
         {
             builder.UseLoggerFactory(loggerFactory);
@@ -116,7 +121,7 @@ public static partial class DependencyInjection
             LogBudget(logger, budget);
         }
 
-        return new PostgresConnectionFactory(builder.Build(), retry);
+        return new PostgresConnectionFactory(builder.Build(), retry, services.GetRequiredService<BackgroundShare>());
     }
 
     private static void AddFirstHostedService<T>(IServiceCollection services)

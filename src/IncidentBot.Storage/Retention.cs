@@ -1,4 +1,5 @@
 using Dapper;
+using IncidentBot.Core.Application;
 using Microsoft.Extensions.Hosting;
 using Microsoft.Extensions.Logging;
 using Microsoft.Extensions.Options;
@@ -105,6 +106,7 @@ public sealed partial class RetentionPruner(
 
     protected override async Task ExecuteAsync(CancellationToken stoppingToken)
     {
+        BackgroundWork.Enter();
         await Task.Delay(FirstPassAfter, time, stoppingToken).ConfigureAwait(ConfigureAwaitOptions.SuppressThrowing);
         while (!stoppingToken.IsCancellationRequested)
         {

@@ -150,6 +150,7 @@ public sealed partial class OutboxProcessor(
     /// </summary>
     public async Task<int> ProcessDueAsync(CancellationToken cancellationToken)
     {
+        BackgroundWork.Enter();
         var started = await StartDueAsync(cancellationToken);
         await Task.WhenAll(started.Runs);
         return started.Claimed;
@@ -157,6 +158,8 @@ public sealed partial class OutboxProcessor(
 
     protected override async Task ExecuteAsync(CancellationToken stoppingToken)
     {
+        // Deliveries yield to inbound requests: they hold only the background share of the store's connections.
+        BackgroundWork.Enter();
         try
         {
             while (!stoppingToken.IsCancellationRequested)
