@@ -1,5 +1,9 @@
 using Dapper;
+using IncidentBot.Core.Application;
+using IncidentBot.Core.Incidents;
 using Microsoft.Extensions.DependencyInjection;
+using Microsoft.Extensions.Logging.Abstractions;
+using Microsoft.Extensions.Options;
 
 namespace IncidentBot.Storage.Tests;
 
@@ -72,6 +76,66 @@ public abstract partial class IncidentStoreContract
         finally
         {
             await database.DisposeAsync();
+        }
+    }
+
+    [Theory]
+    [InlineData("IncidentBot.Slack.Outbound.SlackIncidentEventHandler", "slack")]
+    [InlineData("IncidentBot.Teams.Events.TeamsWarRoomHandler", "teams")]
+    [InlineData("IncidentBot.Scheduling.ReminderEventHandler", "reminders")]
+    public async Task MigrateAsync_EventPendingInALaneOfTheOldTypeName_DeliveredToTheHandlerOfTheStableName(string oldName, string name)
+    {
+        var database = CreateDatabase(migrate: false);
+        await database.InitializeAsync();
+        try
+        {
+            await using var services = CreateServices(database);
+            await MigrateToAsync(services, 10);
+            var store = services.GetRequiredService<IIncidentStore>();
+            var outbox = services.GetRequiredService<IOutbox>();
+            var declared = await store.DeclareAsync(n => NewIncident(n, "Declared before the upgrade"), None);
+            // The old build fanned the event out into a lane of the handler's type name, failed once and was to retry it.
+            await outbox.CheckInAsync(starting: true, None);
+            var claimed = Assert.Single(await outbox.ClaimAsync(new Dictionary<string, int> { [oldName] = 1 }, Lease, None));
+            await outbox.RetryLaterAsync(claimed.MessageId, oldName, Now, "Slack answered 503", None);
+            Assert.Equal(1, await CountAsync(services, "SELECT count(*) FROM outbox_deliveries WHERE handler = @Name AND done_at IS NULL", oldName));
+
+            await services.GetRequiredService<DatabaseMigrator>().MigrateAsync(None);
+            var handler = new StableNameHandler(name);
+            using var signal = new OutboxSignal();
+            var processor = new OutboxProcessor(
+                outbox, [handler], signal, new IncidentService(store, Clock, Options.Create(new UpdateCadence()), signal, NullLogger<IncidentService>.Instance),
+                Clock, Options.Create(new OutboxOptions()), NullLogger<OutboxProcessor>.Instance);
+            await processor.ProcessDueAsync(None);
+
+            Assert.Equal(declared.Id, Assert.IsType<IncidentDeclared>(Assert.Single(handler.Received)).IncidentId);
+            Assert.Equal(0, await CountAsync(services, "SELECT count(*) FROM outbox_deliveries WHERE handler = @Name", oldName));
+            Assert.Equal(0, await CountAsync(services, "SELECT count(*) FROM outbox_deliveries WHERE handler = @Name AND done_at IS NULL", name));
+        }
+        finally
+        {
+            await database.DisposeAsync();
+        }
+    }
+
+    private static async Task<long> CountAsync(ServiceProvider services, string sql, string name)
+    {
+        await using var connection = await services.GetRequiredService<IDbConnectionFactory>().OpenConnectionAsync(None);
+        return await connection.ExecuteScalarAsync<long>(sql, new { Name = name });
+    }
+
+    private sealed class StableNameHandler(string name) : IIncidentEventHandler
+    {
+        private readonly System.Collections.Concurrent.ConcurrentQueue<IncidentEvent> _received = new();
+
+        public string Name => name;
+
+        public IReadOnlyList<IncidentEvent> Received => [.. _received];
+
+        public Task HandleAsync(IncidentEvent incidentEvent, CancellationToken cancellationToken)
+        {
+            _received.Enqueue(incidentEvent);
+            return Task.CompletedTask;
         }
     }
 

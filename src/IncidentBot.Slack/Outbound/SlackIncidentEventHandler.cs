@@ -31,6 +31,8 @@ public sealed partial class SlackIncidentEventHandler(
     /// <summary>Nothing while Slack is off; a note is already in the war room as the command's own answer.</summary>
     public bool Receives(Type eventType) => options.Value.Enabled && eventType != typeof(NoteAdded);
 
+    public string Name => SlackIds.Platform;
+
     public string Destination => "Slack";
 
     public async Task HandleAsync(IncidentEvent incidentEvent, CancellationToken cancellationToken)

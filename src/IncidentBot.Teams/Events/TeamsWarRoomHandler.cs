@@ -29,6 +29,8 @@ public sealed partial class TeamsWarRoomHandler(
     IOptions<TeamsOptions> options,
     ILogger<TeamsWarRoomHandler> logger) : IIncidentEventHandler
 {
+    public string Name => TeamsBot.Platform;
+
     public string Destination => "Teams";
 
     /// <summary>Notes, action items and pins are answered where they were made; nothing else in the war room changes.</summary>
