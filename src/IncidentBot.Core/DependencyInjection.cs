@@ -2,6 +2,7 @@ using IncidentBot.Core.Application;
 using IncidentBot.Core.Commands;
 using IncidentBot.Core.Incidents;
 using IncidentBot.Core.Postmortems;
+using IncidentBot.Core.WarRooms;
 using Microsoft.Extensions.DependencyInjection;
 using Microsoft.Extensions.DependencyInjection.Extensions;
 using Microsoft.Extensions.Hosting;
@@ -46,6 +47,23 @@ public static class DependencyInjection
         }
 
         return builder;
+    }
+
+    /// <summary>
+    /// A chat platform's war rooms (<typeparamref name="TWarRoom"/>, a singleton) and the <see cref="WarRoomProjection"/> that
+    /// drives them from the outbox, in a lane of their own named after the platform. Registering the same type twice has no effect.
+    /// </summary>
+    public static IServiceCollection AddChatWarRoom<TWarRoom>(this IServiceCollection services)
+        where TWarRoom : class, IChatWarRoom
+    {
+        if (services.Any(d => d.ServiceType == typeof(TWarRoom)))
+        {
+            return services;
+        }
+
+        services.AddSingleton<TWarRoom>();
+        services.AddSingleton<IIncidentEventHandler>(sp => ActivatorUtilities.CreateInstance<WarRoomProjection>(sp, (IChatWarRoom)sp.GetRequiredService<TWarRoom>()));
+        return services;
     }
 }
 

@@ -1,10 +1,11 @@
+using IncidentBot.Core;
 using IncidentBot.Core.Application;
 using IncidentBot.Core.Security;
 using IncidentBot.Teams.Activities;
 using IncidentBot.Teams.Auth;
 using IncidentBot.Teams.Connector;
-using IncidentBot.Teams.Events;
 using IncidentBot.Teams.Graph;
+using IncidentBot.Teams.Outbound;
 using IncidentBot.Teams.Storage;
 using IncidentBot.Storage;
 using Microsoft.AspNetCore.Builder;
@@ -52,7 +53,8 @@ public static partial class DependencyInjection
         services.AddSingleton<ReplySender>();
         services.AddHostedService(sp => sp.GetRequiredService<ReplySender>());
         services.AddHostedService<TeamsStartupLog>();
-        services.TryAddEnumerable(ServiceDescriptor.Singleton<IIncidentEventHandler, TeamsWarRoomHandler>());
+        services.AddSingleton<WarRoomOpener>();
+        services.AddChatWarRoom<TeamsWarRoom>();
         return builder;
     }
 

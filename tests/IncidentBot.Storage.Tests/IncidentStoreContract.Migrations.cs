@@ -1,6 +1,7 @@
 using Dapper;
 using IncidentBot.Core.Application;
 using IncidentBot.Core.Incidents;
+using IncidentBot.Core.WarRooms;
 using Microsoft.Extensions.DependencyInjection;
 using Microsoft.Extensions.Logging.Abstractions;
 using Microsoft.Extensions.Options;
@@ -116,6 +117,81 @@ public abstract partial class IncidentStoreContract
         {
             await database.DisposeAsync();
         }
+    }
+
+    [Fact]
+    public async Task MigrateAsync_SlackAndTeamsDeliveriesOfAnEarlierBuild_FoundInTheOneStoreUnderTheOneKey()
+    {
+        var database = CreateDatabase(migrate: false);
+        await database.InitializeAsync();
+        try
+        {
+            await using var services = CreateServices(database);
+            await MigrateToAsync(services, 10);
+            var declared = new IncidentDeclared("Checkout is down", Severity.Sev2, []) { IncidentId = 7, OccurredAt = Start };
+            var update = new UpdatePosted("Rolled back") { IncidentId = 7, OccurredAt = Start.AddMinutes(1) };
+            var pinned = new MessagePinned(new MessageRef("slack", "C0WAR", "1700000000.000100"), true) { IncidentId = 7, OccurredAt = Start.AddMinutes(2) };
+            var resolved = new IncidentResolved("Fixed") { IncidentId = 7, OccurredAt = Start.AddMinutes(3) };
+            await using (var connection = await services.GetRequiredService<IDbConnectionFactory>().OpenConnectionAsync(None))
+            {
+                // The keys as the two adapters of earlier builds wrote them.
+                foreach (var key in new[]
+                {
+                    $"UpdatePosted:7:{update.OccurredAt.UtcTicks}:C0WAR",
+                    $"MessagePinned:7:{pinned.OccurredAt.UtcTicks}:C0WAR",
+                    $"Archive:IncidentResolved:7:{resolved.OccurredAt.UtcTicks}:C0WAR",
+                })
+                {
+                    await connection.ExecuteAsync("INSERT INTO slack_deliveries (delivery_key, delivered_at) VALUES (@Key, @Now)", new { Key = key, Now });
+                }
+
+                foreach (var (key, conversation) in new[]
+                {
+                    ($"7:UpdatePosted:{update.OccurredAt.UtcTicks}", "19:war@thread.tacv2"),
+                    ($"7:ChannelFailed:{declared.OccurredAt.UtcTicks}", "19:ops@thread.tacv2"),
+                    ($"7:Archive:{resolved.OccurredAt.UtcTicks}", "19:war@thread.tacv2"),
+                })
+                {
+                    await connection.ExecuteAsync(
+                        "INSERT INTO teams_deliveries (delivery_key, conversation_id, delivered_at) VALUES (@Key, @Conversation, @Now)", new { Key = key, Conversation = conversation, Now });
+                }
+            }
+
+            await services.GetRequiredService<DatabaseMigrator>().MigrateAsync(None);
+
+            var deliveries = services.GetRequiredService<IChatDeliveries>();
+            var slack = new ChatSpace("slack", "C0WAR");
+            var teams = new ChatSpace("teams", "19:war@thread.tacv2");
+            Assert.True(await deliveries.WasMadeAsync(slack, DeliveryKey.For(update, DeliveryKey.Announce), None));
+            Assert.True(await deliveries.WasMadeAsync(slack, DeliveryKey.For(pinned, DeliveryKey.ConfirmPin), None));
+            Assert.True(await deliveries.WasMadeAsync(slack, DeliveryKey.For(resolved, DeliveryKey.Archive), None));
+            Assert.True(await deliveries.WasMadeAsync(teams, DeliveryKey.For(update, DeliveryKey.Announce), None));
+            Assert.True(await deliveries.WasMadeAsync(new ChatSpace("teams", "19:ops@thread.tacv2"), DeliveryKey.For(declared, DeliveryKey.ReportFailure), None));
+            Assert.True(await deliveries.WasMadeAsync(teams, DeliveryKey.For(resolved, DeliveryKey.Archive), None));
+            Assert.False(await deliveries.WasMadeAsync(teams, DeliveryKey.For(resolved, DeliveryKey.Announce), None));
+            Assert.False(await deliveries.WasMadeAsync(new ChatSpace("slack", "19:war@thread.tacv2"), DeliveryKey.For(update, DeliveryKey.Announce), None));
+        }
+        finally
+        {
+            await database.DisposeAsync();
+        }
+    }
+
+    [Fact]
+    public async Task ChatDeliveries_RecordedTwice_MadeOnceAndOnlyInThatRoom()
+    {
+        var deliveries = Services.GetRequiredService<IChatDeliveries>();
+        var room = new ChatSpace("teams", "19:c@thread.v2");
+        var key = DeliveryKey.For(new UpdateReminderDue(Now, 1, null, null) { IncidentId = 7, OccurredAt = Now }, DeliveryKey.Announce);
+
+        Assert.False(await deliveries.WasMadeAsync(room, key, None));
+        await deliveries.RecordAsync(room, key, None);
+        await deliveries.RecordAsync(room, key, None);
+
+        Assert.True(await deliveries.WasMadeAsync(room, key, None));
+        Assert.False(await deliveries.WasMadeAsync(room with { Channel = "19:d@thread.v2" }, key, None));
+        Assert.False(await deliveries.WasMadeAsync(room with { Platform = "slack" }, key, None));
+        Assert.Equal($"7:update_reminder_due:{Now.UtcTicks}:announce", key);
     }
 
     private static async Task<long> CountAsync(ServiceProvider services, string sql, string name)
