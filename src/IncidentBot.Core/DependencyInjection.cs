@@ -53,17 +53,19 @@ public static class DependencyInjection
     /// A chat platform's war rooms (<typeparamref name="TWarRoom"/>, a singleton) and the <see cref="WarRoomProjection"/> that
     /// drives them from the outbox, in a lane of their own named after the platform. Registering the same type twice has no effect.
     /// </summary>
-    public static IServiceCollection AddChatWarRoom<TWarRoom>(this IServiceCollection services)
+    public static IHostApplicationBuilder AddChatWarRoom<TWarRoom>(this IHostApplicationBuilder builder)
         where TWarRoom : class, IChatWarRoom
     {
+        ArgumentNullException.ThrowIfNull(builder);
+        var services = builder.Services;
         if (services.Any(d => d.ServiceType == typeof(TWarRoom)))
         {
-            return services;
+            return builder;
         }
 
         services.AddSingleton<TWarRoom>();
         services.AddSingleton<IIncidentEventHandler>(sp => ActivatorUtilities.CreateInstance<WarRoomProjection>(sp, (IChatWarRoom)sp.GetRequiredService<TWarRoom>()));
-        return services;
+        return builder;
     }
 }
 

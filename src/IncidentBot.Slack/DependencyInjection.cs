@@ -73,7 +73,7 @@ public static class DependencyInjection
         services.AddSingleton<WarRoomProvisioner>();
         services.AddSingleton<WarRoomBackfill>();
         services.AddSingleton<PostmortemPublisher>();
-        services.AddChatWarRoom<SlackWarRoom>();
+        builder.AddChatWarRoom<SlackWarRoom>();
         services.AddSingleton<SocketModeService>();
         services.AddHostedService(sp => sp.GetRequiredService<SocketModeService>());
         return builder;

@@ -54,7 +54,7 @@ public static partial class DependencyInjection
         services.AddHostedService(sp => sp.GetRequiredService<ReplySender>());
         services.AddHostedService<TeamsStartupLog>();
         services.AddSingleton<WarRoomOpener>();
-        services.AddChatWarRoom<TeamsWarRoom>();
+        builder.AddChatWarRoom<TeamsWarRoom>();
         return builder;
     }
 
