@@ -1,11 +1,12 @@
+using IncidentBot.Core;
 using IncidentBot.Core.Application;
 using IncidentBot.Core.Security;
 using IncidentBot.Teams.Auth;
 using IncidentBot.Teams.Connector;
-using IncidentBot.Teams.Events;
 using IncidentBot.Teams.Graph;
 using IncidentBot.Teams.Handlers;
 using IncidentBot.Teams.Inbound;
+using IncidentBot.Teams.Outbound;
 using IncidentBot.Teams.Storage;
 using IncidentBot.Storage;
 using Microsoft.AspNetCore.Builder;
@@ -62,7 +63,8 @@ public static partial class DependencyInjection
         services.AddSingleton<ReplySender>();
         services.AddHostedService(sp => sp.GetRequiredService<ReplySender>());
         services.AddHostedService<TeamsStartupLog>();
-        services.TryAddEnumerable(ServiceDescriptor.Singleton<IIncidentEventHandler, TeamsWarRoomHandler>());
+        services.AddSingleton<WarRoomOpener>();
+        builder.AddChatWarRoom<TeamsWarRoom>();
         return builder;
     }
 
