@@ -374,6 +374,55 @@ public abstract class ReminderTests<TDatabase> : IAsyncLifetime
         Assert.Equal(incident.NextUpdateDueAt, reminder.Event.DueAt);
     }
 
+    [Fact]
+    public async Task Reminder_TriggerSetByAnEarlierBuild_StillFiresAfterTheUpgrade()
+    {
+        var host = Start(new() { ["Reminders:Sev1"] = "00:00:30" });
+        var incident = await DeclareAsync(host, Severity.Sev1);
+        var due = _clock.GetUtcNow() + TimeSpan.FromSeconds(2);
+        // The map as builds before the typed payload wrote it, replacing the timer the declare set.
+        await ScheduleRawAsync(host, incident, due, new()
+        {
+            ["kind"] = "Reminder", ["incidentId"] = incident.Id.ToString(System.Globalization.CultureInfo.InvariantCulture), ["number"] = incident.Number.Value.ToString(System.Globalization.CultureInfo.InvariantCulture),
+            ["dueAt"] = incident.NextUpdateDueAt!.Value.UtcTicks.ToString(System.Globalization.CultureInfo.InvariantCulture), ["missed"] = "3",
+        });
+
+        await host.AdvanceAsync(TimeSpan.FromSeconds(2));
+
+        var reminder = Assert.Single(host.Events.Of<UpdateReminderDue>(incident.Number));
+        Assert.Equal((incident.NextUpdateDueAt, 3), (reminder.Event.DueAt, reminder.Event.Missed));
+    }
+
+    [Fact]
+    public async Task Timer_MapItCannotRead_DroppedWithAnErrorAndTheReconcilerSetsItAgain()
+    {
+        var host = Start(new() { ["Reminders:Sev1"] = "00:00:30" });
+        var incident = await DeclareAsync(host, Severity.Sev1);
+        await ScheduleRawAsync(host, incident, _clock.GetUtcNow() + TimeSpan.FromSeconds(1), new() { ["kind"] = "Reminder", ["incidentId"] = "7" });
+
+        await host.AdvanceAsync(TimeSpan.FromSeconds(1));
+
+        Assert.Contains(host.Logs.GetSnapshot(), l => l.Level == Microsoft.Extensions.Logging.LogLevel.Error && l.Message.Contains("cannot be read", StringComparison.Ordinal));
+        Assert.Null(await Timers(host).NextFireAsync(TimerKind.Reminder, incident.Id, default));
+        Assert.Equal(1, await host.Services.GetServices<Microsoft.Extensions.Hosting.IHostedService>().OfType<TimerReconciler>().Single().ReconcileAsync(default));
+        Assert.Equal(incident.NextUpdateDueAt, await Timers(host).NextFireAsync(TimerKind.Reminder, incident.Id, default));
+    }
+
+    private static async Task ScheduleRawAsync(SchedulingHost host, Incident incident, DateTimeOffset at, Dictionary<string, string> data)
+    {
+        var scheduler = await host.Services.GetRequiredService<Quartz.ISchedulerFactory>().GetScheduler();
+        var key = IncidentTimers.Key(TimerKind.Reminder, incident.Id);
+        var map = new Quartz.JobDataMap();
+        foreach (var (name, value) in data)
+        {
+            map[name] = value;
+        }
+
+        var job = Quartz.JobBuilder.Create<IncidentTimerJob>().WithIdentity(key).UsingJobData(map).RequestRecovery().Build();
+        var trigger = Quartz.TriggerBuilder.Create().WithIdentity(key.Name, key.Group).ForJob(key).StartAt(at).Build();
+        await scheduler.ScheduleJob(job, [trigger], new Quartz.ScheduleJobOptions { Replace = true }, default);
+    }
+
     private static Dictionary<string, string?> EscalationSettings() => new()
     {
         ["Reminders:Sev1"] = "00:10:00",
