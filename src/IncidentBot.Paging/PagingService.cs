@@ -17,6 +17,7 @@ public sealed partial class PagingService(
     IncidentService incidents,
     PageSweeperSignal sweeper,
     IOptions<PagingOptions> options,
+    TimeProvider time,
     ILogger<PagingService> logger)
 {
     /// <summary>After this many senders took a page over and none finished, it is given up as failed.</summary>
@@ -208,7 +209,8 @@ public sealed partial class PagingService(
         {
             try
             {
-                await Task.Delay(every, stop);
+                // On the clock the lease is measured by, or a claim could run out between renewals.
+                await Task.Delay(every, time, stop);
                 if (!await ledger.RenewAsync(key, claim, ClaimLease, stop))
                 {
                     await held.CancelAsync();

@@ -46,6 +46,9 @@ public static class DependencyInjection
                 scheduler.MaxBatchSize = options.MaxConcurrency;
                 scheduler.BatchTriggerAcquisitionFireAheadTimeWindow = options.BatchWindow;
             });
+            // No UseTimeProvider here: it takes an instance, and the app's clock is a registration. A scheduler given none
+            // runs on the container's TimeProvider (Quartz 4.7's documented order), so timers and the code that sets them
+            // share one clock; the scheduling tests drive both with a fake one.
             quartz.UseDefaultThreadPool(pool => pool.MaxConcurrency = options.MaxConcurrency);
             quartz.UsePersistentStore(store =>
             {

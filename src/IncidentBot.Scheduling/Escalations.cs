@@ -47,13 +47,7 @@ public sealed partial class Escalations(
 
     /// <summary>Sets the escalation timer for a step that is in the ledger already.</summary>
     public Task ArmAsync(long incidentId, IncidentNumber number, int level, int loop, DateTimeOffset startedAt, string reason, DateTimeOffset at, CancellationToken cancellationToken) =>
-        timers.ScheduleAsync(TimerKind.Escalation, incidentId, number, at, new Dictionary<string, string>
-        {
-            [TimerData.Level] = TimerData.Int(level),
-            [TimerData.Loop] = TimerData.Int(loop),
-            [TimerData.StartedAt] = TimerData.Time(startedAt),
-            [TimerData.Reason] = reason,
-        }, cancellationToken);
+        timers.ScheduleAsync(new EscalationPayload(incidentId, number, level, loop, startedAt, reason), at, cancellationToken);
 
     /// <summary>The ledger key of an escalation step: the run (its start) and how far along it is.</summary>
     public static PageKey StepKey(long incidentId, int level, int loop, DateTimeOffset startedAt) =>

@@ -31,17 +31,22 @@ public sealed partial class IncidentTimerJob(
 
     public async ValueTask Execute(IJobExecutionContext context, CancellationToken cancellationToken)
     {
+        ArgumentNullException.ThrowIfNull(context);
         BackgroundWork.Enter();
-        var data = context.MergedJobDataMap;
-        var kind = Enum.Parse<TimerKind>(data.GetString(TimerData.Kind)!);
-        var incidentId = long.Parse(data.GetString(TimerData.IncidentId)!, System.Globalization.CultureInfo.InvariantCulture);
-        var number = new IncidentNumber(TimerData.Int(data.GetString(TimerData.Number)!));
+        if (!TimerPayload.TryRead(context.MergedJobDataMap, out var payload, out var problem))
+        {
+            // Retrying cannot mend it; the reconciler sets the incident's timers again from its state.
+            LogUnreadable(logger, context.JobDetail.Key.Name, problem);
+            return;
+        }
+
+        var (kind, number) = (payload.Kind, payload.Number);
         var done = new Steps();
         for (var attempt = 1; ; attempt++)
         {
             try
             {
-                await FireAsync(kind, incidentId, number, data, done, cancellationToken);
+                await FireAsync(payload, done, cancellationToken);
                 return;
             }
             catch (Exception ex) when (!cancellationToken.IsCancellationRequested && attempt < GiveUpAfter)
@@ -64,20 +69,13 @@ public sealed partial class IncidentTimerJob(
         return delay > MaxRetryDelay ? MaxRetryDelay : delay;
     }
 
-    private Task FireAsync(TimerKind kind, long incidentId, IncidentNumber number, JobDataMap data, Steps done, CancellationToken cancellationToken) =>
-        kind switch
+    private Task FireAsync(TimerPayload payload, Steps done, CancellationToken cancellationToken) =>
+        payload switch
         {
-            TimerKind.Reminder => RemindUpdateAsync(incidentId, number, TimerData.Time(data.GetString(TimerData.DueAt)!), TimerData.Int(data.GetString(TimerData.Missed)!), done, cancellationToken),
-            TimerKind.Commander => RemindCommanderAsync(incidentId, number, TimerData.Int(data.GetString(TimerData.Missed)!), done, cancellationToken),
-            _ => EscalateAsync(
-                incidentId,
-                number,
-                TimerData.Int(data.GetString(TimerData.Level)!),
-                TimerData.Int(data.GetString(TimerData.Loop)!),
-                TimerData.Time(data.GetString(TimerData.StartedAt)!),
-                data.GetString(TimerData.Reason) ?? "escalation",
-                done,
-                cancellationToken),
+            UpdateReminderPayload r => RemindUpdateAsync(r.IncidentId, r.Number, r.DueAt, r.Missed, done, cancellationToken),
+            CommanderReminderPayload c => RemindCommanderAsync(c.IncidentId, c.Number, c.Missed, done, cancellationToken),
+            EscalationPayload e => EscalateAsync(e.IncidentId, e.Number, e.Level, e.Loop, e.StartedAt, e.Reason, done, cancellationToken),
+            _ => throw new ArgumentOutOfRangeException(nameof(payload), payload.Kind, "unknown timer"),
         };
 
     private async Task RemindUpdateAsync(long incidentId, IncidentNumber number, DateTimeOffset dueAt, int missed, Steps done, CancellationToken cancellationToken)
@@ -127,10 +125,7 @@ public sealed partial class IncidentTimerJob(
     }
 
     internal static Task ScheduleCommanderAsync(IncidentTimers timers, long incidentId, IncidentNumber number, DateTimeOffset at, int missed, CancellationToken cancellationToken) =>
-        timers.ScheduleAsync(TimerKind.Commander, incidentId, number, at, new Dictionary<string, string>
-        {
-            [TimerData.Missed] = TimerData.Int(missed),
-        }, cancellationToken);
+        timers.ScheduleAsync(new CommanderReminderPayload(incidentId, number, missed), at, cancellationToken);
 
     private async Task EscalateAsync(
         long incidentId, IncidentNumber number, int levelNumber, int loop, DateTimeOffset startedAt, string reason, Steps done, CancellationToken cancellationToken)
@@ -192,6 +187,9 @@ public sealed partial class IncidentTimerJob(
             return (T)result!;
         }
     }
+
+    [LoggerMessage(Level = LogLevel.Error, Message = "Timer {Timer} cannot be read ({Problem}); dropped, the timer reconciler sets it again from the incident's state")]
+    private static partial void LogUnreadable(ILogger logger, string timer, string problem);
 
     [LoggerMessage(Level = LogLevel.Information, Message = "Reminded {Number} of an overdue update (missed {Missed})")]
     private static partial void LogReminded(ILogger logger, IncidentNumber number, int missed);

@@ -1,4 +1,3 @@
-using System.Globalization;
 using IncidentBot.Core.Incidents;
 using Quartz;
 
@@ -26,22 +25,12 @@ public sealed class IncidentTimers(ISchedulerFactory schedulers, TimeProvider ti
     /// left as it was. Without replacing, the check and the set are one step, so a timer its own firing re-arms
     /// meanwhile (the next reminder, with its count of missed updates) is never taken back.
     /// </summary>
-    public async Task<bool> ScheduleAsync(
-        TimerKind kind, long incidentId, IncidentNumber number, DateTimeOffset at, IReadOnlyDictionary<string, string> data, CancellationToken cancellationToken,
-        bool replace = true)
+    public async Task<bool> ScheduleAsync(TimerPayload payload, DateTimeOffset at, CancellationToken cancellationToken, bool replace = true)
     {
+        ArgumentNullException.ThrowIfNull(payload);
         var scheduler = await schedulers.GetScheduler(cancellationToken);
-        var key = Key(kind, incidentId);
-        var map = new JobDataMap
-        {
-            [TimerData.Kind] = kind.ToString(),
-            [TimerData.IncidentId] = incidentId.ToString(CultureInfo.InvariantCulture),
-            [TimerData.Number] = number.Value.ToString(CultureInfo.InvariantCulture),
-        };
-        foreach (var (name, value) in data)
-        {
-            map[name] = value;
-        }
+        var key = Key(payload.Kind, payload.IncidentId);
+        var map = payload.ToJobData();
 
         var job = JobBuilder.Create<IncidentTimerJob>()
             .WithIdentity(key)
@@ -91,25 +80,4 @@ public sealed class IncidentTimers(ISchedulerFactory schedulers, TimeProvider ti
         var trigger = await scheduler.GetTrigger(new TriggerKey(Key(kind, incidentId).Name, Group), cancellationToken);
         return trigger?.NextFireTimeUtc;
     }
-}
-
-internal static class TimerData
-{
-    public const string Kind = "kind";
-    public const string IncidentId = "incidentId";
-    public const string Number = "number";
-    public const string DueAt = "dueAt";
-    public const string Missed = "missed";
-    public const string Level = "level";
-    public const string Loop = "loop";
-    public const string StartedAt = "startedAt";
-    public const string Reason = "reason";
-
-    public static string Time(DateTimeOffset value) => value.UtcTicks.ToString(CultureInfo.InvariantCulture);
-
-    public static DateTimeOffset Time(string value) => new(long.Parse(value, CultureInfo.InvariantCulture), TimeSpan.Zero);
-
-    public static string Int(int value) => value.ToString(CultureInfo.InvariantCulture);
-
-    public static int Int(string value) => int.Parse(value, CultureInfo.InvariantCulture);
 }

@@ -105,9 +105,6 @@ public sealed class ReminderEventHandler(
             : ArmReminderAsync(timers, incident, 1, cancellationToken);
 
     internal static Task<bool> ArmReminderAsync(IncidentTimers timers, Incident incident, int missed, CancellationToken cancellationToken, bool replace = true) =>
-        timers.ScheduleAsync(TimerKind.Reminder, incident.Id, incident.Number, incident.NextUpdateDueAt!.Value, new Dictionary<string, string>
-        {
-            [TimerData.DueAt] = TimerData.Time(incident.NextUpdateDueAt!.Value),
-            [TimerData.Missed] = TimerData.Int(missed),
-        }, cancellationToken, replace);
+        timers.ScheduleAsync(
+            new UpdateReminderPayload(incident.Id, incident.Number, incident.NextUpdateDueAt!.Value, missed), incident.NextUpdateDueAt!.Value, cancellationToken, replace);
 }

@@ -47,12 +47,11 @@ public static class SlackIds
     public static IReadOnlyDictionary<string, string> BotScopes { get; } = new Dictionary<string, string>
     {
         ["app_mentions:read"] = "app_mention events",
-        ["bookmarks:write"] = "bookmarks.add",
         ["channels:history"] = "message.channels events, conversations.history",
         ["channels:join"] = "conversations.join",
         ["channels:manage"] = "conversations.create/invite/setTopic/setPurpose/archive (public)",
         ["channels:read"] = "conversations.list",
-        ["chat:write"] = "chat.postMessage/update/postEphemeral",
+        ["chat:write"] = "chat.postMessage/update",
         ["commands"] = "/incident and the message shortcut",
         ["files:write"] = "files.getUploadURLExternal/completeUploadExternal (the postmortem draft as a Markdown file)",
         ["groups:history"] = "message.groups events",
@@ -60,6 +59,5 @@ public static class SlackIds
         ["groups:write"] = "conversations.* on private channels",
         ["reactions:read"] = "reaction_added/removed events",
         ["reactions:write"] = "reactions.add (pin confirmation)",
-        ["users:read"] = "users.info",
     };
 }

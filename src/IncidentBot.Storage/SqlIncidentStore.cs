@@ -613,10 +613,10 @@ public sealed class SqlIncidentStore(IDbConnectionFactory database, TimeProvider
                 IncidentStatusText.TryParse(Status, out var status) ? status : throw new InvalidOperationException($"Unknown status '{Status}' in the database."),
                 new Person(DeclaredByPlatform, DeclaredByUserId, DeclaredByName),
                 DeclaredAt,
-                Version,
-                roles.ToDictionary(r => ParseRole(r.Role), r => new Person(r.HolderPlatform, r.HolderUserId, r.HolderName)),
-                warRooms.Select(w => new ChatSpace(w.Platform, w.Channel)))
+                Version)
             {
+                Roles = roles.ToDictionary(r => ParseRole(r.Role), r => new Person(r.HolderPlatform, r.HolderUserId, r.HolderName)),
+                WarRooms = [.. warRooms.Select(w => new ChatSpace(w.Platform, w.Channel))],
                 AcknowledgedAt = AcknowledgedAt,
                 MitigatedAt = MitigatedAt,
                 ResolvedAt = ResolvedAt,

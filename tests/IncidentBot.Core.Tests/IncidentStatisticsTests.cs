@@ -10,7 +10,7 @@ public sealed class IncidentStatisticsTests
 
     private static Incident Make(int n, Severity severity, DateTimeOffset declared, TimeSpan? ack = null, TimeSpan? resolve = null) =>
         Incident.Declare(new IncidentNumber(n), $"#{n}", null, severity, Ann, declared, new UpdateCadence())
-            .With(acknowledgedAt: declared + ack, resolvedAt: declared + resolve);
+            with { AcknowledgedAt = declared + ack, ResolvedAt = declared + resolve };
 
     [Fact]
     public void Weekly_CountsAndMeansPerSeverity_IncludesEmptyWeeks()

@@ -26,7 +26,8 @@ public sealed class PagerFixture<TDatabase> : IAsyncLifetime
         Services = CreateServices();
     }
 
-    public ServiceProvider CreateServices(IDictionary<string, string?>? extra = null)
+    /// <summary>The paging services; on <paramref name="clock"/> when given, so a test moves their time itself.</summary>
+    public ServiceProvider CreateServices(IDictionary<string, string?>? extra = null, TimeProvider? clock = null)
     {
         var settings = new Dictionary<string, string?>
         {
@@ -48,6 +49,11 @@ public sealed class PagerFixture<TDatabase> : IAsyncLifetime
         return Database.CreateServices(
             builder =>
             {
+                if (clock is not null)
+                {
+                    builder.Services.AddSingleton(clock);
+                }
+
                 builder.AddIncidentEngine();
                 builder.AddPaging();
             },

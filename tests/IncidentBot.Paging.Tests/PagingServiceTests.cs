@@ -1,8 +1,10 @@
 using IncidentBot.Core.Application;
 using IncidentBot.Core.Incidents;
+using IncidentBot.TestKit;
 using IncidentBot.TestKit.Databases;
 using IncidentBot.TestKit.Paging;
 using Microsoft.Extensions.DependencyInjection;
+using Microsoft.Extensions.Time.Testing;
 
 namespace IncidentBot.Paging.Tests;
 
@@ -155,17 +157,21 @@ public abstract class PagingServiceTests<TDatabase> : IAsyncLifetime
     public async Task TryClaimAsync_ClaimHeldBySenderThatDied_IsTakenOverOnlyAfterTheLease()
     {
         var incident = await _fixture.DeclareAsync();
+        var clock = After(incident);
+        await using var services = _fixture.CreateServices(clock: clock);
+        var ledger = services.GetRequiredService<PageLedger>();
         var key = new PageKey(incident.Id, "trigger", 1, 0, 42, Pagers.PagerDuty);
 
-        Assert.Equal(1, await Ledger.TryClaimAsync(key, "declared at SEV1", "incidentbot-INC-1", TimeSpan.FromMilliseconds(300), default));
-        Assert.Null(await Ledger.TryClaimAsync(key, null, null, TimeSpan.FromMinutes(1), default));
-        await Task.Delay(400);
-        Assert.Equal(2, await Ledger.TryClaimAsync(key, null, null, TimeSpan.FromMinutes(1), default));
-        Assert.False(await Ledger.RenewAsync(key, 1, TimeSpan.FromMinutes(1), default));
-        Assert.True(await Ledger.CompleteAsync(key, PageLedger.Sent, null, 2, default));
-        await Task.Delay(100);
-        Assert.Null(await Ledger.TryClaimAsync(key, null, null, TimeSpan.FromMilliseconds(1), default));
-        var row = await Ledger.GetAsync(key, default);
+        Assert.Equal(1, await ledger.TryClaimAsync(key, "declared at SEV1", "incidentbot-INC-1", TimeSpan.FromMilliseconds(300), default));
+        clock.Advance(TimeSpan.FromMilliseconds(299));
+        Assert.Null(await ledger.TryClaimAsync(key, null, null, TimeSpan.FromMinutes(1), default));
+        clock.Advance(TimeSpan.FromMilliseconds(2));
+        Assert.Equal(2, await ledger.TryClaimAsync(key, null, null, TimeSpan.FromMinutes(1), default));
+        Assert.False(await ledger.RenewAsync(key, 1, TimeSpan.FromMinutes(1), default));
+        Assert.True(await ledger.CompleteAsync(key, PageLedger.Sent, null, 2, default));
+        clock.Advance(TimeSpan.FromMinutes(2));
+        Assert.Null(await ledger.TryClaimAsync(key, null, null, TimeSpan.FromMilliseconds(1), default));
+        var row = await ledger.GetAsync(key, default);
         Assert.Equal(("declared at SEV1", "incidentbot-INC-1", 2), (row!.Reason, row.DedupKey, row.Attempts));
     }
 
@@ -237,8 +243,10 @@ public abstract class PagingServiceTests<TDatabase> : IAsyncLifetime
     [Fact]
     public async Task PageAsync_ProviderSlowerThanTheClaimLease_ClaimRenewedAndSentOnce()
     {
-        await using var services = _fixture.CreateServices(FastClaims);
         var incident = await _fixture.DeclareAsync();
+        var clock = After(incident);
+        await using var services = _fixture.CreateServices(FastClaims, clock);
+        var ledger = services.GetRequiredService<PageLedger>();
         var sweeper = services.GetRequiredService<PageSweeper>();
         await sweeper.StartAsync(default);
         try
@@ -246,7 +254,17 @@ public abstract class PagingServiceTests<TDatabase> : IAsyncLifetime
             _fixture.PagerDuty.Hold();
             var paging = services.GetRequiredService<PagingService>().PageAsync(incident, Step(incident.DeclaredAt) with { Targets = [Pagers.PagerDuty] }, FirstKey(incident), default);
             await _fixture.PagerDuty.WaitForAsync(1);
-            await Task.Delay(TimeSpan.FromSeconds(2.5));
+            // Two and a half leases pass while the provider holds the request; after each renewal turn the claim
+            // reaches past the clock, so the sweeper never finds it run out.
+            for (var turn = 0; turn < 8; turn++)
+            {
+                clock.Advance(FastClaimLease / 3);
+                await Eventually.HoldsAsync(
+                    async () => (await ledger.ListAsync(incident.Id, default)).Single().ClaimedUntil > clock.GetUtcNow() + (FastClaimLease / 2),
+                    "the claim renewed");
+                await services.GetRequiredService<PageSweeper>().SweepAsync(default);
+            }
+
             _fixture.PagerDuty.Release();
             await paging;
         }
@@ -264,14 +282,18 @@ public abstract class PagingServiceTests<TDatabase> : IAsyncLifetime
     {
         var incident = await _fixture.DeclareAsync();
         var key = new PageKey(incident.Id, "trigger", 1, 0, PagingService.Generation(incident.DeclaredAt), Pagers.PagerDuty);
-        await Ledger.TryClaimAsync(key, "declared at SEV1", null, TimeSpan.FromMilliseconds(1), default);
-        await _fixture.Services.GetRequiredService<IncidentService>().AcknowledgeAsync(incident.Number, PagerFixture<TDatabase>.Ann, default);
-        await Task.Delay(50);
+        var clock = After(incident);
+        await using var services = _fixture.CreateServices(clock: clock);
+        var ledger = services.GetRequiredService<PageLedger>();
+        await ledger.TryClaimAsync(key, "declared at SEV1", null, TimeSpan.FromMilliseconds(1), default);
+        clock.Advance(TimeSpan.FromSeconds(1));
+        await services.GetRequiredService<IncidentService>().AcknowledgeAsync(incident.Number, PagerFixture<TDatabase>.Ann, default);
+        clock.Advance(TimeSpan.FromMilliseconds(2));
 
-        await _fixture.Services.GetRequiredService<PageSweeper>().SweepAsync(default);
+        await services.GetRequiredService<PageSweeper>().SweepAsync(default);
 
         Assert.Empty(_fixture.PagerDuty.Requests);
-        Assert.Equal(PageLedger.Stopped, (await Ledger.GetAsync(key, default))!.Status);
+        Assert.Equal(PageLedger.Stopped, (await ledger.GetAsync(key, default))!.Status);
         Assert.Contains(await Store.GetTimelineAsync(incident.Id, default), e => e.Text.StartsWith("The pagerduty page for level 1 was not sent again", StringComparison.Ordinal));
     }
 
@@ -280,31 +302,31 @@ public abstract class PagingServiceTests<TDatabase> : IAsyncLifetime
     {
         var incident = await _fixture.DeclareAsync();
         var key = new PageKey(incident.Id, "trigger", 1, 0, PagingService.Generation(incident.DeclaredAt), Pagers.PagerDuty);
+        var clock = After(incident);
+        await using var services = _fixture.CreateServices(clock: clock);
+        var ledger = services.GetRequiredService<PageLedger>();
         for (var i = 0; i < PagingService.MaxClaims; i++)
         {
-            Assert.NotNull(await Ledger.TryClaimAsync(key, "declared at SEV1", null, TimeSpan.FromMilliseconds(1), default));
-            await Task.Delay(10);
+            Assert.NotNull(await ledger.TryClaimAsync(key, "declared at SEV1", null, TimeSpan.FromMilliseconds(1), default));
+            clock.Advance(TimeSpan.FromMilliseconds(2));
         }
 
-        await _fixture.Services.GetRequiredService<PageSweeper>().SweepAsync(default);
+        await services.GetRequiredService<PageSweeper>().SweepAsync(default);
 
         Assert.Empty(_fixture.PagerDuty.Requests);
-        var row = (await Ledger.GetAsync(key, default))!;
+        var row = (await ledger.GetAsync(key, default))!;
         Assert.Equal(PageLedger.Failed, row.Status);
         Assert.Contains(await Store.GetTimelineAsync(incident.Id, default), e => e.Text.StartsWith("Paging via pagerduty failed (trigger)", StringComparison.Ordinal));
     }
 
+    /// <summary>A fake clock a second after the incident was declared (on the real one), moving only when advanced.</summary>
+    private static FakeTimeProvider After(Incident incident) => new(incident.DeclaredAt.AddSeconds(1));
+
+    private static readonly TimeSpan FastClaimLease = TimeSpan.FromSeconds(1);
+
     private static readonly Dictionary<string, string?> FastClaims = new() { ["Paging:ClaimLease"] = "00:00:01", ["Paging:SweepInterval"] = "00:00:01" };
 
-    private static async Task WaitUntilAsync(Func<Task<bool>> condition)
-    {
-        var deadline = DateTime.UtcNow + TimeSpan.FromSeconds(20);
-        while (!await condition())
-        {
-            Assert.True(DateTime.UtcNow < deadline, "the condition did not become true in time");
-            await Task.Delay(50);
-        }
-    }
+    private static Task WaitUntilAsync(Func<Task<bool>> condition) => Eventually.HoldsAsync(condition);
 }
 
 public sealed class SqlitePagingServiceTests : PagingServiceTests<SqliteTestDatabase>;

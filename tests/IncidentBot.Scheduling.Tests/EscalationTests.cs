@@ -1,15 +1,18 @@
 using IncidentBot.Core.Application;
 using IncidentBot.Core.Incidents;
 using IncidentBot.Paging;
+using IncidentBot.TestKit;
 using IncidentBot.TestKit.Databases;
 using IncidentBot.TestKit.Paging;
 using Microsoft.Extensions.DependencyInjection;
+using Microsoft.Extensions.Time.Testing;
 
 namespace IncidentBot.Scheduling.Tests;
 
 /// <summary>
 /// Escalation that reaches a person, end to end through the host against fake pagers that deduplicate as PagerDuty and
-/// Opsgenie do: every escalation opens its own alert (and notifies), acks and resolves reach every alert.
+/// Opsgenie do: every escalation opens its own alert (and notifies), acks and resolves reach every alert. The hosts run
+/// on a fake clock that the tests move.
 /// </summary>
 public abstract class EscalationTests<TDatabase> : IAsyncLifetime
     where TDatabase : TestDatabase, new()
@@ -21,6 +24,7 @@ public abstract class EscalationTests<TDatabase> : IAsyncLifetime
     private readonly FakePagerDuty _pagerDuty = new();
     private readonly FakeOpsgenie _opsgenie = new();
     private readonly List<SchedulingHost> _hosts = [];
+    private readonly FakeTimeProvider _clock = TestClock.StartingNow();
 
     public async Task InitializeAsync() => await Task.WhenAll(_database.InitializeAsync(), _pagerDuty.StartAsync(), _opsgenie.StartAsync());
 
@@ -36,7 +40,7 @@ public abstract class EscalationTests<TDatabase> : IAsyncLifetime
         await _database.DisposeAsync();
     }
 
-    private SchedulingHost Start(Dictionary<string, string?> settings)
+    private SchedulingHost Start(Dictionary<string, string?> settings, bool realTime = false)
     {
         var all = new Dictionary<string, string?>
         {
@@ -54,14 +58,19 @@ public abstract class EscalationTests<TDatabase> : IAsyncLifetime
             all[key] = value;
         }
 
-        var host = new SchedulingHost(_database, all);
+        var host = new SchedulingHost(_database, all, clock: realTime ? null : _clock);
         _hosts.Add(host);
         _ = host.Server;
         return host;
     }
 
-    private static async Task<Incident> DeclareAsync(SchedulingHost host, Severity severity) =>
-        (await host.Incidents.DeclareAsync(new DeclareRequest("Checkout is down", severity), Ann, default)).Incident;
+    /// <summary>Declares and waits until the declare is handled (its timers set, its first page sent) before time moves on.</summary>
+    private static async Task<Incident> DeclareAsync(SchedulingHost host, Severity severity)
+    {
+        var incident = (await host.Incidents.DeclareAsync(new DeclareRequest("Checkout is down", severity), Ann, default)).Incident;
+        await host.SettledAsync();
+        return incident;
+    }
 
     private static string Key(Incident incident, int sequence) => Pagers.DedupKey(incident.Number, sequence);
 
@@ -76,6 +85,11 @@ public abstract class EscalationTests<TDatabase> : IAsyncLifetime
             ["Escalation:RepeatDelay"] = "00:00:01",
         });
         var incident = await DeclareAsync(host, Severity.Sev1);
+
+        for (var second = 0; second < 6; second++)
+        {
+            await host.AdvanceAsync(TimeSpan.FromSeconds(1));
+        }
 
         // The declare run (level 1, its repeat) and the missed-update run (level 1, its repeat): four escalations.
         await host.Events.WaitForAsync<IncidentEscalated>(incident.Number, count: 4, TimeSpan.FromSeconds(30));
@@ -107,6 +121,7 @@ public abstract class EscalationTests<TDatabase> : IAsyncLifetime
             ["Escalation:Levels:1:Delay"] = "00:00:01",
         });
         var incident = await DeclareAsync(host, Severity.Sev1);
+        await host.AdvanceAsync(TimeSpan.FromSeconds(1));
 
         await host.Events.WaitForAsync<IncidentEscalated>(incident.Number, count: 2);
         await _pagerDuty.Book.WaitForNotifiedAsync(2);
@@ -125,6 +140,7 @@ public abstract class EscalationTests<TDatabase> : IAsyncLifetime
             ["Escalation:RepeatDelay"] = "00:00:01",
         });
         var incident = await DeclareAsync(host, Severity.Sev1);
+        await host.AdvanceAsync(TimeSpan.FromSeconds(1));
         await host.Events.WaitForAsync<IncidentEscalated>(incident.Number, count: 2);
         await _pagerDuty.Book.WaitForNotifiedAsync(2);
         await _opsgenie.Book.WaitForNotifiedAsync(2);
@@ -156,7 +172,8 @@ public abstract class EscalationTests<TDatabase> : IAsyncLifetime
             ["Paging:ClaimLease"] = "00:00:02",
             ["Paging:SweepInterval"] = "00:00:01",
         };
-        var first = Start(settings);
+        // Real time: the sweeper that takes over a dead sender's page waits out its claim on the wall clock.
+        var first = Start(settings, realTime: true);
         var incident = await DeclareAsync(first, Severity.Sev2);
         await first.Incidents.RequestPageAsync(incident.Number, null, null, Ann, default);
         await _pagerDuty.WaitForAsync(1);
@@ -167,7 +184,7 @@ public abstract class EscalationTests<TDatabase> : IAsyncLifetime
         await first.DisposeAsync();
         _hosts.Remove(first);
         _pagerDuty.Release();
-        var second = Start(settings);
+        var second = Start(settings, realTime: true);
 
         await _pagerDuty.WaitForAsync(3);
         await WaitUntilAsync(() => _pagerDuty.Book.Alerts.Count == 2);
@@ -209,8 +226,8 @@ public abstract class EscalationTests<TDatabase> : IAsyncLifetime
         await host.Incidents.AcknowledgeAsync(incident.Number, Ann, default);
 
         await host.Incidents.ChangeSeverityAsync(incident.Number, Severity.Sev1, Ann, default);
-        await host.Events.WaitForAsync<SeverityChanged>(incident.Number);
-        await Task.Delay(TimeSpan.FromSeconds(2));
+        await host.SettledAsync();
+        await host.AdvanceAsync(TimeSpan.FromSeconds(3));
 
         Assert.Empty(host.Events.Of<IncidentEscalated>(incident.Number));
         Assert.Empty(_pagerDuty.Requests);
@@ -224,8 +241,9 @@ public abstract class EscalationTests<TDatabase> : IAsyncLifetime
         await _pagerDuty.WaitForAsync(1);
 
         await host.Incidents.ChangeSeverityAsync(incident.Number, Severity.Sev3, Ann, default);
-        await WaitUntilAsync(async () => (await host.TimelineAsync(incident)).Any(e => e.Text == "Lowered to SEV3: escalation levels not yet paged were stopped"));
-        await Task.Delay(TimeSpan.FromSeconds(3));
+        await host.SettledAsync();
+        Assert.Contains(await host.TimelineAsync(incident), e => e.Text == "Lowered to SEV3: escalation levels not yet paged were stopped");
+        await host.AdvanceAsync(TimeSpan.FromSeconds(3));
 
         Assert.Empty(_opsgenie.Requests);
         Assert.Single(host.Events.Of<IncidentEscalated>(incident.Number));
@@ -241,6 +259,8 @@ public abstract class EscalationTests<TDatabase> : IAsyncLifetime
         await _pagerDuty.WaitForAsync(1);
 
         await host.Incidents.ChangeSeverityAsync(incident.Number, Severity.Sev3, Ann, default);
+        await host.SettledAsync();
+        await host.AdvanceAsync(TimeSpan.FromSeconds(2));
 
         await _opsgenie.Book.WaitForNotifiedAsync(1);
         Assert.Equal([Key(incident, 2)], _opsgenie.NotifiedKeys.ToArray());
@@ -315,15 +335,7 @@ public abstract class EscalationTests<TDatabase> : IAsyncLifetime
 
     private static async Task WaitUntilAsync(Func<bool> condition) => await WaitUntilAsync(() => Task.FromResult(condition()));
 
-    private static async Task WaitUntilAsync(Func<Task<bool>> condition)
-    {
-        var deadline = DateTime.UtcNow + TimeSpan.FromSeconds(20);
-        while (!await condition())
-        {
-            Assert.True(DateTime.UtcNow < deadline, "the condition did not become true in time");
-            await Task.Delay(50);
-        }
-    }
+    private static Task WaitUntilAsync(Func<Task<bool>> condition) => Eventually.HoldsAsync(condition);
 }
 
 public sealed class SqliteEscalationTests : EscalationTests<SqliteTestDatabase>;

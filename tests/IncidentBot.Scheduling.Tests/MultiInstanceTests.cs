@@ -1,6 +1,7 @@
 using IncidentBot.Core;
 using IncidentBot.Core.Application;
 using IncidentBot.Core.Incidents;
+using IncidentBot.TestKit;
 using IncidentBot.TestKit.Databases;
 using IncidentBot.TestKit.Processes;
 using Microsoft.Extensions.DependencyInjection;
@@ -68,7 +69,9 @@ public sealed class MultiInstanceTests : IAsyncLifetime
             await instance.KillAsync();
         }
 
-        await Task.Delay(Cadence + TimeSpan.FromSeconds(1));
+        // Separate processes keep real time: wait until every second reminder is due before starting again.
+        var secondDue = incidents.Max(i => i.DeclaredAt) + (2 * Cadence);
+        await Eventually.HoldsAsync(() => DateTimeOffset.UtcNow > secondDue, "the second reminders coming due", Cadence * 3);
         await StartInstancesAsync(2);
 
         await WaitForRemindersAsync(incidents, missed: 2);
@@ -96,53 +99,46 @@ public sealed class MultiInstanceTests : IAsyncLifetime
 
     private async Task WaitUntilCheckedInAsync(int instances)
     {
-        var deadline = DateTime.UtcNow + TimeSpan.FromSeconds(30);
         await using var connection = new Npgsql.NpgsqlConnection(_database.ConnectionString);
         await connection.OpenAsync();
-        while (true)
-        {
-            await using var command = new Npgsql.NpgsqlCommand("SELECT DISTINCT sched_name || '/' || instance_name FROM qrtz_scheduler_state", connection);
-            var checkedIn = new List<string>();
-            await using (var reader = await command.ExecuteReaderAsync())
+        var checkedIn = new List<string>();
+        await Eventually.HoldsAsync(
+            async () =>
             {
+                checkedIn.Clear();
+                await using var command = new Npgsql.NpgsqlCommand("SELECT DISTINCT sched_name || '/' || instance_name FROM qrtz_scheduler_state", connection);
+                await using var reader = await command.ExecuteReaderAsync();
                 while (await reader.ReadAsync())
                 {
                     checkedIn.Add(reader.GetString(0));
                 }
-            }
 
-            if (checkedIn.Count(c => c.StartsWith(_cluster + "/", StringComparison.Ordinal)) == instances)
-            {
-                return;
-            }
-
-            Assert.True(DateTime.UtcNow < deadline, $"scheduler instances checked in: {string.Join(", ", checkedIn)}; expected {instances} of {_cluster}");
-            await Task.Delay(100);
-        }
+                return checkedIn.Count(c => c.StartsWith(_cluster + "/", StringComparison.Ordinal)) == instances;
+            },
+            $"{instances} scheduler instances of {_cluster} checked in",
+            TimeSpan.FromSeconds(30),
+            TimeSpan.FromMilliseconds(100));
     }
 
     private async Task WaitUntilOutboxDeliveredAsync()
     {
-        var deadline = DateTime.UtcNow + TimeSpan.FromSeconds(30);
         await using var connection = new Npgsql.NpgsqlConnection(_database.ConnectionString);
         await connection.OpenAsync();
-        while (true)
-        {
-            // Not yet fanned out into per-handler lanes, or fanned out and not yet delivered by every handler.
-            await using var command = new Npgsql.NpgsqlCommand(
-                """
-                SELECT (SELECT count(*) FROM outbox WHERE delivered_at IS NULL AND failed_at IS NULL)
-                    + (SELECT count(*) FROM outbox_deliveries WHERE done_at IS NULL AND failed_at IS NULL)
-                """,
-                connection);
-            if ((long)(await command.ExecuteScalarAsync())! == 0)
+        await Eventually.HoldsAsync(
+            async () =>
             {
-                return;
-            }
-
-            Assert.True(DateTime.UtcNow < deadline, "the instances did not handle the declare events");
-            await Task.Delay(100);
-        }
+                // Not yet fanned out into per-handler lanes, or fanned out and not yet delivered by every handler.
+                await using var command = new Npgsql.NpgsqlCommand(
+                    """
+                    SELECT (SELECT count(*) FROM outbox WHERE delivered_at IS NULL AND failed_at IS NULL)
+                        + (SELECT count(*) FROM outbox_deliveries WHERE done_at IS NULL AND failed_at IS NULL)
+                    """,
+                    connection);
+                return (long)(await command.ExecuteScalarAsync())! == 0;
+            },
+            "the instances handling the declare events",
+            TimeSpan.FromSeconds(30),
+            TimeSpan.FromMilliseconds(100));
     }
 
     private async Task<Dictionary<IncidentNumber, List<string>>> RemindersAsync(IEnumerable<Incident> incidents)
@@ -162,19 +158,11 @@ public sealed class MultiInstanceTests : IAsyncLifetime
 
     private async Task WaitForRemindersAsync(IReadOnlyList<Incident> incidents, int missed)
     {
-        var deadline = DateTime.UtcNow + TimeSpan.FromSeconds(60);
-        while (true)
-        {
-            var reminders = await RemindersAsync(incidents);
-            var missing = reminders.Where(r => r.Value.Count < missed).Select(r => r.Key.ToString()).ToList();
-            if (missing.Count == 0)
-            {
-                return;
-            }
-
-            Assert.True(DateTime.UtcNow < deadline, $"{missing.Count} incidents never got reminder {missed}: {string.Join(", ", missing)}\n{_instances[^1].Output}");
-            await Task.Delay(250);
-        }
+        await Eventually.HoldsAsync(
+            async () => (await RemindersAsync(incidents)).All(r => r.Value.Count >= missed),
+            $"reminder {missed} of every incident",
+            TimeSpan.FromSeconds(60),
+            TimeSpan.FromMilliseconds(250));
     }
 
     /// <summary>Every reminder text is unique per due time (the first names it) or per missed count, so a repeat is a double firing.</summary>

@@ -1,13 +1,18 @@
 using IncidentBot.Core.Application;
 using IncidentBot.Core.Incidents;
 using IncidentBot.Paging;
+using IncidentBot.TestKit;
 using IncidentBot.TestKit.Databases;
 using IncidentBot.TestKit.Paging;
 using Microsoft.Extensions.DependencyInjection;
+using Microsoft.Extensions.Time.Testing;
 
 namespace IncidentBot.Scheduling.Tests;
 
-/// <summary>Update reminders, commander reminders and escalation end to end through the host, with second-scale cadences.</summary>
+/// <summary>
+/// Update reminders, commander reminders and escalation end to end through the host, on a fake clock: a test moves
+/// time past a moment and, once the host has settled, sees what happened by then and nothing else.
+/// </summary>
 public abstract class ReminderTests<TDatabase> : IAsyncLifetime
     where TDatabase : TestDatabase, new()
 {
@@ -18,6 +23,7 @@ public abstract class ReminderTests<TDatabase> : IAsyncLifetime
     private readonly FakePagerDuty _pagerDuty = new();
     private readonly FakeOpsgenie _opsgenie = new();
     private readonly List<SchedulingHost> _hosts = [];
+    private readonly FakeTimeProvider _clock = TestClock.StartingNow();
 
     public async Task InitializeAsync() => await Task.WhenAll(_database.InitializeAsync(), _pagerDuty.StartAsync(), _opsgenie.StartAsync());
 
@@ -54,14 +60,19 @@ public abstract class ReminderTests<TDatabase> : IAsyncLifetime
             all[key] = value;
         }
 
-        var host = new SchedulingHost(_database, all);
+        var host = new SchedulingHost(_database, all, clock: _clock);
         _hosts.Add(host);
         _ = host.Server;
         return host;
     }
 
-    private static async Task<Incident> DeclareAsync(SchedulingHost host, Severity severity, Person? commander = null) =>
-        (await host.Incidents.DeclareAsync(new DeclareRequest("Checkout is down", severity) { Commander = commander }, Ann, default)).Incident;
+    /// <summary>Declares and waits until the declare is handled (its timers set) before time moves on.</summary>
+    private static async Task<Incident> DeclareAsync(SchedulingHost host, Severity severity, Person? commander = null)
+    {
+        var incident = (await host.Incidents.DeclareAsync(new DeclareRequest("Checkout is down", severity) { Commander = commander }, Ann, default)).Incident;
+        await host.SettledAsync();
+        return incident;
+    }
 
     [Fact]
     public async Task Reminder_PerSeverityCadence_FiresOnceAtDueTimeMentioningRoles()
@@ -71,13 +82,19 @@ public abstract class ReminderTests<TDatabase> : IAsyncLifetime
         var sev2 = await DeclareAsync(host, Severity.Sev2);
         var sev3 = await DeclareAsync(host, Severity.Sev3);
 
-        var first = Assert.Single(await host.Events.WaitForAsync<UpdateReminderDue>(sev1.Number));
-        var second = (await host.Events.WaitForAsync<UpdateReminderDue>(sev2.Number))[0];
+        await host.AdvanceAsync(TimeSpan.FromSeconds(2) - Tick);
+        Assert.Empty(host.Events.Of<UpdateReminderDue>(sev1.Number));
+
+        await host.AdvanceAsync(Tick);
+        var first = Assert.Single(host.Events.Of<UpdateReminderDue>(sev1.Number));
+        Assert.Empty(host.Events.Of<UpdateReminderDue>(sev2.Number));
+        await host.AdvanceAsync(TimeSpan.FromSeconds(2));
+        var second = Assert.Single(host.Events.Of<UpdateReminderDue>(sev2.Number));
 
         Assert.Equal(sev1.DeclaredAt + TimeSpan.FromSeconds(2), first.Event.DueAt);
         Assert.Equal(1, first.Event.Missed);
         Assert.Equal(Bo, first.Event.Commander);
-        Assert.True(first.At >= first.Event.DueAt, "the reminder fired before it was due");
+        Assert.Equal(first.Event.DueAt, first.At);
         Assert.Equal(sev2.DeclaredAt + TimeSpan.FromSeconds(4), second.Event.DueAt);
         Assert.Null(second.Event.Commander);
         Assert.Empty(host.Events.Of<UpdateReminderDue>(sev3.Number));
@@ -89,13 +106,16 @@ public abstract class ReminderTests<TDatabase> : IAsyncLifetime
     {
         var host = Start(new() { ["Reminders:Sev1"] = "00:00:03" });
         var incident = await DeclareAsync(host, Severity.Sev1);
-        await Task.Delay(TimeSpan.FromSeconds(1.5));
+        await host.AdvanceAsync(TimeSpan.FromSeconds(1.5));
         var updated = (await host.Incidents.PostUpdateAsync(incident.Number, "Rolling back the deploy", Ann, default)).Incident;
+        await host.SettledAsync();
 
-        var reminder = (await host.Events.WaitForAsync<UpdateReminderDue>(incident.Number))[0];
+        await host.AdvanceAsync(TimeSpan.FromSeconds(1.5));
+        Assert.Empty(host.Events.Of<UpdateReminderDue>(incident.Number));
+        await host.AdvanceAsync(TimeSpan.FromSeconds(1.5));
 
+        var reminder = Assert.Single(host.Events.Of<UpdateReminderDue>(incident.Number));
         Assert.Equal(updated.LastUpdateAt!.Value + TimeSpan.FromSeconds(3), reminder.Event.DueAt);
-        Assert.DoesNotContain(host.Events.Of<UpdateReminderDue>(incident.Number), r => r.Event.DueAt == incident.NextUpdateDueAt);
     }
 
     [Fact]
@@ -105,11 +125,13 @@ public abstract class ReminderTests<TDatabase> : IAsyncLifetime
         var incident = await DeclareAsync(host, Severity.Sev1);
         var snoozed = (await host.Incidents.SnoozeAsync(incident.Number, 1, Ann, default)).Incident;
 
-        await WaitUntilAsync(async () => await Timers(host).NextFireAsync(TimerKind.Reminder, incident.Id, default) == snoozed.NextUpdateDueAt);
-        await Task.Delay(TimeSpan.FromSeconds(3));
+        await host.SettledAsync();
+        await host.AdvanceAsync(TimeSpan.FromSeconds(3));
 
         Assert.Empty(host.Events.Of<UpdateReminderDue>(incident.Number));
         Assert.Equal(snoozed.NextUpdateDueAt, await Timers(host).NextFireAsync(TimerKind.Reminder, incident.Id, default));
+        await host.AdvanceAsync(TimeSpan.FromMinutes(1));
+        Assert.Equal(snoozed.NextUpdateDueAt, Assert.Single(host.Events.Of<UpdateReminderDue>(incident.Number)).Event.DueAt);
     }
 
     [Fact]
@@ -118,8 +140,11 @@ public abstract class ReminderTests<TDatabase> : IAsyncLifetime
         var host = Start(new() { ["Reminders:Sev2"] = "00:01:00" });
         var incident = await DeclareAsync(host, Severity.Sev2);
         await host.Incidents.ChangeSeverityAsync(incident.Number, Severity.Sev1, Ann, default);
+        await host.SettledAsync();
 
-        var reminder = (await host.Events.WaitForAsync<UpdateReminderDue>(incident.Number))[0];
+        await host.AdvanceAsync(TimeSpan.FromSeconds(2));
+
+        var reminder = Assert.Single(host.Events.Of<UpdateReminderDue>(incident.Number));
 
         Assert.Equal(incident.DeclaredAt + TimeSpan.FromSeconds(2), reminder.Event.DueAt);
     }
@@ -131,9 +156,9 @@ public abstract class ReminderTests<TDatabase> : IAsyncLifetime
         var incident = await DeclareAsync(host, Severity.Sev1);
         await host.Incidents.ResolveAsync(incident.Number, "fixed", Ann, default);
 
-        await host.Events.WaitForAsync<IncidentResolved>(incident.Number);
-        await WaitUntilAsync(async () => await Timers(host).NextFireAsync(TimerKind.Reminder, incident.Id, default) is null);
-        await Task.Delay(TimeSpan.FromSeconds(3));
+        await host.SettledAsync();
+        Assert.Null(await Timers(host).NextFireAsync(TimerKind.Reminder, incident.Id, default));
+        await host.AdvanceAsync(TimeSpan.FromSeconds(3));
 
         Assert.Empty(host.Events.Of<UpdateReminderDue>(incident.Number));
     }
@@ -144,9 +169,13 @@ public abstract class ReminderTests<TDatabase> : IAsyncLifetime
         var host = Start();
         var incident = await DeclareAsync(host, Severity.Sev1);
         await host.Incidents.ResolveAsync(incident.Number, null, Ann, default);
+        await host.AdvanceAsync(TimeSpan.FromSeconds(1));
         var reopened = (await host.Incidents.ReopenAsync(incident.Number, Ann, default)).Incident;
+        await host.SettledAsync();
 
-        var reminder = (await host.Events.WaitForAsync<UpdateReminderDue>(incident.Number))[0];
+        await host.AdvanceAsync(TimeSpan.FromSeconds(2));
+
+        var reminder = Assert.Single(host.Events.Of<UpdateReminderDue>(incident.Number));
 
         Assert.Equal(reopened.NextUpdateDueAt, reminder.Event.DueAt);
     }
@@ -156,16 +185,17 @@ public abstract class ReminderTests<TDatabase> : IAsyncLifetime
     {
         var host = Start(new() { ["Reminders:Sev1"] = "00:00:02" });
         var incident = await DeclareAsync(host, Severity.Sev1);
-        var declared = (await host.Events.WaitForAsync<IncidentDeclared>(incident.Number))[0].Event;
-        await host.Events.WaitForAsync<UpdateReminderDue>(incident.Number);
-        await WaitUntilAsync(async () => await Timers(host).NextFireAsync(TimerKind.Reminder, incident.Id, default) is not null);
+        await host.AdvanceAsync(TimeSpan.FromSeconds(2));
+        var declared = Assert.Single(host.Events.Of<IncidentDeclared>(incident.Number)).Event;
+        Assert.Single(host.Events.Of<UpdateReminderDue>(incident.Number));
 
         // The outbox delivers at least once: the declare reaches the timers again after the first reminder.
         var timersHandler = host.Services.GetServices<IIncidentEventHandler>().OfType<ReminderEventHandler>().Single();
         await timersHandler.HandleAsync(declared, default);
+        await host.AdvanceAsync(TimeSpan.FromSeconds(2));
 
-        var reminders = await host.Events.WaitForAsync<UpdateReminderDue>(incident.Number, count: 2);
-        Assert.Equal([1, 2], reminders.Take(2).Select(r => r.Event.Missed).ToArray());
+        var reminders = host.Events.Of<UpdateReminderDue>(incident.Number);
+        Assert.Equal([1, 2], reminders.Select(r => r.Event.Missed).ToArray());
     }
 
     [Fact]
@@ -173,11 +203,14 @@ public abstract class ReminderTests<TDatabase> : IAsyncLifetime
     {
         var host = Start(new() { ["Reminders:Sev1"] = "00:00:01" }, pagers: true);
         var incident = await DeclareAsync(host, Severity.Sev1);
+        await host.AdvanceAsync(TimeSpan.FromSeconds(1));
+        Assert.Empty(host.Events.Of<IncidentEscalated>(incident.Number));
 
-        var escalated = Assert.Single(await host.Events.WaitForAsync<IncidentEscalated>(incident.Number));
+        await host.AdvanceAsync(TimeSpan.FromSeconds(1));
+        var escalated = Assert.Single(host.Events.Of<IncidentEscalated>(incident.Number));
         var reminders = host.Events.Of<UpdateReminderDue>(incident.Number);
 
-        Assert.Equal([1, 2], reminders.Take(2).Select(r => r.Event.Missed).ToArray());
+        Assert.Equal([1, 2], reminders.Select(r => r.Event.Missed).ToArray());
         Assert.Equal(1, escalated.Event.Level);
         Assert.Equal([Pagers.PagerDuty, Pagers.Opsgenie], escalated.Event.Targets);
         Assert.Contains("no status update after 2 reminders", escalated.Event.Reason);
@@ -194,11 +227,14 @@ public abstract class ReminderTests<TDatabase> : IAsyncLifetime
     {
         var host = Start(EscalationSettings(), pagers: true);
         var incident = await DeclareAsync(host, Severity.Sev1);
+        await host.AdvanceAsync(TimeSpan.FromSeconds(2) - Tick);
+        Assert.Single(host.Events.Of<IncidentEscalated>(incident.Number));
 
-        var levels = await host.Events.WaitForAsync<IncidentEscalated>(incident.Number, count: 2);
+        await host.AdvanceAsync(Tick);
 
+        var levels = host.Events.Of<IncidentEscalated>(incident.Number);
         Assert.Equal([1, 2], levels.Select(l => l.Event.Level).ToArray());
-        Assert.True(levels[1].At - levels[0].At >= TimeSpan.FromSeconds(1.5), "level 2 was paged before level 1's delay ran out");
+        Assert.Equal(TimeSpan.FromSeconds(2), levels[1].At - levels[0].At);
         Assert.Single(await _opsgenie.WaitForAsync(1));
         Assert.Single(_pagerDuty.Requests);
     }
@@ -212,7 +248,7 @@ public abstract class ReminderTests<TDatabase> : IAsyncLifetime
 
         await host.Incidents.AcknowledgeAsync(incident.Number, Ann, default);
         var events = await _pagerDuty.WaitForAsync(2);
-        await Task.Delay(TimeSpan.FromSeconds(3));
+        await host.AdvanceAsync(TimeSpan.FromSeconds(3));
 
         Assert.Equal(["trigger", "acknowledge"], _pagerDuty.Events.Select(e => (string)e["event_action"]!).ToArray());
         Assert.Equal(2, events.Count);
@@ -229,7 +265,7 @@ public abstract class ReminderTests<TDatabase> : IAsyncLifetime
 
         await host.Incidents.ResolveAsync(incident.Number, "rolled back", Ann, default);
         await _pagerDuty.WaitForAsync(2);
-        await Task.Delay(TimeSpan.FromSeconds(3));
+        await host.AdvanceAsync(TimeSpan.FromSeconds(3));
 
         Assert.Equal(["trigger", "resolve"], _pagerDuty.Events.Select(e => (string)e["event_action"]!).ToArray());
         Assert.All(_pagerDuty.Events, e => Assert.Equal($"incidentbot-{incident.Number}", (string?)e["dedup_key"]));
@@ -245,6 +281,7 @@ public abstract class ReminderTests<TDatabase> : IAsyncLifetime
         await _pagerDuty.WaitForAsync(1);
         await host.Incidents.ResolveAsync(incident.Number, null, Ann, default);
         await _pagerDuty.WaitForAsync(2);
+        await host.AdvanceAsync(TimeSpan.FromMinutes(1));
 
         await host.Incidents.ReopenAsync(incident.Number, Ann, default);
         await _pagerDuty.WaitForAsync(3);
@@ -287,12 +324,17 @@ public abstract class ReminderTests<TDatabase> : IAsyncLifetime
         var host = Start(new() { ["Reminders:CommanderMissingAfter"] = "00:00:01", ["Reminders:Sev3"] = "" }, pagers: true);
         var incident = await DeclareAsync(host, Severity.Sev3);
         var withIc = await DeclareAsync(host, Severity.Sev3, commander: Bo);
+        await host.AdvanceAsync(TimeSpan.FromSeconds(1));
+        Assert.Single(host.Events.Of<CommanderMissing>(incident.Number));
+        Assert.Empty(host.Events.Of<IncidentEscalated>(incident.Number));
 
-        var reminders = await host.Events.WaitForAsync<CommanderMissing>(incident.Number, count: 2);
-        var escalated = Assert.Single(await host.Events.WaitForAsync<IncidentEscalated>(incident.Number));
+        await host.AdvanceAsync(TimeSpan.FromSeconds(1));
 
+        var reminders = host.Events.Of<CommanderMissing>(incident.Number);
+        var escalated = Assert.Single(host.Events.Of<IncidentEscalated>(incident.Number));
+        Assert.Equal(2, reminders.Count);
         Assert.Equal(incident.DeclaredAt, reminders[0].Event.DeclaredAt);
-        Assert.True(reminders[0].At >= incident.DeclaredAt + TimeSpan.FromSeconds(1));
+        Assert.Equal(incident.DeclaredAt + TimeSpan.FromSeconds(1), reminders[0].At);
         Assert.Equal("no incident commander assigned", escalated.Event.Reason);
         Assert.Empty(host.Events.Of<CommanderMissing>(withIc.Number));
         Assert.Contains(await host.TimelineAsync(incident), e => e.Text.StartsWith("No incident commander", StringComparison.Ordinal));
@@ -304,8 +346,9 @@ public abstract class ReminderTests<TDatabase> : IAsyncLifetime
         var host = Start(new() { ["Reminders:CommanderMissingAfter"] = "00:00:02" });
         var incident = await DeclareAsync(host, Severity.Sev3);
         await host.Incidents.AssignRoleAsync(incident.Number, IncidentRole.Commander, Bo, Ann, default);
+        await host.SettledAsync();
 
-        await Task.Delay(TimeSpan.FromSeconds(3.5));
+        await host.AdvanceAsync(TimeSpan.FromSeconds(3.5));
 
         Assert.Empty(host.Events.Of<CommanderMissing>(incident.Number));
     }
@@ -317,18 +360,67 @@ public abstract class ReminderTests<TDatabase> : IAsyncLifetime
         var name = $"recovery-{Guid.NewGuid():N}";
         var first = Start(new() { ["Scheduler:Name"] = name });
         var incident = await DeclareAsync(first, Severity.Sev1);
-        await WaitUntilAsync(async () => await Timers(first).NextFireAsync(TimerKind.Reminder, incident.Id, default) is not null);
+        await first.SettledAsync();
+        Assert.NotNull(await Timers(first).NextFireAsync(TimerKind.Reminder, incident.Id, default));
         await first.DisposeAsync();
         _hosts.Remove(first);
-        await Task.Delay(TimeSpan.FromSeconds(3));
+        _clock.Advance(TimeSpan.FromSeconds(3));
 
         var second = Start(new() { ["Scheduler:Name"] = name, ["Reminders:Sev1"] = "00:01:00" });
-        var reminders = await second.Events.WaitForAsync<UpdateReminderDue>(incident.Number);
-        await Task.Delay(TimeSpan.FromSeconds(1));
+        await second.Events.WaitForAsync<UpdateReminderDue>(incident.Number);
+        await second.SettledAsync();
 
         var reminder = Assert.Single(second.Events.Of<UpdateReminderDue>(incident.Number));
         Assert.Equal(incident.NextUpdateDueAt, reminder.Event.DueAt);
-        Assert.Single(reminders);
+    }
+
+    [Fact]
+    public async Task Reminder_TriggerSetByAnEarlierBuild_StillFiresAfterTheUpgrade()
+    {
+        var host = Start(new() { ["Reminders:Sev1"] = "00:00:30" });
+        var incident = await DeclareAsync(host, Severity.Sev1);
+        var due = _clock.GetUtcNow() + TimeSpan.FromSeconds(2);
+        // The map as builds before the typed payload wrote it, replacing the timer the declare set.
+        await ScheduleRawAsync(host, incident, due, new()
+        {
+            ["kind"] = "Reminder", ["incidentId"] = incident.Id.ToString(System.Globalization.CultureInfo.InvariantCulture), ["number"] = incident.Number.Value.ToString(System.Globalization.CultureInfo.InvariantCulture),
+            ["dueAt"] = incident.NextUpdateDueAt!.Value.UtcTicks.ToString(System.Globalization.CultureInfo.InvariantCulture), ["missed"] = "3",
+        });
+
+        await host.AdvanceAsync(TimeSpan.FromSeconds(2));
+
+        var reminder = Assert.Single(host.Events.Of<UpdateReminderDue>(incident.Number));
+        Assert.Equal((incident.NextUpdateDueAt, 3), (reminder.Event.DueAt, reminder.Event.Missed));
+    }
+
+    [Fact]
+    public async Task Timer_MapItCannotRead_DroppedWithAnErrorAndTheReconcilerSetsItAgain()
+    {
+        var host = Start(new() { ["Reminders:Sev1"] = "00:00:30" });
+        var incident = await DeclareAsync(host, Severity.Sev1);
+        await ScheduleRawAsync(host, incident, _clock.GetUtcNow() + TimeSpan.FromSeconds(1), new() { ["kind"] = "Reminder", ["incidentId"] = "7" });
+
+        await host.AdvanceAsync(TimeSpan.FromSeconds(1));
+
+        Assert.Contains(host.Logs.GetSnapshot(), l => l.Level == Microsoft.Extensions.Logging.LogLevel.Error && l.Message.Contains("cannot be read", StringComparison.Ordinal));
+        Assert.Null(await Timers(host).NextFireAsync(TimerKind.Reminder, incident.Id, default));
+        Assert.Equal(1, await host.Services.GetServices<Microsoft.Extensions.Hosting.IHostedService>().OfType<TimerReconciler>().Single().ReconcileAsync(default));
+        Assert.Equal(incident.NextUpdateDueAt, await Timers(host).NextFireAsync(TimerKind.Reminder, incident.Id, default));
+    }
+
+    private static async Task ScheduleRawAsync(SchedulingHost host, Incident incident, DateTimeOffset at, Dictionary<string, string> data)
+    {
+        var scheduler = await host.Services.GetRequiredService<Quartz.ISchedulerFactory>().GetScheduler();
+        var key = IncidentTimers.Key(TimerKind.Reminder, incident.Id);
+        var map = new Quartz.JobDataMap();
+        foreach (var (name, value) in data)
+        {
+            map[name] = value;
+        }
+
+        var job = Quartz.JobBuilder.Create<IncidentTimerJob>().WithIdentity(key).UsingJobData(map).RequestRecovery().Build();
+        var trigger = Quartz.TriggerBuilder.Create().WithIdentity(key.Name, key.Group).ForJob(key).StartAt(at).Build();
+        await scheduler.ScheduleJob(job, [trigger], new Quartz.ScheduleJobOptions { Replace = true }, default);
     }
 
     private static Dictionary<string, string?> EscalationSettings() => new()
@@ -341,17 +433,11 @@ public abstract class ReminderTests<TDatabase> : IAsyncLifetime
         ["Escalation:Levels:1:Delay"] = "00:00:02",
     };
 
+    private static readonly TimeSpan Tick = TimeSpan.FromMilliseconds(1);
+
     private static IncidentTimers Timers(SchedulingHost host) => host.Services.GetRequiredService<IncidentTimers>();
 
-    private static async Task WaitUntilAsync(Func<Task<bool>> condition)
-    {
-        var deadline = DateTime.UtcNow + TimeSpan.FromSeconds(20);
-        while (!await condition())
-        {
-            Assert.True(DateTime.UtcNow < deadline, "the condition did not become true in time");
-            await Task.Delay(50);
-        }
-    }
+    private static Task WaitUntilAsync(Func<Task<bool>> condition) => Eventually.HoldsAsync(condition);
 }
 
 public sealed class SqliteReminderTests : ReminderTests<SqliteTestDatabase>;

@@ -1,6 +1,9 @@
 using System.Collections.Concurrent;
+using Dapper;
 using IncidentBot.Core.Application;
 using IncidentBot.Core.Incidents;
+using IncidentBot.Storage;
+using IncidentBot.TestKit;
 using IncidentBot.TestKit.Databases;
 using Microsoft.AspNetCore.Hosting;
 using Microsoft.AspNetCore.Hosting.Server;
@@ -10,14 +13,20 @@ using Microsoft.AspNetCore.TestHost;
 using Microsoft.Extensions.DependencyInjection;
 using Microsoft.Extensions.Logging;
 using Microsoft.Extensions.Logging.Testing;
+using Microsoft.Extensions.Time.Testing;
+using Quartz;
 
 namespace IncidentBot.Scheduling.Tests;
 
-/// <summary>The real host (Program) on a test database with second-scale cadences, recording the events the front-ends would post.</summary>
-public sealed class SchedulingHost(TestDatabase database, IReadOnlyDictionary<string, string?> settings, Action<IServiceCollection>? services = null)
+/// <summary>
+/// The real host (Program) on a test database, recording the events the front-ends would post. Given a
+/// <paramref name="clock"/>, the whole host (Quartz included) runs on it: time moves only when the test advances it.
+/// </summary>
+public sealed class SchedulingHost(
+    TestDatabase database, IReadOnlyDictionary<string, string?> settings, Action<IServiceCollection>? services = null, FakeTimeProvider? clock = null)
     : WebApplicationFactory<Program>
 {
-    public RecordingHandler Events { get; } = new();
+    public RecordingHandler Events { get; } = new(clock ?? TimeProvider.System);
 
     public IncidentService Incidents => Services.GetRequiredService<IncidentService>();
 
@@ -32,6 +41,51 @@ public sealed class SchedulingHost(TestDatabase database, IReadOnlyDictionary<st
         UseKestrel();
         StartServer();
         return new Uri(Services.GetRequiredService<IServer>().Features.Get<IServerAddressesFeature>()!.Addresses.First());
+    }
+
+    /// <summary>
+    /// Moves the host's clock on and waits until the host has done everything due by then: every timer due has fired
+    /// and finished, and every event raised meanwhile is delivered. What has not happened then does not happen at this time.
+    /// </summary>
+    public async Task AdvanceAsync(TimeSpan by)
+    {
+        Assert.NotNull(clock);
+        clock.Advance(by);
+        await SettledAsync();
+    }
+
+    /// <summary>Waits until no timer is due or firing and the outbox has delivered every event.</summary>
+    public async Task SettledAsync()
+    {
+        var time = Services.GetRequiredService<TimeProvider>();
+        var scheduler = await Services.GetRequiredService<ISchedulerFactory>().GetScheduler();
+        await Eventually.HoldsAsync(
+            async () => await NothingDueAsync(scheduler, time.GetUtcNow()) && await OutboxDeliveredAsync(),
+            "the host settling (timers due fired, events delivered)");
+    }
+
+    private static async Task<bool> NothingDueAsync(IScheduler scheduler, DateTimeOffset now)
+    {
+        // Firings are durable records: one that has started is listed until its job is done.
+        if ((await scheduler.QueryFireInstances(new FireInstanceQuery())).Items.Count > 0)
+        {
+            return false;
+        }
+
+        // A one-shot trigger that has fired has no next fire time until its job is done and it goes.
+        var triggers = await scheduler.QueryTriggers(new TriggerQuery { Group = GroupMatcher<TriggerKey>.GroupEquals(IncidentTimers.Group) });
+        return triggers.Items.All(t => t.NextFireTimeUtc is { } next && next > now);
+    }
+
+    private async Task<bool> OutboxDeliveredAsync()
+    {
+        const string PendingSql =
+            """
+            SELECT (SELECT count(*) FROM outbox WHERE delivered_at IS NULL AND failed_at IS NULL)
+                + (SELECT count(*) FROM outbox_deliveries WHERE done_at IS NULL AND failed_at IS NULL)
+            """;
+        await using var connection = await Services.GetRequiredService<IDbConnectionFactory>().OpenConnectionAsync(default);
+        return await connection.ExecuteScalarAsync<long>(PendingSql) == 0;
     }
 
     protected override void ConfigureWebHost(IWebHostBuilder builder)
@@ -60,6 +114,11 @@ public sealed class SchedulingHost(TestDatabase database, IReadOnlyDictionary<st
         builder.ConfigureTestServices(s =>
         {
             s.AddSingleton<IIncidentEventHandler>(Events);
+            if (clock is not null)
+            {
+                s.AddSingleton<TimeProvider>(clock);
+            }
+
             services?.Invoke(s);
         });
     }
@@ -67,8 +126,8 @@ public sealed class SchedulingHost(TestDatabase database, IReadOnlyDictionary<st
     public async Task<IReadOnlyList<TimelineEntry>> TimelineAsync(Incident incident) => await Store.GetTimelineAsync(incident.Id, default);
 }
 
-/// <summary>Every event delivered by the outbox, with the time it arrived.</summary>
-public sealed class RecordingHandler : IIncidentEventHandler
+/// <summary>Every event delivered by the outbox, with the time (on the host's clock) it arrived.</summary>
+public sealed class RecordingHandler(TimeProvider time) : IIncidentEventHandler
 {
     public string Name => "recording";
 
@@ -78,7 +137,7 @@ public sealed class RecordingHandler : IIncidentEventHandler
 
     public Task HandleAsync(IncidentEvent incidentEvent, CancellationToken cancellationToken)
     {
-        _events.Enqueue((incidentEvent, DateTimeOffset.UtcNow));
+        _events.Enqueue((incidentEvent, time.GetUtcNow()));
         return Task.CompletedTask;
     }
 
@@ -89,16 +148,7 @@ public sealed class RecordingHandler : IIncidentEventHandler
     public async Task<IReadOnlyList<(T Event, DateTimeOffset At)>> WaitForAsync<T>(IncidentNumber number, int count = 1, TimeSpan? timeout = null)
         where T : IncidentEvent
     {
-        var deadline = DateTime.UtcNow + (timeout ?? TimeSpan.FromSeconds(20));
-        while (true)
-        {
-            var found = Of<T>(number);
-            if (found.Count >= count || DateTime.UtcNow > deadline)
-            {
-                return found;
-            }
-
-            await Task.Delay(50);
-        }
+        await Eventually.HoldsAsync(() => Of<T>(number).Count >= count, $"{count} {typeof(T).Name} of {number}", timeout).ConfigureAwait(false);
+        return Of<T>(number);
     }
 }

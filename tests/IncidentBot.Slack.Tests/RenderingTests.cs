@@ -15,7 +15,7 @@ public sealed class RenderingTests
     {
         var title = string.Concat(Enumerable.Repeat("Checkout 💥 latency ", 12));
         var declared = Incident.Declare(new IncidentNumber(42), title, new string('d', 5000), Severity.Sev1, Ann, DateTimeOffset.UtcNow, new UpdateCadence());
-        return declared.With(roles: new Dictionary<IncidentRole, Person> { [IncidentRole.Commander] = new("slack", "UBOB", "bob"), [IncidentRole.Comms] = new("teams", "29:x", new string('n', 3000)) });
+        return declared with { Roles = new Dictionary<IncidentRole, Person> { [IncidentRole.Commander] = new("slack", "UBOB", "bob"), [IncidentRole.Comms] = new("teams", "29:x", new string('n', 3000)) } };
     }
 
     [Fact]
@@ -32,7 +32,7 @@ public sealed class RenderingTests
     public void Card_OpenAndResolved_PostmortemButtonWithinLimits()
     {
         var open = LongIncident();
-        var resolved = open.With(status: IncidentStatus.Resolved, resolvedAt: DateTimeOffset.UtcNow);
+        var resolved = open with { Status = IncidentStatus.Resolved, ResolvedAt = DateTimeOffset.UtcNow };
 
         foreach (var card in new[] { SlackRenderer.Card(open), SlackRenderer.Card(resolved) })
         {

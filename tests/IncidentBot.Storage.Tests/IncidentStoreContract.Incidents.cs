@@ -135,7 +135,7 @@ public abstract partial class IncidentStoreContract
         var stale = await DeclareAsync();
         await Incidents.AcknowledgeAsync(stale.Number, AsAlice, None);
         var change = new IncidentChange(
-            stale.With(severity: Severity.Sev1),
+            stale with { Severity = Severity.Sev1 },
             [new NewTimelineEntry(Now, TimelineKind.Severity, Alice, "Severity changed")],
             [new SeverityChanged(Severity.Sev2, Severity.Sev1) { IncidentId = stale.Id, Number = stale.Number, OccurredAt = Now }])
         {
@@ -323,7 +323,7 @@ public abstract partial class IncidentStoreContract
     {
         await DeclareAsync("First", warRoom: Room1);
         var second = await DeclareAsync("Second");
-        var change = new IncidentChange(second.With(warRooms: [Room1]), [new NewTimelineEntry(Now, TimelineKind.System, Alice, "Linked")], [])
+        var change = new IncidentChange(second with { WarRooms = [Room1] }, [new NewTimelineEntry(Now, TimelineKind.System, Alice, "Linked")], [])
         {
             LinkWarRoom = Room1,
         };
@@ -426,7 +426,7 @@ public abstract partial class IncidentStoreContract
                 var change = NewIncident(number, "Clock skew", declaredAt);
                 return change with
                 {
-                    Incident = change.Incident.With(acknowledgedAt: acknowledgedAt),
+                    Incident = change.Incident with { AcknowledgedAt = acknowledgedAt },
                     RoleAssignment = new RoleAssignment(IncidentRole.Lead, Bob, null, acknowledgedAt, null),
                 };
             },

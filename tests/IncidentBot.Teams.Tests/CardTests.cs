@@ -142,12 +142,14 @@ public sealed class CardTests
             NextUpdateDueAt = declaredAt.AddMinutes(15),
         };
         var roles = new Dictionary<IncidentRole, Person> { [IncidentRole.Commander] = new("teams", "aad-bo", "Bo"), [IncidentRole.Comms] = ann };
-        var acknowledged = new Incident(1, new IncidentNumber(42), "Checkout is down", null, Severity.Sev2, IncidentStatus.Identified, ann, declaredAt, 3, roles)
+        var acknowledged = new Incident(1, new IncidentNumber(42), "Checkout is down", null, Severity.Sev2, IncidentStatus.Identified, ann, declaredAt, 3)
         {
+            Roles = roles,
             AcknowledgedAt = declaredAt.AddMinutes(2),
         };
-        var resolved = new Incident(1, new IncidentNumber(42), "Checkout is down", null, Severity.Sev2, IncidentStatus.Resolved, ann, declaredAt, 9, roles)
+        var resolved = new Incident(1, new IncidentNumber(42), "Checkout is down", null, Severity.Sev2, IncidentStatus.Resolved, ann, declaredAt, 9)
         {
+            Roles = roles,
             AcknowledgedAt = declaredAt.AddMinutes(2),
             ResolvedAt = declaredAt.AddHours(1),
             Summary = "Cert renewed",

@@ -37,7 +37,7 @@ public sealed partial class IncidentService
             }
 
             var at = Within(report.OccurredAt, incident.DeclaredAt, now);
-            var changed = incident.With(acknowledgedAt: at);
+            var changed = incident with { AcknowledgedAt = at };
             return new IncidentChange(
                 changed,
                 [new(at, TimelineKind.System, report.By, $"Acknowledged in {report.Pager}{ByWhom(report)}")],
@@ -64,11 +64,13 @@ public sealed partial class IncidentService
                 return new IncidentChange(incident, [new(at, TimelineKind.Page, report.By, Truncate(text, MaxTextLength))], []) { AppendOnly = true };
             }
 
-            var changed = incident.With(
-                status: IncidentStatus.Resolved,
-                resolvedAt: at,
-                mitigatedAt: incident.MitigatedAt ?? at,
-                nextUpdateDueAt: null);
+            var changed = incident with
+            {
+                Status = IncidentStatus.Resolved,
+                ResolvedAt = at,
+                MitigatedAt = incident.MitigatedAt ?? at,
+                NextUpdateDueAt = null,
+            };
             return new IncidentChange(
                 changed,
                 [new(at, TimelineKind.Status, report.By, $"Incident resolved in {report.Pager}{ByWhom(report)}")],

@@ -42,7 +42,7 @@ public sealed partial class IncidentService
             var text = missed <= 1
                 ? $"Status update overdue (due {due:HH:mm:ss} UTC); reminded {(whom.Length == 0 ? "the war room" : whom)}"
                 : $"Status update still overdue ({missed} reminders missed); reminded {(whom.Length == 0 ? "the war room" : whom)}";
-            var changed = incident.With(nextUpdateDueAt: next);
+            var changed = incident with { NextUpdateDueAt = next };
             return new IncidentChange(
                 changed,
                 [new(now, TimelineKind.System, null, text)],

@@ -44,9 +44,8 @@ public sealed partial class IncidentService(
                     roles[IncidentRole.Commander] = request.Commander;
                 }
 
-                var warRooms = request.WarRoom is null ? null : new[] { request.WarRoom };
                 var declared = Incident.Declare(number, title, request.Description, request.Severity, actor.Person, now, Cadence)
-                    .With(roles: roles, warRooms: warRooms);
+                    with { Roles = roles, WarRooms = request.WarRoom is null ? [] : [request.WarRoom] };
                 var entries = new List<NewTimelineEntry>
                 {
                     new(now, TimelineKind.System, actor.Person, $"{actor.Person.DisplayName} declared {number} ({request.Severity.ToLabel()}): {title}"),
@@ -96,7 +95,7 @@ public sealed partial class IncidentService(
             }
 
             var roles = new Dictionary<IncidentRole, Person>(incident.Roles) { [role] = holder };
-            var changed = incident.With(roles: roles);
+            var changed = incident with { Roles = roles };
             var text = previous is null
                 ? $"{holder.DisplayName} is {role.ToTitle()}"
                 : $"{previous.DisplayName} handed {role.ToTitle()} to {holder.DisplayName}";
@@ -117,7 +116,7 @@ public sealed partial class IncidentService(
                 throw new IncidentRuleException($"{incident.Number} is already {severity.ToLabel()}.");
             }
 
-            var changed = incident.With(severity: severity, nextUpdateDueAt: Cadence.NextDue(severity, incident.LastUpdateAt ?? incident.DeclaredAt));
+            var changed = incident with { Severity = severity, NextUpdateDueAt = Cadence.NextDue(severity, incident.LastUpdateAt ?? incident.DeclaredAt) };
             var text = TimelineText.SeverityChanged(incident.Severity, severity);
             return new Decision(
                 new IncidentChange(changed, [new(now, TimelineKind.Severity, actor.Person, text)], [Stamp(new SeverityChanged(incident.Severity, severity), changed, now, actor)]),
@@ -135,9 +134,11 @@ public sealed partial class IncidentService(
                     throw new IncidentRuleException($"{incident.Number} is already {status.ToToken()}.");
                 }
 
-                var changed = incident.With(
-                    status: status,
-                    mitigatedAt: status == IncidentStatus.Monitoring ? incident.MitigatedAt ?? now : incident.MitigatedAt);
+                var changed = incident with
+                {
+                    Status = status,
+                    MitigatedAt = status == IncidentStatus.Monitoring ? incident.MitigatedAt ?? now : incident.MitigatedAt,
+                };
                 var text = $"Status changed from {incident.Status.ToToken()} to {status.ToToken()}";
                 return new Decision(
                     new IncidentChange(changed, [new(now, TimelineKind.Status, actor.Person, text)], [Stamp(new StatusChanged(incident.Status, status), changed, now, actor)]),
@@ -150,7 +151,7 @@ public sealed partial class IncidentService(
         return ChangeAsync(number, (incident, now) =>
         {
             incident.EnsureOpen();
-            var changed = incident.With(lastUpdateAt: now, nextUpdateDueAt: Cadence.NextDue(incident.Severity, now));
+            var changed = incident with { LastUpdateAt = now, NextUpdateDueAt = Cadence.NextDue(incident.Severity, now) };
             return new Decision(
                 new IncidentChange(changed, [new(now, TimelineKind.Update, actor.Person, update)], [Stamp(new UpdatePosted(update), changed, now, actor)]),
                 $"{incident.Number}: status update posted.");
@@ -174,7 +175,7 @@ public sealed partial class IncidentService(
                 throw new IncidentRuleException($"{incident.Number} was already acknowledged at {at:yyyy-MM-dd HH:mm} UTC.");
             }
 
-            var changed = incident.With(acknowledgedAt: now);
+            var changed = incident with { AcknowledgedAt = now };
             var text = $"{actor.Person.DisplayName} acknowledged the incident";
             return new Decision(
                 new IncidentChange(changed, [new(now, TimelineKind.System, actor.Person, text)], [Stamp(new IncidentAcknowledged(), changed, now, actor)]),
@@ -187,12 +188,14 @@ public sealed partial class IncidentService(
         return ChangeAsync(number, (incident, now) =>
         {
             incident.EnsureOpen();
-            var changed = incident.With(
-                status: IncidentStatus.Resolved,
-                resolvedAt: now,
-                mitigatedAt: incident.MitigatedAt ?? now,
-                nextUpdateDueAt: null,
-                summary: cleanSummary ?? incident.Summary);
+            var changed = incident with
+            {
+                Status = IncidentStatus.Resolved,
+                ResolvedAt = now,
+                MitigatedAt = incident.MitigatedAt ?? now,
+                NextUpdateDueAt = null,
+                Summary = cleanSummary ?? incident.Summary,
+            };
             var text = cleanSummary is null ? "Incident resolved" : $"Incident resolved: {cleanSummary}";
             return new Decision(
                 new IncidentChange(changed, [new(now, TimelineKind.Status, actor.Person, text)], [Stamp(new IncidentResolved(cleanSummary), changed, now, actor)]),
@@ -209,11 +212,13 @@ public sealed partial class IncidentService(
                 throw new IncidentRuleException($"{incident.Number} is not resolved.");
             }
 
-            var changed = incident.With(
-                status: IncidentStatus.Investigating,
-                resolvedAt: null,
-                acknowledgedAt: null,
-                nextUpdateDueAt: Cadence.NextDue(incident.Severity, now));
+            var changed = incident with
+            {
+                Status = IncidentStatus.Investigating,
+                ResolvedAt = null,
+                AcknowledgedAt = null,
+                NextUpdateDueAt = Cadence.NextDue(incident.Severity, now),
+            };
             const string text = "Incident reopened";
             return new Decision(
                 new IncidentChange(changed, [new(now, TimelineKind.Status, actor.Person, text)], [Stamp(new IncidentReopened(), changed, now, actor)]),
@@ -236,7 +241,7 @@ public sealed partial class IncidentService(
             }
 
             var until = now.AddMinutes(minutes);
-            var changed = incident.With(nextUpdateDueAt: until);
+            var changed = incident with { NextUpdateDueAt = until };
             var text = $"{actor.Person.DisplayName} snoozed the update reminder for {minutes} min";
             return new Decision(
                 new IncidentChange(changed, [new(now, TimelineKind.System, actor.Person, text)], [Stamp(new UpdateSnoozed(until), changed, now, actor)]),
@@ -295,7 +300,7 @@ public sealed partial class IncidentService(
         {
             return await ChangeAsync(number, (incident, now) =>
             {
-                var changed = incident.With(warRooms: incident.WarRooms.Append(room));
+                var changed = incident with { WarRooms = [.. incident.WarRooms, room] };
                 const string text = "Conversation linked as a war room";
                 return new Decision(
                     new IncidentChange(changed, [new(now, TimelineKind.System, actor.Person, text)], announce ? [Stamp(new WarRoomLinked(room), changed, now, actor)] : [])

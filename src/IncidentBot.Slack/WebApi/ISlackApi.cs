@@ -49,8 +49,6 @@ public sealed record SlackReaction(string Name, IReadOnlyList<string> Users);
 /// </summary>
 public sealed record SlackMessagePage(IReadOnlyList<JsonElement> Messages, string? NextCursor);
 
-public sealed record SlackUser(string Id, string Name, bool IsBot);
-
 /// <summary>Who the bot token is (auth.test): its user, its team, and for Enterprise Grid its organisation.</summary>
 public sealed record SlackAuth(string UserId, string? BotId, string TeamId)
 {
@@ -95,22 +93,10 @@ public interface ISlackApi
 
     Task UpdateMessageAsync(string channel, string ts, SlackMessage message, CancellationToken cancellationToken);
 
-    Task PostEphemeralAsync(string channel, string user, SlackMessage message, CancellationToken cancellationToken);
-
-    Task<string> GetPermalinkAsync(string channel, string ts, CancellationToken cancellationToken);
-
     /// <summary>Adds a reaction; one that is already there is not an error.</summary>
     Task AddReactionAsync(string channel, string ts, string name, CancellationToken cancellationToken);
 
-    Task AddBookmarkAsync(string channel, string title, Uri link, CancellationToken cancellationToken);
-
     Task<string> OpenViewAsync(string triggerId, JsonObject view, CancellationToken cancellationToken);
-
-    Task UpdateViewAsync(string viewId, JsonObject view, CancellationToken cancellationToken);
-
-    Task PushViewAsync(string triggerId, JsonObject view, CancellationToken cancellationToken);
-
-    Task<SlackUser?> GetUserAsync(string userId, CancellationToken cancellationToken);
 
     /// <summary>One top-level message by its ts, or null when it is gone.</summary>
     Task<SlackHistoryMessage?> GetMessageAsync(string channel, string ts, CancellationToken cancellationToken);
@@ -132,6 +118,4 @@ public interface ISlackApi
 
     /// <summary>Posts to an interaction's <c>response_url</c>.</summary>
     Task RespondAsync(Uri responseUrl, SlackMessage message, CancellationToken cancellationToken);
-
-    Task<JsonElement> CallAsync(string method, JsonObject arguments, CancellationToken cancellationToken);
 }
