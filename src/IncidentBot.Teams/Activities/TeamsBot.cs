@@ -44,7 +44,9 @@ public sealed partial class TeamsBot(
 
         await RememberConversationAsync(activity, conversationId, cancellationToken);
 
-        var dedupe = activity.Type is ActivityTypes.Message or ActivityTypes.Event && activity.Id is { Length: > 0 };
+        // A message that is only talk is captured once per conversation and activity id by the insert itself, so it
+        // needs no receipt (one statement per message); commands, card submits and events do.
+        var dedupe = activity.Type is ActivityTypes.Message or ActivityTypes.Event && activity.Id is { Length: > 0 } && !IsTalk(activity);
         if (dedupe && !await store.TryRecordActivityAsync(conversationId, activity.Id!, cancellationToken))
         {
             LogRedelivery(logger, activity.Type, activity.Id);
@@ -72,6 +74,13 @@ public sealed partial class TeamsBot(
             throw;
         }
     }
+
+    /// <summary>A message for the timeline: not a command (no mention of the bot, not a personal chat), not a card submit.</summary>
+    private static bool IsTalk(Activity activity) =>
+        activity.Type == ActivityTypes.Message
+        && !(activity.Value is { ValueKind: JsonValueKind.Object } && string.IsNullOrWhiteSpace(activity.Text))
+        && !string.Equals(activity.Conversation?.ConversationType, "personal", StringComparison.OrdinalIgnoreCase)
+        && !MessageText.From(activity).MentionsBot;
 
     /// <summary>
     /// Where an activity counts for incidents: in an incident's own channel every post and reply
