@@ -35,6 +35,9 @@ public static partial class DependencyInjection
         services.TryAddSingleton(TimeProvider.System);
         services.TryAddSingleton<TransientRetry>();
         services.TryAddSingleton(CreateConnectionFactory);
+        services.AddOptions<GroupCommitOptions>().BindConfiguration(GroupCommitOptions.Section).ValidateOnStart();
+        services.TryAddEnumerable(ServiceDescriptor.Singleton<IValidateOptions<GroupCommitOptions>, GroupCommitOptionsValidator>());
+        services.TryAddSingleton<GroupCommitWriter>();
         services.TryAddSingleton<IIncidentStore, SqlIncidentStore>();
         services.TryAddSingleton<IOutbox, SqlOutbox>();
         services.TryAddSingleton<IDatabaseHealth, DatabaseHealth>();

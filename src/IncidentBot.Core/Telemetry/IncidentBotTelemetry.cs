@@ -48,4 +48,12 @@ public static class IncidentBotTelemetry
     /// <summary>Incidents declared (tag: severity).</summary>
     public static readonly Counter<long> IncidentsDeclared =
         Meter.CreateCounter<long>("incidentbot.incidents.declared", "{incident}", "Incidents declared by severity");
+
+    /// <summary>Writes committed together in one transaction by an instance's group commit (captures, notes, pins, edits).</summary>
+    public static readonly Histogram<int> GroupCommitSize =
+        Meter.CreateHistogram<int>("incidentbot.store.group_commit.size", "{write}", "Writes committed together in one transaction");
+
+    /// <summary>Time from a batch's first statement to its commit (including reruns after a failed write).</summary>
+    public static readonly Histogram<double> GroupCommitDuration =
+        Meter.CreateHistogram<double>("incidentbot.store.group_commit.duration", "ms", "Time to run and commit one group commit");
 }
