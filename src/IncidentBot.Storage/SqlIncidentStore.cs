@@ -138,12 +138,18 @@ public sealed class SqlIncidentStore(IDbConnectionFactory database, GroupCommitW
             parameters.Add($"Payload{i}", new JsonText(EventJson.Serialize(stamped)));
         }
 
+        if (database.Provider == DatabaseProvider.Postgres)
+        {
+            // One command is one round trip and, as PostgreSQL runs the statements of a command up to its Sync as one
+            // implicit transaction, one commit. Run on the pool, notes spread over several server processes; queued
+            // behind the single writer their six statements each would wait in line for its one process.
+            return await database.RunAsync(
+                async connection => (await ReadIncidentsAsync(connection, null, sql, parameters, cancellationToken)).SingleOrDefault(),
+                cancellationToken);
+        }
+
         return await writer.WriteAsync(
-            async (connection, transaction, ct) =>
-            {
-                var incidents = await ReadIncidentsAsync(connection, transaction, sql, parameters, ct);
-                return incidents.SingleOrDefault();
-            },
+            async (connection, transaction, ct) => (await ReadIncidentsAsync(connection, transaction, sql, parameters, ct)).SingleOrDefault(),
             cancellationToken);
     }
 
@@ -648,7 +654,7 @@ public sealed class SqlIncidentStore(IDbConnectionFactory database, GroupCommitW
     }
 
     private static async Task<IReadOnlyList<Incident>> ReadIncidentsAsync(
-        DbConnection connection, DbTransaction transaction, string sql, object parameters, CancellationToken cancellationToken)
+        DbConnection connection, DbTransaction? transaction, string sql, object parameters, CancellationToken cancellationToken)
     {
         await using var grid = await connection.QueryMultipleAsync(new CommandDefinition(sql, parameters, transaction, cancellationToken: cancellationToken));
         var incidents = (await grid.ReadAsync<IncidentRow>()).AsList();
