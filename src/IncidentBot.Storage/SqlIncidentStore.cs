@@ -189,13 +189,14 @@ public sealed class SqlIncidentStore(IDbConnectionFactory database, GroupCommitW
                 """);
         }
 
-        sql.Append(GetByNumberSql);
         if (postgres && eventCount > 0)
         {
-            // Delivered at commit, to every instance listening; last, so its row is never read.
-            sql.Append('\n').Append(OutboxListener.NotifySql).Append(';');
+            // Delivered at commit, to every instance listening. NOTIFY, not SELECT pg_notify: a result set left unread
+            // makes Dapper cancel the command on dispose (a second connection to the server, per note).
+            sql.Append(CultureInfo.InvariantCulture, $"NOTIFY {OutboxListener.Channel};\n");
         }
 
+        sql.Append(GetByNumberSql);
         return sql.ToString();
     });
 
