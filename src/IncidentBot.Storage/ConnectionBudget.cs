@@ -48,6 +48,10 @@ public sealed record ConnectionBudget(int Max, int Store, int Scheduler, int Lis
         }
 
         builder.ApplicationName ??= applicationName;
+        // No session state is ever left on a pooled connection (no SET, temp tables or session locks; the listener has
+        // a connection of its own), so the DISCARD ALL Npgsql sends on each reuse is a wasted statement: a third of an
+        // idle instance's statements, and one more per request.
+        builder.NoResetOnClose = true;
         return builder.ConnectionString;
     }
 }

@@ -40,6 +40,9 @@ public static partial class DependencyInjection
         services.TryAddSingleton(CreateConnectionFactory);
         services.TryAddSingleton(services => new ConnectionPools(
             services.GetRequiredService<IOptions<DatabaseOptions>>().Value, services.GetRequiredService<BackgroundShare>()));
+        services.AddOptions<GroupCommitOptions>().BindConfiguration(GroupCommitOptions.Section).ValidateOnStart();
+        services.TryAddEnumerable(ServiceDescriptor.Singleton<IValidateOptions<GroupCommitOptions>, GroupCommitOptionsValidator>());
+        services.TryAddSingleton<GroupCommitWriter>();
         services.TryAddSingleton<IIncidentStore, SqlIncidentStore>();
         services.TryAddSingleton<IOutbox, SqlOutbox>();
         services.TryAddSingleton<IChatDeliveries, SqlChatDeliveries>();

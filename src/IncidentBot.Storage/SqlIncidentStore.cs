@@ -1,4 +1,5 @@
 using System.Data.Common;
+using System.Globalization;
 using Dapper;
 using IncidentBot.Core.Application;
 using IncidentBot.Core.Incidents;
@@ -8,9 +9,10 @@ namespace IncidentBot.Storage;
 
 /// <summary>
 /// <see cref="IIncidentStore"/> on SQLite or PostgreSQL, with the same SQL for both. Each change is one
-/// transaction that also writes the change's events to the outbox.
+/// transaction that also writes the change's events to the outbox. Appends (captured messages, notes, pins, edits) go
+/// through the instance's <see cref="GroupCommitWriter"/>: many of them share one transaction and one commit.
 /// </summary>
-public sealed class SqlIncidentStore(IDbConnectionFactory database, TimeProvider time) : IIncidentStore
+public sealed class SqlIncidentStore(IDbConnectionFactory database, GroupCommitWriter writer, TimeProvider time) : IIncidentStore
 {
     static SqlIncidentStore() => TypeHandlers.EnsureRegistered();
 
@@ -75,18 +77,28 @@ public sealed class SqlIncidentStore(IDbConnectionFactory database, TimeProvider
     {
         ArgumentNullException.ThrowIfNull(change);
         var incident = change.Incident;
+        if (change.AppendOnly)
+        {
+            // An append leaves the incident row alone, unlocked: pins, pages and action items in a busy war room neither
+            // wait for each other nor for a lifecycle change (whose events they may then be delivered before or after),
+            // and they share their commit with the instance's other appends.
+            var now = time.GetUtcNow();
+            return await writer.WriteAsync(
+                async (connection, transaction, ct) =>
+                {
+                    await WriteChangeAsync(connection, transaction, incident.Id, change, now, ct);
+                    return await LoadByIdAsync(connection, transaction, incident.Id, ct);
+                },
+                cancellationToken);
+        }
+
         return await database.RunAsync(async connection =>
         {
             await using var transaction = await connection.BeginWriteAsync(cancellationToken);
-            // An append leaves the incident row alone, unlocked: notes, pins and reminders in a busy war room neither
-            // wait for each other nor for a lifecycle change (whose events they may then be delivered before or after).
-            if (!change.AppendOnly)
+            var updated = await connection.ExecuteAsync(new CommandDefinition(UpdateIncidentSql, RowParameters(incident), transaction, cancellationToken: cancellationToken));
+            if (updated == 0)
             {
-                var updated = await connection.ExecuteAsync(new CommandDefinition(UpdateIncidentSql, RowParameters(incident), transaction, cancellationToken: cancellationToken));
-                if (updated == 0)
-                {
-                    throw new ConcurrencyConflictException(incident.Number);
-                }
+                throw new ConcurrencyConflictException(incident.Number);
             }
 
             await WriteChangeAsync(connection, transaction, incident.Id, change, time.GetUtcNow(), cancellationToken);
@@ -95,6 +107,98 @@ public sealed class SqlIncidentStore(IDbConnectionFactory database, TimeProvider
             return stored;
         }, cancellationToken);
     }
+
+    public async Task<Incident?> AppendAsync(
+        IncidentNumber number, IReadOnlyList<NewTimelineEntry> entries, IReadOnlyList<IncidentEvent> events, CancellationToken cancellationToken)
+    {
+        ArgumentNullException.ThrowIfNull(entries);
+        ArgumentNullException.ThrowIfNull(events);
+        var now = time.GetUtcNow();
+        var sql = AppendSql(entries.Count, events.Count);
+        var parameters = new DynamicParameters(new { Number = number.Value, CreatedAt = now });
+        for (var i = 0; i < entries.Count; i++)
+        {
+            var entry = entries[i];
+            parameters.Add($"OccurredAt{i}", entry.OccurredAt);
+            parameters.Add($"Kind{i}", entry.Kind.ToToken());
+            parameters.Add($"AuthorPlatform{i}", entry.Author?.Platform);
+            parameters.Add($"AuthorUserId{i}", entry.Author?.UserId);
+            parameters.Add($"AuthorName{i}", entry.Author?.Name);
+            parameters.Add($"Text{i}", entry.Text);
+            parameters.Add($"Pinned{i}", entry.Pinned);
+            parameters.Add($"SourcePlatform{i}", entry.Source?.Platform);
+            parameters.Add($"SourceChannel{i}", entry.Source?.Channel);
+            parameters.Add($"SourceMessageId{i}", entry.Source?.MessageId);
+        }
+
+        for (var i = 0; i < events.Count; i++)
+        {
+            var stamped = events[i] with { IncidentId = 0, Number = number };
+            parameters.Add($"EventType{i}", EventJson.TypeOf(stamped));
+            parameters.Add($"Payload{i}", new JsonText(EventJson.Serialize(stamped)));
+        }
+
+        if (database.Provider == DatabaseProvider.Postgres)
+        {
+            // One command is one round trip and, as PostgreSQL runs the statements of a command up to its Sync as one
+            // implicit transaction, one commit. Run on the pool, notes spread over several server processes; queued
+            // behind the single writer their six statements each would wait in line for its one process.
+            return await database.RunAsync(
+                async connection => (await ReadIncidentsAsync(connection, null, sql, parameters, cancellationToken)).SingleOrDefault(),
+                cancellationToken);
+        }
+
+        return await writer.WriteAsync(
+            async (connection, transaction, ct) => (await ReadIncidentsAsync(connection, transaction, sql, parameters, ct)).SingleOrDefault(),
+            cancellationToken);
+    }
+
+    private static readonly System.Collections.Concurrent.ConcurrentDictionary<(DatabaseProvider, int, int), string> AppendSqlCache = new();
+
+    /// <summary>
+    /// One command: the inserts find the incident by number themselves (and put its id into each event's payload), then
+    /// the incident is read back for the reply. An append does not change the incident row, so the read is as good as a
+    /// read before it.
+    /// </summary>
+    private string AppendSql(int entries, int events) => AppendSqlCache.GetOrAdd((database.Provider, entries, events), key =>
+    {
+        var (provider, entryCount, eventCount) = key;
+        var postgres = provider == DatabaseProvider.Postgres;
+        var sql = new System.Text.StringBuilder();
+        for (var i = 0; i < entryCount; i++)
+        {
+            sql.Append(CultureInfo.InvariantCulture, $"""
+                INSERT INTO timeline_entries (
+                    incident_id, occurred_at, kind, author_platform, author_user_id, author_name, text, pinned,
+                    source_platform, source_channel, source_message_id, created_at)
+                SELECT i.id, @OccurredAt{i}, @Kind{i}, @AuthorPlatform{i}, @AuthorUserId{i}, @AuthorName{i}, @Text{i}, @Pinned{i},
+                    @SourcePlatform{i}, @SourceChannel{i}, @SourceMessageId{i}, @CreatedAt
+                FROM incidents i WHERE i.number = @Number
+                ON CONFLICT (source_platform, source_channel, source_message_id) DO NOTHING;
+
+                """);
+        }
+
+        for (var i = 0; i < eventCount; i++)
+        {
+            var payload = postgres ? $"jsonb_set(@Payload{i}, '{{incidentId}}', to_jsonb(i.id))" : $"json_set(@Payload{i}, '$.incidentId', i.id)";
+            sql.Append(CultureInfo.InvariantCulture, $"""
+                INSERT INTO outbox (incident_id, event_type, payload, created_at, available_at)
+                SELECT i.id, @EventType{i}, {payload}, @CreatedAt, @CreatedAt FROM incidents i WHERE i.number = @Number;
+
+                """);
+        }
+
+        if (postgres && eventCount > 0)
+        {
+            // Delivered at commit, to every instance listening. NOTIFY, not SELECT pg_notify: a result set left unread
+            // makes Dapper cancel the command on dispose (a second connection to the server, per note).
+            sql.Append(CultureInfo.InvariantCulture, $"NOTIFY {OutboxListener.Channel};\n");
+        }
+
+        sql.Append(GetByNumberSql);
+        return sql.ToString();
+    });
 
     private static object RowParameters(Incident incident) => new
     {
@@ -439,12 +543,14 @@ public sealed class SqlIncidentStore(IDbConnectionFactory database, TimeProvider
             throw new ArgumentException("A captured message needs its source.", nameof(entry));
         }
 
-        return await database.RunAsync(async connection =>
-        {
-            var row = await connection.QuerySingleOrDefaultAsync<TimelineRow>(new CommandDefinition(
-                CaptureSql, TimelineParameters(0, entry, time.GetUtcNow()), cancellationToken: cancellationToken));
-            return row?.ToEntry();
-        }, cancellationToken);
+        var parameters = TimelineParameters(0, entry, time.GetUtcNow());
+        return await writer.WriteAsync(
+            async (connection, transaction, ct) =>
+            {
+                var row = await connection.QuerySingleOrDefaultAsync<TimelineRow>(new CommandDefinition(CaptureSql, parameters, transaction, cancellationToken: ct));
+                return row?.ToEntry();
+            },
+            cancellationToken);
     }
 
     // The incident is the one whose war room the message is in, found in the insert itself. The conflict target
@@ -484,14 +590,14 @@ public sealed class SqlIncidentStore(IDbConnectionFactory database, TimeProvider
     public async Task<TimelineEntry?> EditMessageAsync(MessageRef source, string text, DateTimeOffset editedAt, CancellationToken cancellationToken)
     {
         ArgumentNullException.ThrowIfNull(source);
-        return await database.RunAsync(async connection =>
-        {
-            var row = await connection.QuerySingleOrDefaultAsync<TimelineRow>(new CommandDefinition(
-                EditSql,
-                new { source.Platform, source.Channel, source.MessageId, Text = text, EditedAt = editedAt },
-                cancellationToken: cancellationToken));
-            return row?.ToEntry();
-        }, cancellationToken);
+        var parameters = new { source.Platform, source.Channel, source.MessageId, Text = text, EditedAt = editedAt };
+        return await writer.WriteAsync(
+            async (connection, transaction, ct) =>
+            {
+                var row = await connection.QuerySingleOrDefaultAsync<TimelineRow>(new CommandDefinition(EditSql, parameters, transaction, cancellationToken: ct));
+                return row?.ToEntry();
+            },
+            cancellationToken);
     }
 
     private const string EditSql = $"""
@@ -503,14 +609,11 @@ public sealed class SqlIncidentStore(IDbConnectionFactory database, TimeProvider
     public async Task<bool> DeleteMessageAsync(MessageRef source, CancellationToken cancellationToken)
     {
         ArgumentNullException.ThrowIfNull(source);
-        return await database.RunAsync(async connection =>
-        {
-            var deleted = await connection.ExecuteAsync(new CommandDefinition(
-                DeleteSql,
-                new { source.Platform, source.Channel, source.MessageId, DeletedAt = time.GetUtcNow() },
-                cancellationToken: cancellationToken));
-            return deleted > 0;
-        }, cancellationToken);
+        var parameters = new { source.Platform, source.Channel, source.MessageId, DeletedAt = time.GetUtcNow() };
+        return await writer.WriteAsync(
+            async (connection, transaction, ct) =>
+                await connection.ExecuteAsync(new CommandDefinition(DeleteSql, parameters, transaction, cancellationToken: ct)) > 0,
+            cancellationToken);
     }
 
     private const string DeleteSql = $"UPDATE timeline_entries SET deleted_at = @DeletedAt WHERE {SourceMatch}";
@@ -518,14 +621,14 @@ public sealed class SqlIncidentStore(IDbConnectionFactory database, TimeProvider
     public async Task<TimelineEntry?> SetPinnedAsync(MessageRef source, bool pinned, CancellationToken cancellationToken)
     {
         ArgumentNullException.ThrowIfNull(source);
-        return await database.RunAsync(async connection =>
-        {
-            var row = await connection.QuerySingleOrDefaultAsync<TimelineRow>(new CommandDefinition(
-                SetPinnedSql,
-                new { source.Platform, source.Channel, source.MessageId, Pinned = pinned },
-                cancellationToken: cancellationToken));
-            return row?.ToEntry();
-        }, cancellationToken);
+        var parameters = new { source.Platform, source.Channel, source.MessageId, Pinned = pinned };
+        return await writer.WriteAsync(
+            async (connection, transaction, ct) =>
+            {
+                var row = await connection.QuerySingleOrDefaultAsync<TimelineRow>(new CommandDefinition(SetPinnedSql, parameters, transaction, cancellationToken: ct));
+                return row?.ToEntry();
+            },
+            cancellationToken);
     }
 
     private const string SetPinnedSql = $"""
@@ -552,7 +655,7 @@ public sealed class SqlIncidentStore(IDbConnectionFactory database, TimeProvider
     }
 
     private static async Task<IReadOnlyList<Incident>> ReadIncidentsAsync(
-        DbConnection connection, DbTransaction transaction, string sql, object parameters, CancellationToken cancellationToken)
+        DbConnection connection, DbTransaction? transaction, string sql, object parameters, CancellationToken cancellationToken)
     {
         await using var grid = await connection.QueryMultipleAsync(new CommandDefinition(sql, parameters, transaction, cancellationToken: cancellationToken));
         var incidents = (await grid.ReadAsync<IncidentRow>()).AsList();

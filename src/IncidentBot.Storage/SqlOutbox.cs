@@ -169,7 +169,7 @@ public sealed partial class SqlOutbox(IDbConnectionFactory database, TimeProvide
         """;
 
     // The not_before of a lane starts at the message's available_at, so a backoff from before lanes still holds.
-    private const string FanOutPostgresSql = $"""
+    internal const string FanOutPostgresSql = $"""
         WITH pending AS (
             SELECT o.id FROM outbox o
             WHERE {NotFannedOut}
@@ -229,7 +229,7 @@ public sealed partial class SqlOutbox(IDbConnectionFactory database, TimeProvide
         """;
 
     // SKIP LOCKED: a delivery another instance is claiming right now is left to it, never claimed twice.
-    private const string ClaimPostgresSql = $"""
+    internal const string ClaimPostgresSql = $"""
         WITH due AS (
             SELECT d.message_id, d.handler FROM outbox_deliveries d
             WHERE d.handler = @Handler AND {DueCondition}

@@ -88,6 +88,7 @@ internal sealed class BenchmarkHost : IAsyncDisposable
     public async Task<LoadResult> MeasureAsync(int count, Func<int, HttpRequestMessage> build, CancellationToken cancellationToken, double ratePerSecond = 0)
     {
         var samples = new TimeSpan[count];
+        var acknowledged = new bool[count];
         var failures = 0;
         var next = -1;
         var total = Stopwatch.StartNew();
@@ -112,14 +113,15 @@ internal sealed class BenchmarkHost : IAsyncDisposable
                 using var response = await Client.SendAsync(request, cancellationToken);
                 await response.Content.ReadAsByteArrayAsync(cancellationToken);
                 samples[i] = Stopwatch.GetElapsedTime(started);
-                if (response.StatusCode != HttpStatusCode.OK)
+                acknowledged[i] = response.StatusCode == HttpStatusCode.OK;
+                if (!acknowledged[i])
                 {
                     Interlocked.Increment(ref failures);
                 }
             }
         }));
         total.Stop();
-        return new LoadResult(new LatencyStats(samples), total.Elapsed, failures, ratePerSecond);
+        return new LoadResult(new LatencyStats(samples), total.Elapsed, failures, ratePerSecond, acknowledged);
     }
 
     public async ValueTask DisposeAsync()

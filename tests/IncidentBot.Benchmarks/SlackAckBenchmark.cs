@@ -1,7 +1,11 @@
+using System.Globalization;
 using System.Net.Http.Headers;
 using System.Text.Json;
+using IncidentBot.Core.Application;
+using IncidentBot.Core.Incidents;
 using IncidentBot.TestKit.Databases;
 using IncidentBot.TestKit.Slack;
+using Microsoft.Extensions.DependencyInjection;
 
 namespace IncidentBot.Benchmarks;
 
@@ -23,17 +27,18 @@ public sealed class SlackAckBenchmark : IBenchmark
     public async Task<int> RunAsync(string[] args, CancellationToken cancellationToken)
     {
         var load = HttpLoad.FromArguments(Name, args, defaultRequests: 3000, defaultConcurrency: 64);
+        var stored = true;
         await load.RunOnEachDatabaseAsync(async database =>
         {
             await using var slack = await FakeSlackServer.StartAsync();
             var general = slack.AddChannel("general");
-            await RunOnAsync(database, slack, general.Id, load, cancellationToken);
+            stored &= await RunOnAsync(database, slack, general.Id, load, cancellationToken);
         });
 
-        return 0;
+        return stored ? 0 : 1;
     }
 
-    private static async Task RunOnAsync(TestDatabase database, FakeSlackServer slack, string general, HttpLoad load, CancellationToken cancellationToken)
+    private static async Task<bool> RunOnAsync(TestDatabase database, FakeSlackServer slack, string general, HttpLoad load, CancellationToken cancellationToken)
     {
         var concurrency = load.Concurrency;
         await using var host = BenchmarkHost.Start(database, new Dictionary<string, string?>
@@ -75,7 +80,40 @@ public sealed class SlackAckBenchmark : IBenchmark
         var events = await host.MeasureAsync(load.Requests,
             i => signer.Json("/slack/events", SlackPayloads.EventCallback(SlackPayloads.Message(room, "UBENCH", $"{baseTs}.{i:D6}", $"benchmark message {i}"))), cancellationToken, load.Rate);
         events.Report(database.Provider, "message event");
+
+        return await CountCheckAsync(database, room, concurrency, commands, events, baseTs, cancellationToken);
     }
+
+    /// <summary>
+    /// Every acknowledged request is in the database afterwards, once: each 200 note in its incident's timeline, each
+    /// 200 message in the war room's. Read straight from the database, as an operator would. False on any miss.
+    /// </summary>
+    private static async Task<bool> CountCheckAsync(
+        TestDatabase database, string room, int concurrency, LoadResult commands, LoadResult events, long baseTs, CancellationToken cancellationToken)
+    {
+        await using var services = database.CreateServices();
+        var store = services.GetRequiredService<IIncidentStore>();
+        var notes = new List<TimelineEntry>();
+        for (var n = 1; n <= concurrency; n++)
+        {
+            var incident = await store.GetAsync(new IncidentNumber(n), cancellationToken) ?? throw new InvalidOperationException($"INC-{n} is missing.");
+            notes.AddRange((await store.GetTimelineAsync(incident.Id, cancellationToken)).Where(e => e.Kind == TimelineKind.Note));
+        }
+
+        var warRoom = await store.FindByWarRoomAsync(new ChatSpace("slack", room), cancellationToken) ?? throw new InvalidOperationException("The war room is not linked.");
+        var messages = (await store.GetTimelineAsync(warRoom.Id, cancellationToken)).Where(e => e.Kind == TimelineKind.Message).ToList();
+
+        var noteTexts = notes.GroupBy(e => e.Text).ToDictionary(g => g.Key, g => g.Count());
+        var messageIds = messages.Where(e => e.Source is not null).GroupBy(e => e.Source!.MessageId).ToDictionary(g => g.Key, g => g.Count());
+        var missingNotes = Missing(commands, i => noteTexts.GetValueOrDefault($"benchmark note {i}"));
+        var missingMessages = Missing(events, i => messageIds.GetValueOrDefault(string.Create(CultureInfo.InvariantCulture, $"{baseTs}.{i:D6}")));
+        Console.WriteLine(string.Create(CultureInfo.InvariantCulture,
+            $"{database.Provider,-8} count check: notes {commands.Acknowledged.Count(a => a)} acknowledged, {missingNotes} not stored exactly once; messages {events.Acknowledged.Count(a => a)} acknowledged, {missingMessages} not stored exactly once"));
+        return missingNotes == 0 && missingMessages == 0;
+    }
+
+    private static int Missing(LoadResult result, Func<int, int> storedCount) =>
+        Enumerable.Range(0, result.Acknowledged.Count).Count(i => result.Acknowledged[i] && storedCount(i) != 1);
 
     private static async Task<string> WaitForWarRoomAsync(HttpClient client, CancellationToken cancellationToken)
     {

@@ -1,6 +1,9 @@
 using System.Text.Json;
 using System.Text.Json.Nodes;
+using Dapper;
 using IncidentBot.Core.Incidents;
+using IncidentBot.Storage;
+using Microsoft.Extensions.DependencyInjection;
 using IncidentBot.TestKit.Databases;
 using IncidentBot.TestKit.Slack;
 
@@ -111,6 +114,32 @@ public abstract class SlackEndToEndTests<TDatabase> : IAsyncLifetime
 
         var timeline = await host.Store.GetTimelineAsync(incident.Id, default);
         Assert.Single(timeline, e => e.Source?.MessageId == ts);
+    }
+
+    [Fact]
+    public async Task Events_MessageAndItsRetries_DedupedByTheCaptureItselfWithNoEventReceipt()
+    {
+        await using var host = StartHost(socketMode: false);
+        var (incident, room) = await DeclareAsync(host, "declare sev2 Queue backlog");
+        var receipts = await CountReceiptsAsync(host);
+        var ts = _slack.PostUserMessage(room, Ann, "backlog at 40k");
+        var callback = SlackPayloads.EventCallback(SlackPayloads.Message(room, Ann, ts, "backlog at 40k"));
+
+        await host.Transport.EventAsync(callback);
+        await host.Transport.EventAsync(callback, retry: 1);
+        await host.Transport.EventAsync(callback, retry: 2);
+
+        Assert.Single(await host.Store.GetTimelineAsync(incident.Id, default), e => e.Source?.MessageId == ts);
+        Assert.Equal(receipts, await CountReceiptsAsync(host));
+        // A reaction has no key of its own in the timeline: it still keeps its event receipt.
+        await host.Transport.EventAsync(SlackPayloads.EventCallback(SlackPayloads.Reaction(true, Bob, "pushpin", room, ts)));
+        Assert.Equal(receipts + 1, await CountReceiptsAsync(host));
+    }
+
+    private static async Task<long> CountReceiptsAsync(SlackHost host)
+    {
+        await using var connection = await host.Factory.Services.GetRequiredService<IDbConnectionFactory>().OpenConnectionAsync(default);
+        return await connection.ExecuteScalarAsync<long>("SELECT COUNT(*) FROM slack_event_receipts");
     }
 
     [Fact]

@@ -31,6 +31,7 @@ public sealed class ConnectionBudgetTests
 
         Assert.Equal((14, 14, "incidentbot"), (store.MaxPoolSize, store.MinPoolSize, store.ApplicationName));
         Assert.Equal((5, "incidentbot-scheduler"), (scheduler.MaxPoolSize, scheduler.ApplicationName));
+        Assert.True(store.NoResetOnClose && scheduler.NoResetOnClose, "no DISCARD ALL on every reuse of a pooled connection");
     }
 }
 

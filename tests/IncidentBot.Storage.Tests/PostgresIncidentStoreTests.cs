@@ -1,3 +1,4 @@
+using Dapper;
 using IncidentBot.Core.Application;
 using IncidentBot.Core.Incidents;
 using IncidentBot.TestKit.Databases;
@@ -20,6 +21,59 @@ public sealed class PostgresIncidentStoreTests : IncidentStoreContract
         Assert.IsType<NpgsqlConnection>(connection);
         Assert.StartsWith("PostgreSQL ", await QueryScalarAsync<string>("SELECT version()"));
         Assert.Equal(((PostgresTestDatabase)Database).DatabaseName, await QueryScalarAsync<string>("SELECT current_database()"));
+    }
+
+    /// <summary>
+    /// A year of a busy bot leaves millions of delivered rows behind; a claim (fan-out, then the claim proper) must read
+    /// only the pages of what is still pending, through the partial indexes, however long that history grows.
+    /// </summary>
+    [Fact]
+    public async Task ClaimAsync_LargeDeliveredHistory_ReadsAFewPagesNotTheHistory()
+    {
+        var incident = await DeclareAsync();
+        await ExecuteAsync("""
+            INSERT INTO outbox (incident_id, event_type, payload, created_at, available_at, delivered_at)
+            SELECT @Id, 'note_added', '{"type":"note_added","text":"old"}', @Now, @Now, @Now FROM generate_series(1, 100000);
+            INSERT INTO outbox_deliveries (message_id, handler, incident_id, not_before, done_at)
+            SELECT id, h, incident_id, @Now, @Now FROM outbox, unnest(ARRAY['slack-war-rooms', 'reminders']) AS h WHERE delivered_at IS NOT NULL;
+            ANALYZE outbox;
+            ANALYZE outbox_deliveries;
+            """, new { incident.Id, Now });
+        var historyPages = await QueryScalarAsync<long>("SELECT relpages FROM pg_class WHERE relname = 'outbox_deliveries'");
+
+        var fanOut = await PagesReadAsync(SqlOutbox.FanOutPostgresSql, new
+        {
+            Handlers = new[] { "slack-war-rooms", "reminders" },
+            Types = new[] { "declared", "declared" },
+            Known = new[] { "declared", "note_added" },
+            Max = 64,
+            Now,
+        });
+        var claim = await PagesReadAsync(SqlOutbox.ClaimPostgresSql, new
+        {
+            Handler = "slack-war-rooms",
+            Max = 64,
+            Now,
+            LeaseUntil = Now + Lease,
+            Instance = "test",
+            StaleBefore = Now - Lease,
+        });
+
+        Assert.True(historyPages > 500, $"the history should span many pages ({historyPages})");
+        Assert.True(fanOut < 100, $"the fan-out read {fanOut} pages");
+        Assert.True(claim < 100, $"the claim read {claim} pages");
+    }
+
+    /// <summary>Shared buffers the statement touched (hit or read), run for real inside a transaction that is rolled back.</summary>
+    private async Task<long> PagesReadAsync(string sql, object parameters)
+    {
+        await using var connection = await OpenAsync();
+        await using var transaction = await connection.BeginTransactionAsync();
+        var plan = await connection.ExecuteScalarAsync<string>(new CommandDefinition("EXPLAIN (ANALYZE, BUFFERS, FORMAT JSON) " + sql, parameters, transaction));
+        await transaction.RollbackAsync();
+        using var json = System.Text.Json.JsonDocument.Parse(plan!);
+        var root = json.RootElement[0].GetProperty("Plan");
+        return root.GetProperty("Shared Hit Blocks").GetInt64() + root.GetProperty("Shared Read Blocks").GetInt64();
     }
 
     [Fact]

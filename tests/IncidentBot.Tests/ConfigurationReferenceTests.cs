@@ -18,6 +18,7 @@ public sealed class ConfigurationReferenceTests
     private static readonly Dictionary<string, Type[]> Sections = new()
     {
         ["Database"] = [typeof(DatabaseOptions)],
+        [GroupCommitOptions.Section] = [typeof(GroupCommitOptions)],
         ["Api"] = [typeof(ApiOptions)],
         ["ForwardedHeaders"] = [typeof(ForwardedHeadersSettings)],
         ["Dashboard"] = [typeof(IncidentLinkOptions)],
@@ -80,7 +81,10 @@ public sealed class ConfigurationReferenceTests
             return true;
         }
 
-        return Sections.TryGetValue(parts[0], out var types) && types.Any(type => Resolves(type, parts.AsSpan(1)));
+        // A section may be nested (Database:GroupCommit); the key is a setting when any section it lies in has it.
+        return Sections.Any(section =>
+            key.StartsWith(section.Key + ":", StringComparison.OrdinalIgnoreCase)
+            && section.Value.Any(type => Resolves(type, key[(section.Key.Length + 1)..].Split(':'))));
     }
 
     private static bool Resolves(Type type, ReadOnlySpan<string> path)

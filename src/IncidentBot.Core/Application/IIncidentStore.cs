@@ -54,6 +54,13 @@ public interface IIncidentStore
     /// <summary>Stores a change; throws <see cref="ConcurrencyConflictException"/> when the incident moved on meanwhile.</summary>
     Task<Incident> SaveAsync(IncidentChange change, CancellationToken cancellationToken);
 
+    /// <summary>
+    /// Appends entries and events (their <see cref="IncidentEvent.IncidentId"/> is set here) to the incident numbered
+    /// <paramref name="number"/> without reading it first: one round trip, no version check, no row lock. Returns the
+    /// incident, or null when there is none with that number (and nothing was stored).
+    /// </summary>
+    Task<Incident?> AppendAsync(IncidentNumber number, IReadOnlyList<NewTimelineEntry> entries, IReadOnlyList<IncidentEvent> events, CancellationToken cancellationToken);
+
     Task<Incident?> GetAsync(IncidentNumber number, CancellationToken cancellationToken);
 
     Task<Incident?> FindByWarRoomAsync(ChatSpace room, CancellationToken cancellationToken);

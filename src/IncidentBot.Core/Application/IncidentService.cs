@@ -158,12 +158,16 @@ public sealed partial class IncidentService(
         }, cancellationToken);
     }
 
-    public Task<IncidentResult> AddNoteAsync(IncidentNumber number, string text, Actor actor, CancellationToken cancellationToken)
+    /// <summary>A note needs nothing of the incident but its existence: stored without reading it first (one round trip).</summary>
+    public async Task<IncidentResult> AddNoteAsync(IncidentNumber number, string text, Actor actor, CancellationToken cancellationToken)
     {
         var note = RequireText(text, "the note text", MaxTextLength);
-        return ChangeAsync(number, (incident, now) => new Decision(
-            new IncidentChange(incident, [new(now, TimelineKind.Note, actor.Person, note)], [Stamp(new NoteAdded(note), incident, now, actor)]) { AppendOnly = true },
-            $"{incident.Number}: note added."), cancellationToken);
+        var now = time.GetUtcNow();
+        var added = new NoteAdded(note) { Number = number, OccurredAt = now, Actor = actor.Person, Origin = actor.Origin };
+        var incident = await store.AppendAsync(number, [new(now, TimelineKind.Note, actor.Person, note)], [added], cancellationToken)
+            ?? throw new IncidentRuleException($"{number} does not exist.");
+        outboxSignal.Notify();
+        return new IncidentResult(incident, $"{incident.Number}: note added.");
     }
 
     public Task<IncidentResult> AcknowledgeAsync(IncidentNumber number, Actor actor, CancellationToken cancellationToken) =>

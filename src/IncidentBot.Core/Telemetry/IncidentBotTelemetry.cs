@@ -55,4 +55,12 @@ public static class IncidentBotTelemetry
     /// </summary>
     public static readonly Counter<long> ConnectionWaits =
         Meter.CreateCounter<long>("incidentbot.db.connection.waits", "{wait}", "Waits for a database connection by pool and outcome");
+
+    /// <summary>Writes committed together in one transaction by an instance's group commit (captures, notes, pins, edits).</summary>
+    public static readonly Histogram<int> GroupCommitSize =
+        Meter.CreateHistogram<int>("incidentbot.store.group_commit.size", "{write}", "Writes committed together in one transaction");
+
+    /// <summary>Time from a batch's first statement to its commit (including reruns after a failed write).</summary>
+    public static readonly Histogram<double> GroupCommitDuration =
+        Meter.CreateHistogram<double>("incidentbot.store.group_commit.duration", "ms", "Time to run and commit one group commit");
 }

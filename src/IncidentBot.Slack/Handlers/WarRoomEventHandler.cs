@@ -18,6 +18,10 @@ public sealed partial class WarRoomEventHandler(
     IOptions<SlackOptions> options,
     ILogger<WarRoomEventHandler> logger) : ISlackEventHandler
 {
+    /// <summary>A new message is captured once per channel and ts (or ignored); edits, deletes and pins need the receipt.</summary>
+    public bool StoresOnceByItself(SlackEvent slackEvent) =>
+        slackEvent.Type is "message" or "app_mention" && Str(slackEvent.Event, "subtype") is not ("message_changed" or "message_deleted");
+
     public async Task HandleAsync(SlackEvent slackEvent, CancellationToken cancellationToken)
     {
         var e = slackEvent.Event;

@@ -138,12 +138,6 @@ public sealed partial class SlackDispatcher(
 
         await workspaces.AdmitAsync(SlackInstallation.FromEventCallback(body), cancellationToken);
 
-        if (await state.HasReceiptAsync(eventId, cancellationToken))
-        {
-            LogDuplicate(logger, eventId, retryAttempt);
-            return;
-        }
-
         var bots = new HashSet<string>(StringComparer.Ordinal);
         if (body.TryGetProperty("authorizations", out var authorizations) && authorizations.ValueKind == JsonValueKind.Array)
         {
@@ -157,13 +151,32 @@ public sealed partial class SlackDispatcher(
         }
 
         var slackEvent = new SlackEvent(eventId, type, inner, bots, retryAttempt);
+        if (_events.All(h => h.StoresOnceByItself(slackEvent)))
+        {
+            // A war-room message: its capture dedupes on the message itself (channel and ts) in the insert, so a retry,
+            // a Socket Mode redelivery or its app_mention twin stores nothing twice, with no receipt round trip.
+            await HandleAsync(slackEvent, cancellationToken);
+            return;
+        }
+
+        if (await state.HasReceiptAsync(eventId, cancellationToken))
+        {
+            LogDuplicate(logger, eventId, retryAttempt);
+            return;
+        }
+
+        await HandleAsync(slackEvent, cancellationToken);
+
+        // Recorded after handling: a crash in between makes Slack's retry run the (idempotent) handlers again.
+        await state.AddReceiptAsync(eventId, cancellationToken);
+    }
+
+    private async Task HandleAsync(SlackEvent slackEvent, CancellationToken cancellationToken)
+    {
         foreach (var handler in _events)
         {
             await handler.HandleAsync(slackEvent, cancellationToken);
         }
-
-        // Recorded after handling: a crash in between makes Slack's retry run the (idempotent) handlers again.
-        await state.AddReceiptAsync(eventId, cancellationToken);
     }
 
     private async Task BlockActionsAsync(JsonElement payload, string userId, string userName, CancellationToken cancellationToken)

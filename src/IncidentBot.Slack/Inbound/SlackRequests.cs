@@ -48,9 +48,16 @@ public interface ISlashCommandHandler
     Task<SlackMessage?> HandleAsync(SlashCommand command, CancellationToken cancellationToken);
 }
 
-/// <summary>Handles Events API events (already deduplicated by <c>event_id</c>).</summary>
+/// <summary>Handles Events API events, each <c>event_id</c> once (see <see cref="StoresOnceByItself"/>).</summary>
 public interface ISlackEventHandler
 {
+    /// <summary>
+    /// Whether handling this event stores its effect once however often it comes, by a unique key of its own in the
+    /// same statement (a captured message: its channel and ts). When every handler says so, the dispatcher keeps no
+    /// <c>event_id</c> receipt for it: one inbound message is one statement.
+    /// </summary>
+    bool StoresOnceByItself(SlackEvent slackEvent) => false;
+
     Task HandleAsync(SlackEvent slackEvent, CancellationToken cancellationToken);
 }
 

@@ -51,7 +51,13 @@ public sealed partial class TeamsDispatcher
 
         await RememberConversationAsync(activity, conversationId, cancellationToken);
 
-        var dedupe = activity.Type is ActivityTypes.Message or ActivityTypes.Event && activity.Id is { Length: > 0 };
+        var message = activity.Type == ActivityTypes.Message ? MessageText.From(activity) : MessageText.None;
+        var kind = KindOf(activity, message);
+
+        // A message that is only talk is captured once per conversation and activity id by the insert itself, so it
+        // needs no receipt (one statement per message); commands, card submits and events do.
+        var talk = activity.Type == ActivityTypes.Message && kind == TeamsActivityKind.MessageCapture;
+        var dedupe = activity.Type is ActivityTypes.Message or ActivityTypes.Event && activity.Id is { Length: > 0 } && !talk;
         if (dedupe && !await _store.TryRecordActivityAsync(conversationId, activity.Id!, cancellationToken))
         {
             LogRedelivery(_logger, activity.Type, activity.Id);
@@ -60,13 +66,12 @@ public sealed partial class TeamsDispatcher
 
         try
         {
-            var message = activity.Type == ActivityTypes.Message ? MessageText.From(activity) : MessageText.None;
-            if (KindOf(activity, message) is not { } kind || !_handlers.TryGetValue(kind, out var handler))
+            if (kind is null || !_handlers.TryGetValue(kind.Value, out var handler))
             {
                 return activity.Type == ActivityTypes.Invoke ? InvokeResponses.NotImplemented : null;
             }
 
-            var turn = new TeamsTurn(activity, kind, await RoomOfAsync(conversationId, cancellationToken), message);
+            var turn = new TeamsTurn(activity, kind.Value, await RoomOfAsync(conversationId, cancellationToken), message);
             try
             {
                 return await handler.HandleAsync(turn, cancellationToken);
