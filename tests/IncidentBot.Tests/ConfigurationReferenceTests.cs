@@ -3,6 +3,7 @@ using System.Text.Json;
 using IncidentBot.Api;
 using IncidentBot.Core.Application;
 using IncidentBot.Core.Incidents;
+using IncidentBot.Core.Permissions;
 using IncidentBot.Hosting;
 using IncidentBot.Paging;
 using IncidentBot.Scheduling;
@@ -19,6 +20,7 @@ public sealed class ConfigurationReferenceTests
     {
         ["Database"] = [typeof(DatabaseOptions)],
         ["Api"] = [typeof(ApiOptions)],
+        ["Permissions"] = [typeof(PermissionOptions)],
         ["ForwardedHeaders"] = [typeof(ForwardedHeadersSettings)],
         ["Dashboard"] = [typeof(IncidentLinkOptions)],
         ["Telemetry"] = [typeof(TelemetryOptions)],
@@ -57,6 +59,7 @@ public sealed class ConfigurationReferenceTests
 
     [Theory]
     [InlineData("Api:Tokens")]
+    [InlineData("Api:PrivateTokens")]
     [InlineData("Paging:PagerDuty:RoutingKey")]
     [InlineData("Paging:PagerDuty:RoutingKeys")]
     [InlineData("Paging:Opsgenie:ApiKey")]

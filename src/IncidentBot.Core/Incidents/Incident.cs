@@ -50,6 +50,9 @@ public sealed class Incident
     public DateTimeOffset? NextUpdateDueAt { get; init; }
     public string? Summary { get; init; }
 
+    /// <summary>A private incident is seen only inside its war rooms (and by <c>Api:PrivateTokens</c>); once private, always private.</summary>
+    public bool IsPrivate { get; init; }
+
     /// <summary>Optimistic concurrency token: bumped by every stored change.</summary>
     public int Version { get; }
 
@@ -61,10 +64,11 @@ public sealed class Incident
 
     public static Incident Declare(
         IncidentNumber number, string title, string? description, Severity severity, Person declaredBy,
-        DateTimeOffset now, UpdateCadence cadence) =>
+        DateTimeOffset now, UpdateCadence cadence, bool isPrivate = false) =>
         new(0, number, title, description, severity, IncidentStatus.Investigating, declaredBy, now, 0)
         {
             NextUpdateDueAt = cadence.NextDue(severity, now),
+            IsPrivate = isPrivate,
         };
 
     public Incident With(
@@ -77,7 +81,8 @@ public sealed class Incident
         Optional<DateTimeOffset?> nextUpdateDueAt = default,
         Optional<string?> summary = default,
         IDictionary<IncidentRole, Person>? roles = null,
-        IEnumerable<ChatSpace>? warRooms = null) =>
+        IEnumerable<ChatSpace>? warRooms = null,
+        bool? isPrivate = null) =>
         new(Id, Number, Title, Description, severity ?? Severity, status ?? Status, DeclaredBy, DeclaredAt, Version,
             roles ?? _roles, warRooms ?? _warRooms)
         {
@@ -87,6 +92,7 @@ public sealed class Incident
             LastUpdateAt = lastUpdateAt.Or(LastUpdateAt),
             NextUpdateDueAt = nextUpdateDueAt.Or(NextUpdateDueAt),
             Summary = summary.Or(Summary),
+            IsPrivate = isPrivate ?? IsPrivate,
         };
 
     public void EnsureOpen()
