@@ -1,4 +1,5 @@
 using IncidentBot.Core.Application;
+using IncidentBot.Core.Permissions;
 using IncidentBot.Core.Security;
 using IncidentBot.Slack.Handlers;
 using IncidentBot.Slack.Inbound;
@@ -70,6 +71,7 @@ public static class DependencyInjection
         services.AddSingleton<IMessageShortcutHandler, AddToTimelineShortcut>();
 
         services.AddSingleton<WarRoomProvisioner>();
+        services.AddSingleton<IWarRoomMembership, SlackWarRoomMembership>();
         services.AddSingleton<WarRoomBackfill>();
         services.AddSingleton<PostmortemPublisher>();
         services.AddSingleton<IIncidentEventHandler, SlackIncidentEventHandler>();

@@ -34,6 +34,9 @@ public sealed class SlackOptions
     /// <summary>A channel id (or name) where new incidents are announced; none when empty.</summary>
     public string? AnnouncementsChannel { get; set; }
 
+    /// <summary>What <see cref="AnnouncementsChannel"/> hears of a private incident: nothing, or its number only.</summary>
+    public PrivateAnnouncement PrivateAnnouncement { get; set; } = PrivateAnnouncement.None;
+
     /// <summary>Reaction names (without colons) that pin a war-room message to the timeline.</summary>
     public string[] PinReactions { get; set; } = ["pushpin"];
 
@@ -159,4 +162,13 @@ public sealed partial class SlackOptionsValidator : IValidateOptions<SlackOption
 
     [GeneratedRegex("^[a-z0-9_+'-]{1,100}$")]
     private static partial Regex ReactionPattern();
+}
+
+public enum PrivateAnnouncement
+{
+    /// <summary>Private incidents are not announced.</summary>
+    None,
+
+    /// <summary>"A private incident was declared: INC-42", without title, severity, declarer or channel.</summary>
+    Number,
 }

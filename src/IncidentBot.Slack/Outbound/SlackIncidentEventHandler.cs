@@ -59,6 +59,9 @@ public sealed partial class SlackIncidentEventHandler(
             case IncidentDeclared declared when declared.Origin?.Platform == SlackIds.Platform:
                 await provisioner.ProvisionAsync(declared, cancellationToken);
                 return;
+            case IncidentMadePrivate madePrivate:
+                await provisioner.MoveToPrivateAsync(madePrivate, cancellationToken);
+                return;
             case MessagePinned pinned when pinned.Message.Platform == SlackIds.Platform:
                 await ConfirmPinAsync(pinned, cancellationToken);
                 return;
@@ -72,6 +75,11 @@ public sealed partial class SlackIncidentEventHandler(
 
         var incident = await store.GetAsync(incidentEvent.Number, cancellationToken);
         var rooms = incident?.WarRooms.Where(r => r.Platform == SlackIds.Platform).Select(r => r.Channel).ToList() ?? [];
+        if (incident is { IsPrivate: true })
+        {
+            rooms = await provisioner.OpenRoomsAsync(incident, rooms, cancellationToken);
+        }
+
         if (incident is null || rooms.Count == 0)
         {
             return;

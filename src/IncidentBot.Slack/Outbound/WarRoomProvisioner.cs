@@ -40,8 +40,7 @@ public sealed partial class WarRoomProvisioner(
             return;
         }
 
-        var progress = await state.GetOrStartWarRoomAsync(
-            incident.Id, ChannelNames.For(options.Value.ChannelPrefix, incident.Number, incident.Title), cancellationToken);
+        var progress = await state.GetOrStartWarRoomAsync(incident.Id, ChannelName(incident), cancellationToken);
         string channel;
         try
         {
@@ -98,9 +97,9 @@ public sealed partial class WarRoomProvisioner(
 
         if (!progress.Announced)
         {
-            if (options.Value.AnnouncementsChannel is { Length: > 0 } announcements)
+            if (options.Value.AnnouncementsChannel is { Length: > 0 } announcements && Announcement(incident, channel) is { } announcement)
             {
-                await BestEffortAsync(incident.Number, "announcement", () => slack.PostMessageAsync(announcements, SlackRenderer.Announcement(incident, channel), cancellationToken));
+                await BestEffortAsync(incident.Number, "announcement", () => slack.PostMessageAsync(announcements, announcement, cancellationToken));
             }
 
             await state.MarkAsync(incident.Id, WarRoomStep.Announced, cancellationToken);
@@ -110,6 +109,82 @@ public sealed partial class WarRoomProvisioner(
         await BestEffortAsync(incident.Number, "read back", () => backfill.BackfillAsync(incident, channel, cancellationToken));
         LogProvisioned(logger, incident.Number, channel);
     }
+
+    /// <summary>A private incident's channel is private and named by its number alone: a channel name is seen by all.</summary>
+    private string ChannelName(Incident incident, int variant = 1) =>
+        ChannelNames.For(options.Value.ChannelPrefix, incident.Number, incident.IsPrivate ? "" : incident.Title, variant);
+
+    private SlackMessage? Announcement(Incident incident, string channel) => incident.IsPrivate
+        ? options.Value.PrivateAnnouncement == PrivateAnnouncement.Number ? SlackRenderer.PrivateAnnouncement(incident) : null
+        : SlackRenderer.Announcement(incident, channel);
+
+    /// <summary>
+    /// A public incident turned private: Slack cannot make a public channel private, so the war room moves to a new
+    /// private channel (the declarer, the role holders and whoever typed <c>private</c> invited) and every Slack war room
+    /// it had gets a pointer and is archived. Each step is recorded, so a redelivery resumes where it stopped.
+    /// </summary>
+    public async Task MoveToPrivateAsync(IncidentMadePrivate madePrivate, CancellationToken cancellationToken)
+    {
+        var incident = await incidents.GetAsync(madePrivate.Number, cancellationToken);
+        var previous = incident?.WarRooms.Where(r => r.Platform == SlackIds.Platform).ToList() ?? [];
+        if (incident is null || previous.Count == 0)
+        {
+            return;
+        }
+
+        // Once per incident (a redelivery finds the restart recorded): a crash before the record restarts again, harmlessly,
+        // since the private channel is created only after it.
+        var restart = $"PrivateWarRoom:{incident.Id}";
+        await state.GetOrStartWarRoomAsync(incident.Id, ChannelName(incident), cancellationToken);
+        if (!await state.WasDeliveredAsync(restart, cancellationToken))
+        {
+            await state.RestartWarRoomAsync(incident.Id, ChannelName(incident), cancellationToken);
+            await state.MarkDeliveredAsync(restart, cancellationToken);
+        }
+
+        var declared = new IncidentDeclared(incident.Title, incident.Severity, madePrivate.Actor is { } who ? [who] : [])
+        {
+            IncidentId = incident.Id,
+            Number = incident.Number,
+            OccurredAt = madePrivate.OccurredAt,
+            Actor = incident.DeclaredBy,
+        };
+        await ProvisionAsync(declared, cancellationToken);
+        var moved = await state.GetOrStartWarRoomAsync(incident.Id, ChannelName(incident), cancellationToken);
+        foreach (var room in previous.Where(r => r.Channel != moved.ChannelId))
+        {
+            var key = MovedKey(incident, room.Channel);
+            if (await state.WasDeliveredAsync(key, cancellationToken))
+            {
+                continue;
+            }
+
+            await BestEffortAsync(incident.Number, "move to private", async () =>
+            {
+                await slack.PostMessageAsync(room.Channel, SlackRenderer.MovedToPrivate(incident), cancellationToken);
+                await slack.ArchiveAsync(room.Channel, cancellationToken);
+            });
+            await service.RecordWarRoomAsync(incident.Number, "Archived a Slack war-room channel that was public before: the incident is private now.", cancellationToken);
+            await state.MarkDeliveredAsync(key, cancellationToken);
+        }
+    }
+
+    /// <summary><paramref name="rooms"/> without the public channels archived when the incident turned private.</summary>
+    public async Task<List<string>> OpenRoomsAsync(Incident incident, IEnumerable<string> rooms, CancellationToken cancellationToken)
+    {
+        var open = new List<string>();
+        foreach (var room in rooms)
+        {
+            if (!await state.WasDeliveredAsync(MovedKey(incident, room), cancellationToken))
+            {
+                open.Add(room);
+            }
+        }
+
+        return open;
+    }
+
+    private static string MovedKey(Incident incident, string channel) => $"MovedToPrivate:{incident.Id}:{channel}";
 
     private async Task BestEffortAsync(IncidentNumber number, string step, Func<Task> action)
     {
@@ -142,7 +217,7 @@ public sealed partial class WarRoomProvisioner(
         {
             try
             {
-                var created = await slack.CreateConversationAsync(name, isPrivate: false, cancellationToken);
+                var created = await slack.CreateConversationAsync(name, incident.IsPrivate, cancellationToken);
                 await state.SetChannelAsync(incident.Id, created.Id, cancellationToken);
                 LogCreated(logger, name, created.Id, incident.Number);
                 return created.Id;
@@ -155,7 +230,7 @@ public sealed partial class WarRoomProvisioner(
                 }
 
                 LogNameTaken(logger, name, incident.Number);
-                name = ChannelNames.For(options.Value.ChannelPrefix, incident.Number, incident.Title, variant + 1);
+                name = ChannelName(incident, variant + 1);
                 await state.SetChannelNameAsync(incident.Id, name, cancellationToken);
             }
         }

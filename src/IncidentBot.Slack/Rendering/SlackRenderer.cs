@@ -118,6 +118,11 @@ public static class SlackRenderer
     {
         switch (reply.Kind)
         {
+            case ReplyKind.Declared when reply.Incident is { IsPrivate: true }:
+                // Only the declarer hears of it in the conversation it was declared in; Core's text names no title.
+                return Text($":lock: {Escape(reply.Text)} Opening a private war room; you will be invited.", "ephemeral");
+            case ReplyKind.Refused when reply.Incident is { } pointer && WarRoomSuffix(pointer) is { Length: > 0 } rooms:
+                return Text($"{Escape(reply.Text)} War room{rooms}", "ephemeral");
             case ReplyKind.Declared when reply.Incident is { } declared:
                 return Text($":rotating_light: {Escape(reply.Text)} Opening a war room…", "in_channel") with
                 {
@@ -228,8 +233,19 @@ public static class SlackRenderer
             Truncate($"{incident.Number} declared ({incident.Severity.ToLabel()}): {incident.Title}", MaxMessageText),
             Limit([Section($":rotating_light: *{incident.Number}* declared ({incident.Severity.ToLabel()}) by {Mention(incident.DeclaredBy)}: {Escape(incident.Title)}\nWar room: <#{channelId}>")]));
 
-    public static JsonObject DeclareModal(string? originChannel)
+    /// <summary>What the announcements channel hears of a private incident (<c>Slack:PrivateAnnouncement = number</c>).</summary>
+    public static SlackMessage PrivateAnnouncement(Incident incident) =>
+        new($"A private incident was declared: {incident.Number}.", Limit([Section($":lock: A private incident was declared: *{incident.Number}*.")]));
+
+    /// <summary>Posted in a public war room as its incident turns private, before the channel is archived.</summary>
+    public static SlackMessage MovedToPrivate(Incident incident) =>
+        new(
+            $"{incident.Number} is private now; its war room moved to a private channel.",
+            Limit([Section($":lock: *{incident.Number}* is private now. Its war room moved to a private channel and this one is archived; ask {Mention(incident.RoleHolder(IncidentRole.Commander) ?? incident.DeclaredBy)} for an invite.")]));
+
+    public static JsonObject DeclareModal(string? originChannel, bool isPrivate = false)
     {
+        var privateOption = Option("Private: a private channel for the people named, no title outside", PrivateValue);
         var severities = Enum.GetValues<Severity>().Select(s => Option(s.ToLabel(), s.ToLabel())).ToList();
         var blocks = new List<JsonObject>
         {
@@ -238,14 +254,21 @@ public static class SlackRenderer
             Input("description", "Description", new JsonObject { ["type"] = "plain_text_input", ["action_id"] = "value", ["multiline"] = true, ["max_length"] = 3000 }, optional: true),
             Input("commander", "Incident commander", UsersSelect("value", "Who leads the response?"), optional: true),
             Input("responders", "Responders", new JsonObject { ["type"] = "multi_users_select", ["action_id"] = "value", ["placeholder"] = PlainText("Who should join the war room?", MaxPlaceholder) }, optional: true),
+            Input(PrivateBlock, "Visibility", Checkboxes("value", [privateOption], isPrivate ? [privateOption] : []), optional: true),
         };
         return View(SlackIds.DeclareView, "Declare incident", "Declare", blocks, originChannel ?? "");
     }
 
-    public static JsonObject UpdateModal(IncidentNumber number) =>
+    /// <summary>The update form; it remembers the channel it was opened from, which decides whether the update may be posted.</summary>
+    public static JsonObject UpdateModal(IncidentNumber number, string? channel) =>
         View(SlackIds.UpdateView, $"Update {number}", "Post", [
             Input("update", "Status update", new JsonObject { ["type"] = "plain_text_input", ["action_id"] = "value", ["multiline"] = true, ["max_length"] = 3000 }),
-        ], number.ToString());
+        ], channel is null ? number.ToString() : $"{number} {channel}");
+
+    /// <summary>The declare modal's "Private" checkbox: its block and the value of its one option.</summary>
+    public const string PrivateBlock = "private";
+
+    public const string PrivateValue = "private";
 
     private static JsonObject View(string callbackId, string title, string submit, IReadOnlyList<JsonObject> blocks, string metadata) => new()
     {
