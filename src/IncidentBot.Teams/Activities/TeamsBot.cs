@@ -169,6 +169,13 @@ public sealed partial class TeamsBot(
             return new CommandReply(ReplyKind.Error, parsed.Error ?? CommandGrammar.HelpText(Trigger));
         }
 
+        if (parsed.Command is DeclareCommand { Private: true } or OpenDeclareFormCommand { Private: true } or MakePrivateCommand)
+        {
+            // A Teams war room is a thread of a team channel or the conversation it was declared in, both seen beyond the
+            // people named; until private rooms exist here (a private group chat), refuse rather than leak.
+            return new CommandReply(ReplyKind.Error, "Private incidents are not available in Teams yet: declare it from Slack (`/incident declare private …`).");
+        }
+
         if (parsed.Command is DeclareCommand declare && await DeclaresHereAsync(conversationId, cancellationToken))
         {
             try
