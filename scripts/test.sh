@@ -4,8 +4,8 @@
 # Unless INCIDENTBOT_TEST_POSTGRES already names a server, this starts a throwaway PostgreSQL on
 # loopback (installing Debian's `postgresql` package first when it is missing and we are root),
 # points the tests at it and removes it afterwards. Debian's `chromium` is installed the same way for
-# the dashboard's browser tests, and Node.js (with npm) for the Adaptive Card parser and the Agents Playground
-# tests. Exits non-zero on any failure.
+# the dashboard's browser tests, Node.js (with npm) for the Adaptive Card parser and the Agents Playground
+# tests, and PgBouncer for the fault tests that run three instances through it. Exits non-zero on any failure.
 set -euo pipefail
 cd "$(dirname "$0")/.."
 
@@ -91,8 +91,25 @@ ensure_node() {
   fi
 }
 
+# The fault tests start their own PostgreSQL (max_connections=100) and PgBouncer (transaction pooling) in front of it.
+ensure_pgbouncer() {
+  [ -x /usr/sbin/pgbouncer ] && return
+  if [ "$(id -u)" = 0 ]; then
+    log "installing PgBouncer from apt"
+    export DEBIAN_FRONTEND=noninteractive
+    apt-get update -qq >/dev/null
+    apt-get install -y -qq pgbouncer >/dev/null
+    # Only the binary is used; the packaged service is not needed.
+    systemctl disable --now pgbouncer >/dev/null 2>&1 || true
+  else
+    log "pgbouncer not found: run 'sudo apt-get install pgbouncer' (the three-instance fault test runs through it)"
+    exit 1
+  fi
+}
+
 ensure_chromium
 ensure_node
+ensure_pgbouncer
 if [ -z "${INCIDENTBOT_TEST_POSTGRES:-}" ]; then
   start_postgres
 fi

@@ -1,3 +1,4 @@
+using IncidentBot.Core.Application;
 using Microsoft.Extensions.Hosting;
 using Microsoft.Extensions.Logging;
 using Microsoft.Extensions.Options;
@@ -62,6 +63,7 @@ public sealed partial class PageSweeper(
 
     protected override async Task ExecuteAsync(CancellationToken stoppingToken)
     {
+        BackgroundWork.Enter();
         while (!stoppingToken.IsCancellationRequested)
         {
             TimeSpan wait;

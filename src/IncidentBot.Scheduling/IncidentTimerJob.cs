@@ -31,6 +31,7 @@ public sealed partial class IncidentTimerJob(
 
     public async ValueTask Execute(IJobExecutionContext context, CancellationToken cancellationToken)
     {
+        BackgroundWork.Enter();
         var data = context.MergedJobDataMap;
         var kind = Enum.Parse<TimerKind>(data.GetString(TimerData.Kind)!);
         var incidentId = long.Parse(data.GetString(TimerData.IncidentId)!, System.Globalization.CultureInfo.InvariantCulture);

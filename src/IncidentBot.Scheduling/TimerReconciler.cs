@@ -52,6 +52,7 @@ public sealed partial class TimerReconciler(
 
     protected override async Task ExecuteAsync(CancellationToken stoppingToken)
     {
+        BackgroundWork.Enter();
         while (!stoppingToken.IsCancellationRequested)
         {
             try

@@ -1,3 +1,4 @@
+using IncidentBot.Core;
 using IncidentBot.Core.Application;
 using IncidentBot.Core.Permissions;
 using IncidentBot.Core.Security;
@@ -74,7 +75,7 @@ public static class DependencyInjection
         services.AddSingleton<IWarRoomMembership, SlackWarRoomMembership>();
         services.AddSingleton<WarRoomBackfill>();
         services.AddSingleton<PostmortemPublisher>();
-        services.AddSingleton<IIncidentEventHandler, SlackIncidentEventHandler>();
+        builder.AddChatWarRoom<SlackWarRoom>();
         services.AddSingleton<SocketModeService>();
         services.AddHostedService(sp => sp.GetRequiredService<SocketModeService>());
         return builder;

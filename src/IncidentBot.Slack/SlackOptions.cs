@@ -1,6 +1,7 @@
 using System.Net;
 using System.Text.RegularExpressions;
 using IncidentBot.Core.Security;
+using IncidentBot.Core.WarRooms;
 using Microsoft.Extensions.Options;
 
 namespace IncidentBot.Slack;
@@ -162,13 +163,4 @@ public sealed partial class SlackOptionsValidator : IValidateOptions<SlackOption
 
     [GeneratedRegex("^[a-z0-9_+'-]{1,100}$")]
     private static partial Regex ReactionPattern();
-}
-
-public enum PrivateAnnouncement
-{
-    /// <summary>Private incidents are not announced.</summary>
-    None,
-
-    /// <summary>"A private incident was declared: INC-42", without title, severity, declarer or channel.</summary>
-    Number,
 }

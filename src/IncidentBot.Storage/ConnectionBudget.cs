@@ -8,7 +8,9 @@ namespace IncidentBot.Storage;
 /// acquisition, cluster check-in; its jobs use the store's), and the outbox listener's single connection. Each pool is
 /// its own Npgsql pool with its own <c>Maximum Pool Size</c>, so one side can never take the other's connections; a
 /// request that finds the store's pool busy waits for a connection and, past the wait, is answered 503 (the chat
-/// platform retries) instead of the server refusing new clients for everyone.
+/// platform retries) instead of the server refusing new clients for everyone. Background work (outbox deliveries,
+/// timers, sweeps; see <c>BackgroundWork</c>) holds at most <see cref="Background"/> of the store's connections, so the
+/// rest is always there for inbound requests.
 /// </summary>
 public sealed record ConnectionBudget(int Max, int Store, int Scheduler, int Listener)
 {
@@ -18,6 +20,9 @@ public sealed record ConnectionBudget(int Max, int Store, int Scheduler, int Lis
 
     public const string StoreApplicationName = "incidentbot";
     public const string SchedulerApplicationName = "incidentbot-scheduler";
+
+    /// <summary>The store connections background work may hold at once: all but a quarter (at least one) kept for requests.</summary>
+    public int Background => Store - Math.Max(1, Store / 4);
 
     public static ConnectionBudget Split(int max)
     {
@@ -32,7 +37,7 @@ public sealed record ConnectionBudget(int Max, int Store, int Scheduler, int Lis
     /// <summary><paramref name="connectionString"/> bounded to the scheduler's share (a pool of its own).</summary>
     public string ForScheduler(string connectionString) => Bounded(connectionString, Scheduler, SchedulerApplicationName);
 
-    public override string ToString() => $"{Max} (store and outbox {Store}, scheduler {Scheduler}, outbox listener {Listener})";
+    public override string ToString() => $"{Max} (store and outbox {Store}, of which background work {Background} at most; scheduler {Scheduler}; outbox listener {Listener})";
 
     private static string Bounded(string connectionString, int size, string applicationName)
     {

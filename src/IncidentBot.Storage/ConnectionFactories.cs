@@ -25,13 +25,17 @@ internal sealed class PostgresConnectionFactory : IDbConnectionFactory, IAsyncDi
 {
     private readonly NpgsqlDataSource _dataSource;
     private readonly TransientRetry _retry;
+    private readonly BackgroundShare _background;
+    private readonly Func<CancellationToken, ValueTask<DbConnection>> _open;
 
     static PostgresConnectionFactory() => TypeHandlers.EnsureRegistered();
 
-    public PostgresConnectionFactory(NpgsqlDataSource dataSource, TransientRetry retry)
+    public PostgresConnectionFactory(NpgsqlDataSource dataSource, TransientRetry retry, BackgroundShare background)
     {
         _dataSource = dataSource;
         _retry = retry;
+        _background = background;
+        _open = async cancellationToken => await _dataSource.OpenConnectionAsync(cancellationToken);
     }
 
     public DatabaseProvider Provider => DatabaseProvider.Postgres;
@@ -39,8 +43,8 @@ internal sealed class PostgresConnectionFactory : IDbConnectionFactory, IAsyncDi
     public Task<T> RunAsync<T>(Func<DbConnection, Task<T>> work, CancellationToken cancellationToken) =>
         _retry.RunAsync(this, work, cancellationToken);
 
-    public async ValueTask<DbConnection> OpenConnectionAsync(CancellationToken cancellationToken) =>
-        await _dataSource.OpenConnectionAsync(cancellationToken);
+    public ValueTask<DbConnection> OpenConnectionAsync(CancellationToken cancellationToken) =>
+        _background.OpenAsync(_open, cancellationToken);
 
     public ValueTask DisposeAsync() => _dataSource.DisposeAsync();
 

@@ -35,6 +35,19 @@ public sealed class DatabaseOptions
     /// </summary>
     public int MaxConnections { get; set; } = ConnectionBudget.DefaultMax;
 
+    public const string ListenConnectionStringKey = "Database:ListenConnectionString";
+
+    /// <summary>
+    /// On PostgreSQL, where the outbox listener's session (<c>LISTEN</c>) connects; empty means the store's connection
+    /// string. Behind PgBouncer in transaction mode set it to PostgreSQL itself (or a session-mode pool): a listening
+    /// session cannot be shared.
+    /// </summary>
+    public string? ListenConnectionString { get; set; }
+
+    /// <summary>Where the outbox listener connects: <see cref="ListenConnectionString"/>, or the store's connection string.</summary>
+    public string GetListenConnectionString() =>
+        string.IsNullOrWhiteSpace(ListenConnectionString) ? GetConnectionString() : ListenConnectionString;
+
     /// <summary>How the connections are split between the store, the scheduler and the listener.</summary>
     public ConnectionBudget Budget => ConnectionBudget.Split(MaxConnections);
 
@@ -81,22 +94,32 @@ internal sealed class DatabaseOptionsValidator : IValidateOptions<DatabaseOption
                 $"{DatabaseOptions.MaxConnectionsKey} must be between {ConnectionBudget.LeastMax} and {ConnectionBudget.MostMax} (was {options.MaxConnections})");
         }
 
+        if (CheckPassword(DatabaseOptions.ConnectionStringKey, provider, options.GetConnectionString()) is { } failure)
+        {
+            return ValidateOptionsResult.Fail(failure);
+        }
+
+        return provider == DatabaseProvider.Postgres && !string.IsNullOrWhiteSpace(options.ListenConnectionString)
+            && CheckPassword(DatabaseOptions.ListenConnectionStringKey, provider, options.ListenConnectionString) is { } listenFailure
+            ? ValidateOptionsResult.Fail(listenFailure)
+            : ValidateOptionsResult.Success;
+    }
+
+    private static string? CheckPassword(string key, DatabaseProvider provider, string connectionString)
+    {
         string? password;
         try
         {
             password = provider == DatabaseProvider.Postgres
-                ? new NpgsqlConnectionStringBuilder(options.GetConnectionString()).Password
-                : new SqliteConnectionStringBuilder(options.GetConnectionString()).Password;
+                ? new NpgsqlConnectionStringBuilder(connectionString).Password
+                : new SqliteConnectionStringBuilder(connectionString).Password;
         }
         catch (Exception ex) when (ex is ArgumentException or FormatException or InvalidOperationException)
         {
             // Passwords are free text the builders never reject, so the message cannot echo one.
-            return ValidateOptionsResult.Fail(
-                $"{DatabaseOptions.ConnectionStringKey} is not a valid {provider} connection string: {ex.Message}");
+            return $"{key} is not a valid {provider} connection string: {ex.Message}";
         }
 
-        return SecretRules.Check($"{DatabaseOptions.ConnectionStringKey} (Password)", password) is { } placeholder
-            ? ValidateOptionsResult.Fail(placeholder)
-            : ValidateOptionsResult.Success;
+        return SecretRules.Check($"{key} (Password)", password);
     }
 }

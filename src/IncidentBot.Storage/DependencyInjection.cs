@@ -1,4 +1,5 @@
 using IncidentBot.Core.Application;
+using IncidentBot.Core.WarRooms;
 using Microsoft.Extensions.Configuration;
 using Microsoft.Extensions.DependencyInjection;
 using Microsoft.Extensions.DependencyInjection.Extensions;
@@ -28,15 +29,20 @@ public static partial class DependencyInjection
                 options.Provider = database.Provider;
                 options.ConnectionString = database.ConnectionString;
                 options.MaxConnections = database.MaxConnections;
+                options.ListenConnectionString = database.ListenConnectionString;
             })
             .ValidateOnStart();
         services.TryAddEnumerable(ServiceDescriptor.Singleton<IValidateOptions<DatabaseOptions>, DatabaseOptionsValidator>());
 
         services.TryAddSingleton(TimeProvider.System);
         services.TryAddSingleton<TransientRetry>();
+        services.TryAddSingleton(services => new BackgroundShare(services.GetRequiredService<IOptions<DatabaseOptions>>().Value.Budget.Background));
         services.TryAddSingleton(CreateConnectionFactory);
+        services.TryAddSingleton(services => new ConnectionPools(
+            services.GetRequiredService<IOptions<DatabaseOptions>>().Value, services.GetRequiredService<BackgroundShare>()));
         services.TryAddSingleton<IIncidentStore, SqlIncidentStore>();
         services.TryAddSingleton<IOutbox, SqlOutbox>();
+        services.TryAddSingleton<IChatDeliveries, SqlChatDeliveries>();
         services.TryAddSingleton<IDatabaseHealth, DatabaseHealth>();
         services.TryAddSingleton<DataProtectionKeyStore>();
         services.TryAddSingleton<DatabaseMigrator>();
@@ -55,8 +61,14 @@ public static partial class DependencyInjection
         return builder;
     }
 
-    /// <summary>This project's tables: incidents and their parts, the outbox, data-protection keys.</summary>
-    public static TableSet Tables { get; } = new(TableSet.StorageName, typeof(DependencyInjection).Assembly);
+    /// <summary>This project's tables: incidents and their parts, the outbox, the war-room posts made, data-protection keys.</summary>
+    public static TableSet Tables { get; } = new(
+        TableSet.StorageName,
+        typeof(DependencyInjection).Assembly,
+        new RetentionRule("chat_deliveries", RetentionAge.Finished, """
+            DELETE FROM chat_deliveries WHERE (platform, room, delivery_key) IN (
+                SELECT platform, room, delivery_key FROM chat_deliveries WHERE delivered_at < @Before LIMIT @Batch)
+            """));
 
     /// <summary>
     /// Adds <paramref name="tables"/> to the start-up migration and the retention pruner. Each project that owns tables
@@ -92,6 +104,7 @@ public static partial class DependencyInjection
             Provider = builder.Configuration[DatabaseOptions.ProviderKey],
             ConnectionString = builder.Configuration.GetConnectionString(DatabaseOptions.ConnectionStringName),
             MaxConnections = builder.Configuration.GetValue(DatabaseOptions.MaxConnectionsKey, ConnectionBudget.DefaultMax),
+            ListenConnectionString = builder.Configuration[DatabaseOptions.ListenConnectionStringKey],
         };
         builder.Properties[typeof(DatabaseOptions)] = options;
         return options;
@@ -108,7 +121,7 @@ public static partial class DependencyInjection
         }
 
         var budget = options.Budget;
-        var builder = new NpgsqlDataSourceBuilder(budget.ForStore(connectionString));
+        var builder = new NpgsqlDataSourceBuilder(budget.ForStore(connectionString)) { Name = ConnectionPools.StorePoolName };
         if (services.GetService<ILoggerFactory>() is { } loggerFactory)
         {
             builder.UseLoggerFactory(loggerFactory);
@@ -116,7 +129,7 @@ public static partial class DependencyInjection
             LogBudget(logger, budget);
         }
 
-        return new PostgresConnectionFactory(builder.Build(), retry);
+        return new PostgresConnectionFactory(builder.Build(), retry, services.GetRequiredService<BackgroundShare>());
     }
 
     private static void AddFirstHostedService<T>(IServiceCollection services)

@@ -9,8 +9,9 @@ namespace IncidentBot.Storage;
 /// <summary>
 /// On PostgreSQL, wakes this instance's outbox when any instance stores events (<c>LISTEN</c>/<c>NOTIFY</c>), so idle
 /// instances need not poll each other's work. It holds one connection of its own, outside the pool: a listening
-/// session cannot be shared (nor pass through PgBouncer's transaction pooling). While it is not connected the outbox
-/// polls as before (<see cref="OutboxSignal.PushedAcrossInstances"/> is false).
+/// session cannot be shared (nor pass through PgBouncer's transaction pooling), so it connects where
+/// <c>Database:ListenConnectionString</c> says (PostgreSQL itself when the store goes through PgBouncer). While it is
+/// not connected the outbox polls as before (<see cref="OutboxSignal.PushedAcrossInstances"/> is false).
 /// </summary>
 public sealed partial class OutboxListener(
     IOptions<DatabaseOptions> database, OutboxSignal signal, TimeProvider time, ILogger<OutboxListener> logger) : BackgroundService
@@ -24,7 +25,7 @@ public sealed partial class OutboxListener(
 
     protected override async Task ExecuteAsync(CancellationToken stoppingToken)
     {
-        var connectionString = new NpgsqlConnectionStringBuilder(database.Value.GetConnectionString())
+        var connectionString = new NpgsqlConnectionStringBuilder(database.Value.GetListenConnectionString())
         {
             Pooling = false,
             ApplicationName = ApplicationName,

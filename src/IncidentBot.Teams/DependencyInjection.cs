@@ -1,10 +1,12 @@
+using IncidentBot.Core;
 using IncidentBot.Core.Application;
 using IncidentBot.Core.Security;
-using IncidentBot.Teams.Activities;
 using IncidentBot.Teams.Auth;
 using IncidentBot.Teams.Connector;
-using IncidentBot.Teams.Events;
 using IncidentBot.Teams.Graph;
+using IncidentBot.Teams.Handlers;
+using IncidentBot.Teams.Inbound;
+using IncidentBot.Teams.Outbound;
 using IncidentBot.Teams.Storage;
 using IncidentBot.Storage;
 using Microsoft.AspNetCore.Builder;
@@ -21,7 +23,7 @@ namespace IncidentBot.Teams;
 public static partial class DependencyInjection
 {
     /// <summary>
-    /// The Teams front-end: Bot Connector authentication, activity routing, connector client, war-room handler.
+    /// The Teams front-end: Bot Connector authentication, the activity dispatcher and its handlers, connector client, war-room handler.
     /// Configured from <c>Teams:*</c>; with no <c>Teams:AppId</c> it is off, or in local mode (Agents Playground)
     /// when the operator opted in (Development or <c>Teams:LocalMode=true</c>).
     /// </summary>
@@ -33,7 +35,7 @@ public static partial class DependencyInjection
         services.TryAddEnumerable(ServiceDescriptor.Singleton<IValidateOptions<TeamsOptions>, TeamsOptionsValidator>());
         services.TryAddSingleton(TimeProvider.System);
 
-        services.AddHttpClient(nameof(BotAuthenticator), c => c.Timeout = TimeSpan.FromSeconds(10));
+        services.AddHttpClient(nameof(BotSigningKeys), c => c.Timeout = TimeSpan.FromSeconds(10));
         services.AddHttpClient(nameof(BotTokenProvider), c => c.Timeout = TimeSpan.FromSeconds(15));
         services.AddHttpClient(nameof(ConnectorClient), c => c.Timeout = TimeSpan.FromSeconds(30));
         services.AddHttpClient(nameof(GraphClient), c => c.Timeout = TimeSpan.FromSeconds(30));
@@ -44,15 +46,25 @@ public static partial class DependencyInjection
 
         services.TryAddSingleton<FailureLimiter>();
         services.AddSingleton<TenantPolicy>();
+        services.AddSingleton<BotSigningKeys>();
         services.AddSingleton<BotAuthenticator>();
         services.AddSingleton<ServiceUrlPolicy>();
         builder.AddTables(TeamsTables.Set);
         services.AddSingleton<TeamsStore>();
-        services.AddSingleton<TeamsBot>();
+        services.AddSingleton<TeamsUserDirectory>();
+        services.AddSingleton<IncidentDeclarer>();
+        services.AddSingleton<TeamsDispatcher>();
+        services.AddSingleton<ITeamsActivityHandler, MentionCommandHandler>();
+        services.AddSingleton<ITeamsActivityHandler, IncidentCardActions>();
+        services.AddSingleton<ITeamsActivityHandler, MessageCaptureHandler>();
+        services.AddSingleton<ITeamsActivityHandler, PinHandler>();
+        services.AddSingleton<ITeamsActivityHandler, MeetingEventHandler>();
+        services.AddSingleton<ITeamsActivityHandler, ConversationUpdateHandler>();
         services.AddSingleton<ReplySender>();
         services.AddHostedService(sp => sp.GetRequiredService<ReplySender>());
         services.AddHostedService<TeamsStartupLog>();
-        services.TryAddEnumerable(ServiceDescriptor.Singleton<IIncidentEventHandler, TeamsWarRoomHandler>());
+        services.AddSingleton<WarRoomOpener>();
+        builder.AddChatWarRoom<TeamsWarRoom>();
         return builder;
     }
 
@@ -64,7 +76,7 @@ public static partial class DependencyInjection
     {
         ArgumentNullException.ThrowIfNull(app);
         // The size limit is endpoint metadata, so Kestrel itself stops reading past it (routing sets the request's limit).
-        app.MapPost("/api/messages", MessagesEndpoint.HandleAsync)
+        app.MapPost(TeamsIds.MessagesPath, MessagesEndpoint.HandleAsync)
             .WithMetadata(new RequestSizeLimitAttribute(MessagesEndpoint.MaxBodyBytes))
             .DisableAntiforgery();
         return app;

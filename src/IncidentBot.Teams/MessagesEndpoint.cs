@@ -2,8 +2,8 @@ using System.Globalization;
 using System.Text.Json;
 using IncidentBot.Core.Security;
 using IncidentBot.Core.Telemetry;
-using IncidentBot.Teams.Activities;
 using IncidentBot.Teams.Auth;
+using IncidentBot.Teams.Inbound;
 using IncidentBot.Teams.Schema;
 using Microsoft.AspNetCore.Http;
 using Microsoft.Extensions.Logging;
@@ -24,7 +24,7 @@ internal static partial class MessagesEndpoint
     public const string MetricEndpoint = "teams.messages";
 
     public static async Task<IResult> HandleAsync(
-        HttpContext http, BotAuthenticator authenticator, FailureLimiter failures, TeamsBot bot, ILoggerFactory loggers, CancellationToken cancellationToken)
+        HttpContext http, BotAuthenticator authenticator, FailureLimiter failures, TeamsDispatcher dispatcher, ILoggerFactory loggers, CancellationToken cancellationToken)
     {
         var logger = loggers.CreateLogger("IncidentBot.Teams.Messages");
         var client = http.Connection.RemoteIpAddress?.ToString() ?? "unknown";
@@ -70,7 +70,7 @@ internal static partial class MessagesEndpoint
             return Refused(http, logger, failures, client, authorized);
         }
 
-        var response = await bot.HandleAsync(activity, cancellationToken);
+        var response = await dispatcher.HandleAsync(activity, cancellationToken);
         if (response is null)
         {
             return Results.Ok();

@@ -26,6 +26,8 @@ public abstract class EngineTests : IAsyncLifetime
 
     protected IIncidentStore Store => _services!.GetRequiredService<IIncidentStore>();
 
+    protected IOutbox Outbox => _services!.GetRequiredService<IOutbox>();
+
     protected IncidentService Incidents { get; private set; } = null!;
 
     protected PermissionOptions Permissions { get; } = new();

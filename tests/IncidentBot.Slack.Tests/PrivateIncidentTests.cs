@@ -180,7 +180,7 @@ public sealed class PrivateIncidentTests : IAsyncLifetime
         Assert.Equal("inc-1", privateRoom.Name);
         Assert.True(privateRoom.IsPrivate);
         Assert.Equal([Ann, Bob, FakeSlackServer.BotUserId], privateRoom.Members.Keys.Order(StringComparer.Ordinal));
-        Assert.Contains(_slack.Channels[publicRoom].Messages.Values, m => m.Text == "INC-1 is private now; its war room moved to a private channel.");
+        Assert.Contains(_slack.Channels[publicRoom].Messages.Values, m => m.Text.StartsWith(":lock: *INC-1* is private now. Its war room moved to a private room", StringComparison.Ordinal));
 
         // Later posts reach the private room only.
         await host.Transport.CommandAsync(SlackPayloads.Command("update rotating keys", Ann, "ann", privateRoom.Id));

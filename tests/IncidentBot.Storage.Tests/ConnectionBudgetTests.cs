@@ -1,4 +1,5 @@
 using Dapper;
+using IncidentBot.Core.Application;
 using IncidentBot.TestKit.Databases;
 using Microsoft.Extensions.DependencyInjection;
 using Npgsql;
@@ -17,6 +18,7 @@ public sealed class ConnectionBudgetTests
 
         Assert.Equal((max, store, scheduler, 1), (budget.Max, budget.Store, budget.Scheduler, budget.Listener));
         Assert.Equal(max, budget.Store + budget.Scheduler + budget.Listener);
+        Assert.InRange(budget.Background, 1, budget.Store - 1);
     }
 
     [Fact]
@@ -68,5 +70,86 @@ public sealed class PostgresConnectionBudgetTests : IAsyncLifetime
 
         Assert.Equal(24, done.Sum());
         Assert.InRange(most, 1, ConnectionBudget.Split(8).Store);
+    }
+
+    [Fact]
+    public async Task BackgroundWork_HoldingItsShare_LeavesTheRestOfThePoolToRequests_AndPoolsShowIt()
+    {
+        // The least budget: a store pool of 3, of which background work may hold 2. A request waits at most 2 s for one.
+        var connectionString = _database.ConnectionString + ";Timeout=2";
+        await using var services = _database.CreateServices(settings:
+        [
+            new(DatabaseOptions.MaxConnectionsKey, ConnectionBudget.LeastMax.ToString(System.Globalization.CultureInfo.InvariantCulture)),
+            new(DatabaseOptions.ConnectionStringKey, connectionString),
+        ]);
+        var database = services.GetRequiredService<IDbConnectionFactory>();
+        var pools = services.GetRequiredService<ConnectionPools>();
+        var budget = ConnectionBudget.Split(ConnectionBudget.LeastMax);
+        var release = new TaskCompletionSource(TaskCreationOptions.RunContinuationsAsynchronously);
+        var holding = 0;
+
+        // A backlog of deliveries, each holding its connection until released.
+        var backlog = Enumerable.Range(0, 8).Select(_ => Task.Run(async () =>
+        {
+            BackgroundWork.Enter();
+            await using var connection = await database.OpenConnectionAsync(default);
+            Interlocked.Increment(ref holding);
+            await release.Task;
+            return await connection.ExecuteScalarAsync<int>("SELECT 1");
+        })).ToList();
+        await WaitUntilAsync(() => Volatile.Read(ref holding) == budget.Background && pools.Snapshot()[ConnectionPools.Background].Waits == 8 - budget.Background);
+
+        // Inbound requests still find a connection, one after another and two at once.
+        Assert.Equal(1, await database.RunAsync(connection => connection.ExecuteScalarAsync<int>("SELECT 1"), default));
+        var inbound = await Task.WhenAll(Enumerable.Range(0, 2).Select(_ => database.RunAsync(connection => connection.ExecuteScalarAsync<int>("SELECT 1 FROM pg_sleep(0.1)"), default)));
+        Assert.Equal([1, 1], inbound);
+
+        var snapshot = pools.Snapshot();
+        Assert.Equal(budget.Background, Volatile.Read(ref holding));
+        Assert.Equal(new PoolUse(budget.Background, budget.Background, null, 0, 8 - budget.Background, null), snapshot[ConnectionPools.Background]);
+        Assert.Equal(budget.Store, snapshot[ConnectionPools.Store].Max);
+        Assert.Equal(budget.Background, snapshot[ConnectionPools.Store].Busy);
+        Assert.Equal(0, snapshot[ConnectionPools.Store].Timeouts);
+
+        release.SetResult();
+        Assert.Equal(8, (await Task.WhenAll(backlog)).Sum());
+        Assert.Equal(0, pools.Snapshot()[ConnectionPools.Background].Busy);
+    }
+
+    [Fact]
+    public async Task PoolExhaustedByRequests_WaitsThenTimesOut_CountedInPools()
+    {
+        var connectionString = _database.ConnectionString + ";Timeout=1";
+        await using var services = _database.CreateServices(settings:
+        [
+            new(DatabaseOptions.MaxConnectionsKey, ConnectionBudget.LeastMax.ToString(System.Globalization.CultureInfo.InvariantCulture)),
+            new(DatabaseOptions.ConnectionStringKey, connectionString),
+        ]);
+        var database = services.GetRequiredService<IDbConnectionFactory>();
+        var pools = services.GetRequiredService<ConnectionPools>();
+        var held = new List<System.Data.Common.DbConnection>();
+        for (var i = 0; i < ConnectionBudget.Split(ConnectionBudget.LeastMax).Store; i++)
+        {
+            held.Add(await database.OpenConnectionAsync(default));
+        }
+
+        var refused = await Assert.ThrowsAnyAsync<NpgsqlException>(() => database.RunAsync(connection => connection.ExecuteScalarAsync<int>("SELECT 1"), default));
+        foreach (var connection in held)
+        {
+            await connection.DisposeAsync();
+        }
+
+        var store = pools.Snapshot()[ConnectionPools.Store];
+        Assert.IsType<TimeoutException>(refused.InnerException);
+        Assert.Equal((1, 1L), (store.Waits, store.Timeouts));
+    }
+
+    private static async Task WaitUntilAsync(Func<bool> condition)
+    {
+        using var timeout = new CancellationTokenSource(TimeSpan.FromSeconds(20));
+        while (!condition())
+        {
+            await Task.Delay(20, timeout.Token);
+        }
     }
 }

@@ -3,7 +3,6 @@ using System.Diagnostics;
 using System.IO.Compression;
 using System.Text.Json.Nodes;
 using IncidentBot.Core.Commands;
-using IncidentBot.Teams.Activities;
 
 namespace IncidentBot.Teams.Tests;
 
@@ -37,7 +36,7 @@ public sealed class ManifestTests
     public void Manifest_MessageAction_IsTheOneTheBotHandles()
     {
         var command = Manifest()["composeExtensions"]![0]!["commands"]![0]!;
-        Assert.Equal(TeamsBot.AddToTimelineCommandId, (string?)command["id"]);
+        Assert.Equal(TeamsIds.AddToTimelineCommandId, (string?)command["id"]);
         Assert.Equal("action", (string?)command["type"]);
         Assert.Equal(["message"], command["context"]!.AsArray().Select(c => (string)c!));
     }

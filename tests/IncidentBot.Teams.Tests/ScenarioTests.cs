@@ -32,13 +32,25 @@ public abstract class ScenarioTests<TDatabase> : IAsyncLifetime
     public async Task InitializeAsync()
     {
         await _database.InitializeAsync();
-        _world = await TeamsWorld.StartAsync(_database, settings: new Dictionary<string, string?>
+        _world = await StartWorldAsync();
+    }
+
+    private async Task<TeamsWorld> StartWorldAsync(params (string Key, string Value)[] extra)
+    {
+        var settings = new Dictionary<string, string?>
         {
             ["Teams:IncidentsChannelId"] = IncidentsChannel,
             ["Outbox:DeliveryTimeout"] = DeliveryTimeout.ToString(),
-        });
-        _world.Connector.AddMember(TeamsWorld.Bo.Mri, TeamsWorld.Bo.AadObjectId, TeamsWorld.Bo.Name);
-        _world.Connector.AddMember(TeamsWorld.Cy.Mri, TeamsWorld.Cy.AadObjectId, TeamsWorld.Cy.Name);
+        };
+        foreach (var (key, value) in extra)
+        {
+            settings[key] = value;
+        }
+
+        var world = await TeamsWorld.StartAsync(_database, settings: settings);
+        world.Connector.AddMember(TeamsWorld.Bo.Mri, TeamsWorld.Bo.AadObjectId, TeamsWorld.Bo.Name);
+        world.Connector.AddMember(TeamsWorld.Cy.Mri, TeamsWorld.Cy.AadObjectId, TeamsWorld.Cy.Name);
+        return world;
     }
 
     public async Task DisposeAsync()
@@ -136,7 +148,7 @@ public abstract class ScenarioTests<TDatabase> : IAsyncLifetime
 
         // A status update from the thread: the timeline has it, the other war room (meeting chat) is told.
         await world.PostAsync(activities.Command(thread, TeamsWorld.Bo, "update Rolled back; error rate falling"));
-        await world.Connector.WaitForAsync(c => c.Any(x => x.ConversationId == MeetingChat && x.Text?.Contains("status update from Bo: Rolled back; error rate falling", StringComparison.Ordinal) == true),
+        await world.Connector.WaitForAsync(c => c.Any(x => x.ConversationId == MeetingChat && x.Text?.Contains("Status update from Bo: Rolled back; error rate falling", StringComparison.Ordinal) == true),
             what: "the update announced in the meeting chat");
         Assert.Contains(await world.TimelineAsync(1), e => e.Kind == TimelineKind.Update && e.Text == "Rolled back; error rate falling");
 
@@ -308,6 +320,26 @@ public abstract class ScenarioTests<TDatabase> : IAsyncLifetime
     }
 
     [Fact]
+    public async Task SnoozeAndActionItem_FromOutsideTheWarRoom_AnnouncedInTheWarRoomAsInSlack()
+    {
+        // Changes from outside the war room are refused by default (Permissions:ChangesOnlyInWarRoom); this is the setting off.
+        await _world.DisposeAsync();
+        _world = await StartWorldAsync(("Permissions:ChangesOnlyInWarRoom", "false"));
+        var world = _world;
+        await world.PostAsync(world.Activities.Command(OpsChannel, TeamsWorld.Ann, "declare sev2 Search is slow"));
+        var incident = await WaitAsync(() => world.IncidentAsync(1), i => i.WarRooms.Count == 1);
+        var thread = incident.WarRooms[0].Channel;
+
+        await world.PostAsync(world.Activities.Command(OpsChannel, TeamsWorld.Ann, "snooze INC-1 30"));
+        await world.PostAsync(world.Activities.Command(OpsChannel, TeamsWorld.Ann, "action INC-1 Add an index on search terms"));
+
+        await world.Connector.WaitForAsync(
+            c => c.Any(x => x.ConversationId == thread && x.Text?.Contains("snoozed the update reminder until", StringComparison.Ordinal) == true)
+                && c.Any(x => x.ConversationId == thread && x.Text?.Contains("Action item: Add an index on search terms", StringComparison.Ordinal) == true),
+            what: "the snooze and the action item told in the war-room thread");
+    }
+
+    [Fact]
     public async Task ReminderAndEscalation_DeliveredTwice_AnnouncedOnceInEachWarRoom()
     {
         var world = _world;
@@ -316,7 +348,7 @@ public abstract class ScenarioTests<TDatabase> : IAsyncLifetime
         var thread = incident.WarRooms[0].Channel;
         // The thread is linked first; opening it is done once its card is recorded (later events wait for that in their lane).
         await WaitAsync(() => QueryScalarAsync<long>("SELECT count(*) FROM teams_cards"), n => n == 1);
-        var handler = world.Services.GetServices<IIncidentEventHandler>().OfType<Events.TeamsWarRoomHandler>().Single();
+        var handler = world.Services.GetServices<IIncidentEventHandler>().Single(h => h.Name == "teams");
 
         var reminder = new UpdateReminderDue(DateTimeOffset.UtcNow, 1, new Person("teams", TeamsWorld.Bo.AadObjectId, "Bo"), null)
         {

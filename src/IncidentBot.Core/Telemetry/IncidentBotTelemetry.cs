@@ -55,4 +55,11 @@ public static class IncidentBotTelemetry
     /// <summary>Incidents declared (tag: severity).</summary>
     public static readonly Counter<long> IncidentsDeclared =
         Meter.CreateCounter<long>("incidentbot.incidents.declared", "{incident}", "Incidents declared by severity");
+
+    /// <summary>
+    /// Times work had to wait for a database connection (tags: pool — store, scheduler, or background for the store
+    /// connections outbox deliveries and timers may hold at once; outcome — waited, or timed_out when it got none).
+    /// </summary>
+    public static readonly Counter<long> ConnectionWaits =
+        Meter.CreateCounter<long>("incidentbot.db.connection.waits", "{wait}", "Waits for a database connection by pool and outcome");
 }

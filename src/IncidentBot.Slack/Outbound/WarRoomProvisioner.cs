@@ -1,5 +1,6 @@
 using IncidentBot.Core.Application;
 using IncidentBot.Core.Incidents;
+using IncidentBot.Core.WarRooms;
 using IncidentBot.Slack.Rendering;
 using IncidentBot.Slack.State;
 using IncidentBot.Slack.WebApi;
@@ -24,6 +25,7 @@ public sealed partial class WarRoomProvisioner(
     SlackBotIdentity identity,
     WarRoomBackfill backfill,
     IEscalationStateReader escalation,
+    IChatDeliveries deliveries,
     IOptions<SlackOptions> options,
     ILogger<WarRoomProvisioner> logger)
 {
@@ -32,14 +34,8 @@ public sealed partial class WarRoomProvisioner(
     // A channel found by name is ours to adopt only if we created it around the time of the declaration.
     private static readonly TimeSpan AdoptWindow = TimeSpan.FromMinutes(10);
 
-    public async Task ProvisionAsync(IncidentDeclared declared, CancellationToken cancellationToken)
+    public async Task ProvisionAsync(Incident incident, IncidentDeclared declared, CancellationToken cancellationToken)
     {
-        var incident = await incidents.GetAsync(declared.Number, cancellationToken);
-        if (incident is null)
-        {
-            return;
-        }
-
         var progress = await state.GetOrStartWarRoomAsync(incident.Id, ChannelName(incident), cancellationToken);
         string channel;
         try
@@ -61,7 +57,7 @@ public sealed partial class WarRoomProvisioner(
             var owner = await incidents.FindByWarRoomAsync(room, cancellationToken);
             if (owner is null)
             {
-                await service.LinkWarRoomAsync(incident.Number, room, new Actor(declared.Actor ?? incident.DeclaredBy, room), cancellationToken);
+                await service.LinkOpenedWarRoomAsync(incident.Number, room, new Actor(declared.Actor ?? incident.DeclaredBy, room), cancellationToken);
             }
             else if (owner.Id != incident.Id)
             {
@@ -97,9 +93,11 @@ public sealed partial class WarRoomProvisioner(
 
         if (!progress.Announced)
         {
-            if (options.Value.AnnouncementsChannel is { Length: > 0 } announcements && Announcement(incident, channel) is { } announcement)
+            if (options.Value.AnnouncementsChannel is { Length: > 0 } announcements &&
+                WarRoomNotices.Announcement(incident, options.Value.PrivateAnnouncement) is { } announcement)
             {
-                await BestEffortAsync(incident.Number, "announcement", () => slack.PostMessageAsync(announcements, announcement, cancellationToken));
+                var message = SlackRenderer.Announcement(announcement, incident.IsPrivate ? null : channel);
+                await BestEffortAsync(incident.Number, "announcement", () => slack.PostMessageAsync(announcements, message, cancellationToken));
             }
 
             await state.MarkAsync(incident.Id, WarRoomStep.Announced, cancellationToken);
@@ -114,32 +112,35 @@ public sealed partial class WarRoomProvisioner(
     private string ChannelName(Incident incident, int variant = 1) =>
         ChannelNames.For(options.Value.ChannelPrefix, incident.Number, incident.IsPrivate ? "" : incident.Title, variant);
 
-    private SlackMessage? Announcement(Incident incident, string channel) => incident.IsPrivate
-        ? options.Value.PrivateAnnouncement == PrivateAnnouncement.Number ? SlackRenderer.PrivateAnnouncement(incident) : null
-        : SlackRenderer.Announcement(incident, channel);
-
     /// <summary>
-    /// A public incident turned private: Slack cannot make a public channel private, so the war room moves to a new
-    /// private channel (the declarer, the role holders and whoever typed <c>private</c> invited) and every Slack war room
-    /// it had gets a pointer and is archived. Each step is recorded, so a redelivery resumes where it stopped.
+    /// A public incident turned private: Slack cannot make a public channel private, so the war room starts again in a new
+    /// private channel (the declarer, the role holders and whoever typed <c>private</c> invited); the projection then leaves
+    /// every other Slack room of the incident. The restart is recorded on a room it started from, so a redelivery
+    /// carries on with the new channel instead of making another.
     /// </summary>
-    public async Task MoveToPrivateAsync(IncidentMadePrivate madePrivate, CancellationToken cancellationToken)
+    public async Task<ChatSpace?> MoveToPrivateAsync(Incident incident, IncidentMadePrivate madePrivate, CancellationToken cancellationToken)
     {
-        var incident = await incidents.GetAsync(madePrivate.Number, cancellationToken);
-        var previous = incident?.WarRooms.Where(r => r.Platform == SlackIds.Platform).ToList() ?? [];
-        if (incident is null || previous.Count == 0)
+        var before = incident.WarRooms.Where(r => r.Platform == SlackIds.Platform).ToList();
+        if (before.Count == 0)
         {
-            return;
+            return null;
         }
 
-        // Once per incident (a redelivery finds the restart recorded): a crash before the record restarts again, harmlessly,
-        // since the private channel is created only after it.
-        var restart = $"PrivateWarRoom:{incident.Id}";
-        await state.GetOrStartWarRoomAsync(incident.Id, ChannelName(incident), cancellationToken);
-        if (!await state.WasDeliveredAsync(restart, cancellationToken))
+        var restart = DeliveryKey.For(madePrivate, Restart);
+        var restarted = false;
+        foreach (var room in before)
         {
-            await state.RestartWarRoomAsync(incident.Id, ChannelName(incident), cancellationToken);
-            await state.MarkDeliveredAsync(restart, cancellationToken);
+            restarted |= await deliveries.WasMadeAsync(room, restart, cancellationToken);
+        }
+
+        if (!restarted)
+        {
+            if ((await state.GetOrStartWarRoomAsync(incident.Id, ChannelName(incident), cancellationToken)).ChannelId is not null)
+            {
+                await state.RestartWarRoomAsync(incident.Id, ChannelName(incident), cancellationToken);
+            }
+
+            await deliveries.RecordAsync(before[0], restart, cancellationToken);
         }
 
         var declared = new IncidentDeclared(incident.Title, incident.Severity, madePrivate.Actor is { } who ? [who] : [])
@@ -149,42 +150,12 @@ public sealed partial class WarRoomProvisioner(
             OccurredAt = madePrivate.OccurredAt,
             Actor = incident.DeclaredBy,
         };
-        await ProvisionAsync(declared, cancellationToken);
+        await ProvisionAsync(incident, declared, cancellationToken);
         var moved = await state.GetOrStartWarRoomAsync(incident.Id, ChannelName(incident), cancellationToken);
-        foreach (var room in previous.Where(r => r.Channel != moved.ChannelId))
-        {
-            var key = MovedKey(incident, room.Channel);
-            if (await state.WasDeliveredAsync(key, cancellationToken))
-            {
-                continue;
-            }
-
-            await BestEffortAsync(incident.Number, "move to private", async () =>
-            {
-                await slack.PostMessageAsync(room.Channel, SlackRenderer.MovedToPrivate(incident), cancellationToken);
-                await slack.ArchiveAsync(room.Channel, cancellationToken);
-            });
-            await service.RecordWarRoomAsync(incident.Number, "Archived a Slack war-room channel that was public before: the incident is private now.", cancellationToken);
-            await state.MarkDeliveredAsync(key, cancellationToken);
-        }
+        return moved.ChannelId is { } channel ? new ChatSpace(SlackIds.Platform, channel) : null;
     }
 
-    /// <summary><paramref name="rooms"/> without the public channels archived when the incident turned private.</summary>
-    public async Task<List<string>> OpenRoomsAsync(Incident incident, IEnumerable<string> rooms, CancellationToken cancellationToken)
-    {
-        var open = new List<string>();
-        foreach (var room in rooms)
-        {
-            if (!await state.WasDeliveredAsync(MovedKey(incident, room), cancellationToken))
-            {
-                open.Add(room);
-            }
-        }
-
-        return open;
-    }
-
-    private static string MovedKey(Incident incident, string channel) => $"MovedToPrivate:{incident.Id}:{channel}";
+    private const string Restart = "private-restart";
 
     private async Task BestEffortAsync(IncidentNumber number, string step, Func<Task> action)
     {

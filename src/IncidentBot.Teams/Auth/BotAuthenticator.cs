@@ -1,10 +1,8 @@
-using System.Text.Json;
 using IncidentBot.Teams.Schema;
 using Microsoft.Extensions.Hosting;
 using Microsoft.Extensions.Logging;
 using Microsoft.Extensions.Options;
 using Microsoft.IdentityModel.JsonWebTokens;
-using Microsoft.IdentityModel.Protocols;
 using Microsoft.IdentityModel.Protocols.OpenIdConnect;
 using Microsoft.IdentityModel.Tokens;
 
@@ -46,53 +44,32 @@ public sealed record AuthResult(AuthOutcome Outcome, string Reason)
 
 /// <summary>
 /// Checks the bearer token the Bot Connector sends with every activity, the way Bot Framework specifies:
-/// keys from the OpenID metadata (cached, refreshed), issuer, audience = our app id, lifetime with 5 minutes
+/// keys from the OpenID metadata (<see cref="BotSigningKeys"/>), issuer, audience = our app id, lifetime with 5 minutes
 /// of skew, RS256; then, once the activity is read, the <c>serviceurl</c> claim against the activity, the signing
 /// key's endorsements against the activity's channel, and the tenant. Without an app id only local mode admits
 /// anything: no token, a direct loopback caller, and the operator's opt-in.
 /// </summary>
-public sealed partial class BotAuthenticator : IDisposable
+public sealed partial class BotAuthenticator
 {
     private static readonly TimeSpan ClockSkew = TimeSpan.FromMinutes(5);
-
-    // Bot Framework: refresh the keys at least every 24 hours, since new keys can appear at any time.
-    private static readonly TimeSpan MetadataLifetime = TimeSpan.FromHours(12);
-
-    // A token signed with a key we do not know fetches the keys again, but not more often than this, so
-    // made-up key ids cannot turn every request into a metadata download.
-    private static readonly TimeSpan MinForcedRefreshInterval = TimeSpan.FromMinutes(1);
-
-    // After a failed refresh the last good keys stay in use and the next attempt waits this long, doubling up to MaxRetryDelay.
-    private static readonly TimeSpan FirstRetryDelay = TimeSpan.FromMinutes(1);
-    private static readonly TimeSpan MaxRetryDelay = TimeSpan.FromHours(1);
 
     private readonly TeamsOptions _options;
     private readonly TeamsMode _mode;
     private readonly TenantPolicy _tenants;
+    private readonly BotSigningKeys _keys;
     private readonly TimeProvider _time;
     private readonly ILogger<BotAuthenticator> _logger;
-    private readonly HttpDocumentRetriever _retriever;
-    private readonly SemaphoreSlim _metadataGate = new(1, 1);
     private readonly JsonWebTokenHandler _handler = new() { MapInboundClaims = false };
-    private OpenIdConnectConfiguration? _metadata;
-    private DateTimeOffset _fetchedAt;
-    private DateTimeOffset _forcedAt = DateTimeOffset.MinValue;
-    private DateTimeOffset _retryAt = DateTimeOffset.MinValue;
-    private int _failedRefreshes;
 
     public BotAuthenticator(
-        IOptions<TeamsOptions> options, IHostEnvironment environment, TenantPolicy tenants, IHttpClientFactory httpClients, TimeProvider time, ILogger<BotAuthenticator> logger)
+        IOptions<TeamsOptions> options, IHostEnvironment environment, TenantPolicy tenants, BotSigningKeys keys, TimeProvider time, ILogger<BotAuthenticator> logger)
     {
         _options = options.Value;
         _mode = _options.ModeIn(environment);
         _tenants = tenants;
+        _keys = keys;
         _time = time;
         _logger = logger;
-        _retriever = new HttpDocumentRetriever(httpClients.CreateClient(nameof(BotAuthenticator)))
-        {
-            // The options validator allows plain http only for loopback (test fakes).
-            RequireHttps = !new Uri(_options.OpenIdMetadataUrl).IsLoopback,
-        };
     }
 
     /// <summary>
@@ -131,11 +108,7 @@ public sealed partial class BotAuthenticator : IDisposable
         OpenIdConnectConfiguration metadata;
         try
         {
-            metadata = await GetMetadataAsync(force: false, cancellationToken);
-            if (!string.IsNullOrEmpty(keyId) && !HasKey(metadata, keyId))
-            {
-                metadata = await GetMetadataAsync(force: true, cancellationToken);
-            }
+            metadata = await _keys.GetAsync(keyId, cancellationToken);
         }
         catch (Exception ex) when (ex is not OperationCanceledException)
         {
@@ -166,7 +139,7 @@ public sealed partial class BotAuthenticator : IDisposable
                 return new AuthResult(AuthOutcome.Unauthorized, "serviceurl claim does not match the activity's serviceUrl");
             }
 
-            if (!IsEndorsed(metadata, jwt.SigningKey?.KeyId, activity.ChannelId))
+            if (!BotSigningKeys.IsEndorsed(metadata, jwt.SigningKey?.KeyId, activity.ChannelId))
             {
                 return new AuthResult(AuthOutcome.Forbidden, $"signing key is not endorsed for channel '{activity.ChannelId}'");
             }
@@ -180,78 +153,6 @@ public sealed partial class BotAuthenticator : IDisposable
             ? authenticated
             : new AuthResult(AuthOutcome.TenantNotAllowed, $"tenant '{tenant}' is not Teams:TenantId or in Teams:AllowedTenants");
     }
-
-    /// <summary>
-    /// The OpenID metadata with its keys (and their endorsements), cached. A failed refresh keeps the cached keys and
-    /// waits before the next attempt (1 minute, doubling up to an hour), so an outage is not hit on every request.
-    /// </summary>
-    private async Task<OpenIdConnectConfiguration> GetMetadataAsync(bool force, CancellationToken cancellationToken)
-    {
-        if (IsFresh(force, out var cached))
-        {
-            return cached;
-        }
-
-        await _metadataGate.WaitAsync(cancellationToken);
-        try
-        {
-            if (IsFresh(force, out cached))
-            {
-                return cached;
-            }
-
-            var now = _time.GetUtcNow();
-            try
-            {
-                var metadata = await OpenIdConnectConfigurationRetriever.GetAsync(_options.OpenIdMetadataUrl, _retriever, cancellationToken);
-                _metadata = metadata;
-                _fetchedAt = now;
-                _failedRefreshes = 0;
-                _retryAt = DateTimeOffset.MinValue;
-                if (force)
-                {
-                    _forcedAt = now;
-                }
-
-                return metadata;
-            }
-            catch (Exception ex) when (ex is not OperationCanceledException && _metadata is not null)
-            {
-                var wait = TimeSpan.FromTicks(Math.Min(MaxRetryDelay.Ticks, FirstRetryDelay.Ticks << Math.Min(_failedRefreshes, 16)));
-                _failedRefreshes++;
-                _retryAt = now + wait;
-                _forcedAt = now;
-                LogRefreshFailed(_logger, wait, ex);
-                return _metadata;
-            }
-        }
-        finally
-        {
-            _metadataGate.Release();
-        }
-    }
-
-    private bool IsFresh(bool force, out OpenIdConnectConfiguration metadata)
-    {
-        metadata = _metadata!;
-        if (_metadata is null)
-        {
-            return false;
-        }
-
-        var now = _time.GetUtcNow();
-        if (now < _retryAt)
-        {
-            return true;
-        }
-
-        return force ? now - _forcedAt < MinForcedRefreshInterval : now - _fetchedAt < MetadataLifetime;
-    }
-
-    private static bool HasKey(OpenIdConnectConfiguration metadata, string keyId) =>
-        metadata.JsonWebKeySet?.Keys.Any(k => string.Equals(k.KeyId, keyId, StringComparison.Ordinal)) == true;
-
-    public void Dispose() => _metadataGate.Dispose();
 
     private Task<TokenValidationResult> ValidateAsync(string token, OpenIdConnectConfiguration metadata) =>
         _handler.ValidateTokenAsync(token, new TokenValidationParameters
@@ -277,29 +178,6 @@ public sealed partial class BotAuthenticator : IDisposable
         return expires is { } exp && now <= exp + ClockSkew && (notBefore is not { } nbf || now >= nbf - ClockSkew);
     }
 
-    private static bool IsEndorsed(OpenIdConnectConfiguration metadata, string? keyId, string? channelId)
-    {
-        if (string.IsNullOrEmpty(channelId))
-        {
-            // Bot Framework treats an activity without a channel as endorsed; Teams always sends "msteams".
-            return true;
-        }
-
-        var key = metadata.JsonWebKeySet?.Keys.FirstOrDefault(k => string.Equals(k.KeyId, keyId, StringComparison.Ordinal));
-        if (key is null || !key.AdditionalData.TryGetValue("endorsements", out var raw))
-        {
-            return false;
-        }
-
-        return raw switch
-        {
-            JsonElement { ValueKind: JsonValueKind.Array } array => array.EnumerateArray()
-                .Any(e => e.ValueKind == JsonValueKind.String && string.Equals(e.GetString(), channelId, StringComparison.OrdinalIgnoreCase)),
-            IEnumerable<object> list => list.Any(e => string.Equals(e?.ToString(), channelId, StringComparison.OrdinalIgnoreCase)),
-            _ => false,
-        };
-    }
-
     private static string Describe(Exception? exception) => exception switch
     {
         SecurityTokenExpiredException => "token expired",
@@ -314,9 +192,6 @@ public sealed partial class BotAuthenticator : IDisposable
         null => "invalid token",
         _ => exception.GetType().Name,
     };
-
-    [LoggerMessage(Level = LogLevel.Warning, Message = "Teams: refreshing the Bot Framework OpenID metadata failed; keeping the cached keys and trying again in {Wait}")]
-    private static partial void LogRefreshFailed(ILogger logger, TimeSpan wait, Exception exception);
 
     [LoggerMessage(Level = LogLevel.Error, Message = "Teams: the Bot Framework OpenID metadata could not be loaded; rejecting the activity")]
     private static partial void LogMetadataUnavailable(ILogger logger, Exception exception);

@@ -2,7 +2,8 @@ using System.Globalization;
 using System.Text.Json.Nodes;
 using IncidentBot.Core.Application;
 using IncidentBot.Core.Incidents;
-using IncidentBot.Teams.Activities;
+using IncidentBot.Teams.Inbound;
+using static IncidentBot.Teams.Cards.CardElements;
 
 namespace IncidentBot.Teams.Cards;
 
@@ -95,8 +96,8 @@ public static class IncidentCards
     {
         var number = due.Number.ToString();
         var people = new[] { due.Commander, due.Comms }.OfType<Person>().DistinctBy(p => (p.Platform, p.UserId)).ToList();
-        var mentioned = people.Where(p => p.Platform == TeamsBot.Platform).ToList();
-        var names = people.Select(p => p.Platform == TeamsBot.Platform ? MentionText(p) : p.DisplayName).ToList();
+        var mentioned = people.Where(p => p.Platform == TeamsIds.Platform).ToList();
+        var names = people.Select(p => p.Platform == TeamsIds.Platform ? MentionText(p) : p.DisplayName).ToList();
         var missed = due.Missed > 1 ? $", {due.Missed} reminders missed" : "";
         var body = new JsonArray
         {
@@ -144,35 +145,29 @@ public static class IncidentCards
 
     private static string MentionText(Person person) => $"<at>{person.DisplayName}</at>";
 
-    /// <summary>What <c>declare</c> without a title answers: title and severity.</summary>
-    public static JsonObject DeclareForm()
+    /// <summary>
+    /// What <c>declare</c> without a title answers, like Slack's declare modal: title, severity, description, commander and
+    /// responders (people pickers). Shown again with <paramref name="error"/> and the values as submitted when they are not valid.
+    /// </summary>
+    public static JsonObject DeclareForm(DeclareFormValues? values = null, string? error = null)
     {
+        values ??= DeclareFormValues.Empty;
         var body = new JsonArray
         {
             new JsonObject { ["type"] = "TextBlock", ["text"] = "Declare an incident", ["weight"] = "Bolder", ["size"] = "Medium" },
-            new JsonObject { ["type"] = "Input.Text", ["id"] = "title", ["label"] = "Title", ["isRequired"] = true, ["errorMessage"] = "Give the incident a title", ["maxLength"] = 200 },
-            Choices("severity", "Severity", "sev3", Enum.GetValues<Severity>().Select(s => (s.ToLabel(), s.ToLabel().ToLowerInvariant()))),
         };
-        return Card(body, [Execute("Declare", CardVerbs.Declare, null)]);
-    }
-
-    /// <summary>The card with each non-empty action set as a row of buttons under the body.</summary>
-    private static JsonObject Card(JsonArray body, params JsonArray[] actionSets)
-    {
-        var card = new JsonObject
+        if (error is not null)
         {
-            ["type"] = "AdaptiveCard",
-            ["$schema"] = "http://adaptivecards.io/schemas/adaptive-card.json",
-            ["version"] = Version,
-            ["body"] = body,
-        };
-        foreach (var actions in actionSets.Where(a => a.Count > 0))
-        {
-            body.Add(new JsonObject { ["type"] = "ActionSet", ["actions"] = actions });
+            body.Add(Text($"⚠️ {error}", "Attention"));
         }
 
-        card["msteams"] = new JsonObject { ["width"] = "Full" };
-        return card;
+        var severity = SeverityText.TryParse(values.Severity, out var picked) ? picked : Core.Commands.CommandDispatcher.DefaultSeverity;
+        body.Add(TextInput("title", "Title", IncidentService.MaxTitleLength, values.Title, requiredMessage: "Give the incident a title"));
+        body.Add(Choices("severity", "Severity", severity.ToLabel().ToLowerInvariant(), Enum.GetValues<Severity>().Select(s => (s.ToLabel(), s.ToLabel().ToLowerInvariant()))));
+        body.Add(TextInput("description", "Description (optional)", IncidentService.MaxTextLength, values.Description, multiline: true));
+        body.Add(PeoplePicker("commander", "Incident commander (optional)", required: false, value: values.Commander));
+        body.Add(PeoplePicker("responders", "Responders (optional)", required: false, multiSelect: true, value: values.ResponderList));
+        return Card(body, [Execute("Declare", CardVerbs.Declare, null)]);
     }
 
     /// <summary>The latest pages as facts (level and target: alert key, outcome, when), then the ack and the next level.</summary>
@@ -241,52 +236,4 @@ public static class IncidentCards
     private static JsonObject Fact(string title, string value) => new() { ["title"] = title, ["value"] = value };
 
     private static string Format(DateTimeOffset time) => time.UtcDateTime.ToString("yyyy-MM-dd HH:mm 'UTC'", CultureInfo.InvariantCulture);
-
-    /// <summary>Action.Execute (Universal Actions) with Action.Submit as the fallback for older clients.</summary>
-    private static JsonObject Execute(string title, string verb, string? incident)
-    {
-        JsonObject Data() => incident is null ? new JsonObject { ["verb"] = verb } : new JsonObject { ["verb"] = verb, ["incident"] = incident };
-        return new JsonObject
-        {
-            ["type"] = "Action.Execute",
-            ["title"] = title,
-            ["verb"] = verb,
-            ["data"] = Data(),
-            ["fallback"] = new JsonObject { ["type"] = "Action.Submit", ["title"] = title, ["data"] = Data() },
-        };
-    }
-
-    private static JsonObject ShowCard(string title, JsonNode[] inputs, params JsonNode[] submit) => new()
-    {
-        ["type"] = "Action.ShowCard",
-        ["title"] = title,
-        ["card"] = new JsonObject
-        {
-            ["type"] = "AdaptiveCard",
-            ["body"] = new JsonArray(inputs),
-            ["actions"] = new JsonArray(submit),
-        },
-    };
-
-    private static JsonObject Choices(string id, string label, string value, IEnumerable<(string Title, string Value)> choices) => new()
-    {
-        ["type"] = "Input.ChoiceSet",
-        ["id"] = id,
-        ["label"] = label,
-        ["style"] = "compact",
-        ["value"] = value,
-        ["choices"] = new JsonArray(choices.Select(c => (JsonNode)new JsonObject { ["title"] = c.Title, ["value"] = c.Value }).ToArray()),
-    };
-
-    /// <summary>Teams' people picker: searches the organisation's users; the value is the Entra object id.</summary>
-    private static JsonObject PeoplePicker(string id, string label) => new()
-    {
-        ["type"] = "Input.ChoiceSet",
-        ["id"] = id,
-        ["label"] = label,
-        ["isRequired"] = true,
-        ["errorMessage"] = "Pick a person",
-        ["choices"] = new JsonArray(),
-        ["choices.data"] = new JsonObject { ["type"] = "Data.Query", ["dataset"] = "graph.microsoft.com/users" },
-    };
 }

@@ -48,12 +48,6 @@ public sealed partial class ConnectorClient(
         await SendJsonAsync<ResourceResponse>("update", HttpMethod.Put, url, Body(activity with { Id = activityId }), conversationId, TeamsJsonContext.Default.ResourceResponse, cancellationToken);
     }
 
-    public async Task DeleteAsync(string serviceUrl, string conversationId, string activityId, CancellationToken cancellationToken)
-    {
-        var url = Url(serviceUrl, $"v3/conversations/{Uri.EscapeDataString(conversationId)}/activities/{Uri.EscapeDataString(activityId)}");
-        await SendJsonAsync<ResourceResponse>("delete", HttpMethod.Delete, url, null, conversationId, TeamsJsonContext.Default.ResourceResponse, cancellationToken);
-    }
-
     /// <summary>A new thread in a channel (isGroup + channelData.channel) or a 1:1 chat.</summary>
     public async Task<ConversationResourceResponse> CreateConversationAsync(string serviceUrl, ConversationParameters parameters, CancellationToken cancellationToken)
     {

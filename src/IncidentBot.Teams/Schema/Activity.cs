@@ -26,6 +26,11 @@ public sealed record Activity
     public IReadOnlyList<Attachment>? Attachments { get; init; }
     public IReadOnlyList<MessageReaction>? ReactionsAdded { get; init; }
     public IReadOnlyList<MessageReaction>? ReactionsRemoved { get; init; }
+    public IReadOnlyList<ChannelAccount>? MembersAdded { get; init; }
+    public IReadOnlyList<ChannelAccount>? MembersRemoved { get; init; }
+
+    /// <summary>An <c>installationUpdate</c>'s add, add-upgrade, remove or remove-upgrade.</summary>
+    public string? Action { get; init; }
 }
 
 public sealed record ChannelAccount(string? Id, string? Name = null)

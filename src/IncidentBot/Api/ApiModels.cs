@@ -78,6 +78,13 @@ public sealed record ErrorDto(string Error);
 [JsonSerializable(typeof(TimelineDto))]
 [JsonSerializable(typeof(ErrorDto))]
 [JsonSerializable(typeof(HealthDto))]
+[JsonSerializable(typeof(ReadinessDto))]
 internal sealed partial class ApiJsonContext : JsonSerializerContext;
 
 public sealed record HealthDto(string Status, IReadOnlyDictionary<string, string> Checks);
+
+/// <summary><c>/readyz</c>: the checks, and how this instance's database connection pools are used (empty on SQLite).</summary>
+public sealed record ReadinessDto(string Status, IReadOnlyDictionary<string, string> Checks, IReadOnlyDictionary<string, PoolDto> Pools);
+
+/// <summary>One pool: connections busy and idle of max, requests waiting now, and since start waits and timeouts (503s).</summary>
+public sealed record PoolDto(int Max, int Busy, int? Idle, int Waiting, long Waits, long? Timeouts);

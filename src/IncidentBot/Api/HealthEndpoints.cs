@@ -5,11 +5,14 @@ namespace IncidentBot.Api;
 
 internal static class HealthEndpoints
 {
-    /// <summary><c>/healthz</c>: the process answers. <c>/readyz</c>: the store and the scheduler work.</summary>
+    /// <summary>
+    /// <c>/healthz</c>: the process answers. <c>/readyz</c>: the store and the scheduler work, and how the connection
+    /// pools are used (busy, idle, waits and timeouts), so an operator sees an instance running short before it refuses.
+    /// </summary>
     public static IEndpointRouteBuilder MapHealth(this IEndpointRouteBuilder app)
     {
         app.MapGet("/healthz", () => TypedResults.Json(new HealthDto("ok", new Dictionary<string, string>()), ApiJsonContext.Default.HealthDto));
-        app.MapGet("/readyz", async (IDatabaseHealth database, SchedulerHealth scheduler, CancellationToken ct) =>
+        app.MapGet("/readyz", async (IDatabaseHealth database, SchedulerHealth scheduler, ConnectionPools pools, CancellationToken ct) =>
         {
             var checks = new Dictionary<string, string>
             {
@@ -18,8 +21,11 @@ internal static class HealthEndpoints
             };
             var ready = checks.Values.All(v => v == "ok");
             return TypedResults.Json(
-                new HealthDto(ready ? "ok" : "unavailable", checks),
-                ApiJsonContext.Default.HealthDto,
+                new ReadinessDto(
+                    ready ? "ok" : "unavailable",
+                    checks,
+                    pools.Snapshot().ToDictionary(p => p.Key, p => new PoolDto(p.Value.Max, p.Value.Busy, p.Value.Idle, p.Value.Waiting, p.Value.Waits, p.Value.Timeouts))),
+                ApiJsonContext.Default.ReadinessDto,
                 statusCode: ready ? StatusCodes.Status200OK : StatusCodes.Status503ServiceUnavailable);
         });
         return app;

@@ -22,8 +22,11 @@ public sealed class TelemetryOptions
 
 internal static class Telemetry
 {
-    /// <summary>Meters exported: ours, plus ASP.NET Core's request metrics (by route and status) and HttpClient's.</summary>
-    private static readonly string[] Meters = [IncidentBotTelemetry.Name, "Microsoft.AspNetCore.Hosting", "Microsoft.AspNetCore.Server.Kestrel", "System.Net.Http"];
+    /// <summary>
+    /// Meters exported: ours, plus ASP.NET Core's request metrics (by route and status), HttpClient's and Npgsql's
+    /// (connections by pool and state, pending requests, timeouts; the store's pool is named <c>incidentbot-store</c>).
+    /// </summary>
+    private static readonly string[] Meters = [IncidentBotTelemetry.Name, "Microsoft.AspNetCore.Hosting", "Microsoft.AspNetCore.Server.Kestrel", "System.Net.Http", "Npgsql"];
 
     private static readonly string[] Sources = [IncidentBotTelemetry.Name, "Microsoft.AspNetCore", "System.Net.Http"];
 

@@ -54,6 +54,9 @@ public sealed partial class OutboxFaults : IAsyncDisposable
 
     public IIncidentStore Store => _services.GetRequiredService<IIncidentStore>();
 
+    /// <summary>Every bot started, in order.</summary>
+    public IReadOnlyList<BotProcess> Bots => _bots;
+
     /// <summary>The running (or last started) bot.</summary>
     public BotProcess Bot => _bots.LastOrDefault(b => !b.HasExited) ?? _bots[^1];
 
@@ -94,6 +97,25 @@ public sealed partial class OutboxFaults : IAsyncDisposable
         Slack.DeliverEventsTo(BotAddress, SlackSigner.TestSecret);
         await WaitUntilAsync(() => ReadyAsync(BotAddress), "the bot to be ready", StartTimeout);
         return bot;
+    }
+
+    /// <summary>
+    /// Starts <paramref name="count"/> bot processes at once and waits until every one is ready; the fake delivers events
+    /// to them in turn (round robin). Returns their addresses.
+    /// </summary>
+    public async Task<IReadOnlyList<Uri>> StartBotsAsync(int count)
+    {
+        var bots = Enumerable.Range(0, count).Select(_ => BotProcess.Start(_settings)).ToList();
+        _bots.AddRange(bots);
+        var addresses = await Task.WhenAll(bots.Select(bot => bot.WaitUntilListeningAsync(StartTimeout)));
+        foreach (var address in addresses)
+        {
+            await WaitUntilAsync(() => ReadyAsync(address), $"the bot at {address} to be ready", StartTimeout);
+        }
+
+        BotAddress = addresses[^1];
+        Slack.DeliverEventsTo(addresses, SlackSigner.TestSecret);
+        return addresses;
     }
 
     /// <summary><c>kill -9</c>: no shutdown, no check-out, claims left as they are.</summary>

@@ -13,27 +13,33 @@ public sealed class RestartablePostgres : IAsyncDisposable
     private readonly string _directory;
     private readonly string _bin;
 
-    private RestartablePostgres(string directory, string bin, int port)
+    private readonly int _maxConnections;
+
+    private RestartablePostgres(string directory, string bin, int port, int maxConnections)
     {
         _directory = directory;
         _bin = bin;
         Port = port;
+        _maxConnections = maxConnections;
     }
 
     public int Port { get; }
+
+    public string LogFile => Path.Combine(_directory, "server.log");
 
     /// <summary>The server's <c>postgres</c> database, as superuser.</summary>
     public string ServerConnectionString => $"Host=127.0.0.1;Port={Port};Username=postgres;Database=postgres;Pooling=false";
 
     public string DataDirectory => Path.Combine(_directory, "data");
 
-    public static async Task<RestartablePostgres> StartAsync()
+    /// <summary>Starts a server of its own; <paramref name="maxConnections"/> as configured (a stock Debian server has 100).</summary>
+    public static async Task<RestartablePostgres> StartAsync(int maxConnections = 200)
     {
         var bin = Directory.GetDirectories("/usr/lib/postgresql").Select(d => Path.Combine(d, "bin"))
             .Where(d => File.Exists(Path.Combine(d, "initdb"))).OrderBy(d => d, StringComparer.Ordinal).LastOrDefault()
             ?? throw new InvalidOperationException("No PostgreSQL server binaries under /usr/lib/postgresql (apt-get install postgresql).");
         var directory = Directory.CreateTempSubdirectory("incidentbot-faults-pg-").FullName;
-        var server = new RestartablePostgres(directory, bin, FreePort());
+        var server = new RestartablePostgres(directory, bin, FreePort(), maxConnections);
         await RunAsync("chown", "postgres", directory);
         await RunAsPostgresAsync(Path.Combine(bin, "initdb"), "-D", server.DataDirectory, "-A", "trust", "-U", "postgres", "--no-sync");
         await server.StartServerAsync();
@@ -61,7 +67,7 @@ public sealed class RestartablePostgres : IAsyncDisposable
     // an immediate stop would lose asynchronously committed work the bot was told was stored.
     public Task StartServerAsync() => RunAsPostgresAsync(
         Path.Combine(_bin, "pg_ctl"), "-D", DataDirectory, "-l", Path.Combine(_directory, "server.log"), "-w", "-t", "60",
-        "-o", $"-p {Port} -k {_directory} -c listen_addresses=127.0.0.1 -c fsync=off -c full_page_writes=off -c max_connections=200",
+        "-o", $"-p {Port} -k {_directory} -c listen_addresses=127.0.0.1 -c fsync=off -c full_page_writes=off -c max_connections={_maxConnections}",
         "start");
 
     /// <summary>Ends every session on <paramref name="database"/> but the caller's, as an administrator (or a failover) would.</summary>
@@ -89,7 +95,7 @@ public sealed class RestartablePostgres : IAsyncDisposable
         Directory.Delete(_directory, recursive: true);
     }
 
-    private static Task RunAsPostgresAsync(string program, params string[] arguments) =>
+    internal static Task RunAsPostgresAsync(string program, params string[] arguments) =>
         Environment.UserName == "root"
             ? RunAsync("runuser", ["-u", "postgres", "--", program, .. arguments])
             : RunAsync(program, arguments);

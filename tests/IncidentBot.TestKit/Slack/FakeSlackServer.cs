@@ -127,7 +127,8 @@ public sealed partial class FakeSlackServer : IAsyncDisposable
     private readonly Lock _tsGate = new();
     private readonly HttpClient _events = new() { Timeout = TimeSpan.FromSeconds(10) };
     private WebApplication? _app;
-    private (Uri EventsUrl, SlackSigner Signer)? _bot;
+    private (Uri[] EventsUrls, SlackSigner Signer)? _bot;
+    private int _nextBot;
     private SocketRelay? _relay;
     private long _lastTsMicros;
     private int _channelCounter;
@@ -259,8 +260,11 @@ public sealed partial class FakeSlackServer : IAsyncDisposable
     /// From now on the Events API callbacks of <see cref="SayAsync"/> and <see cref="ReactAsync"/> go to the bot's
     /// <c>/slack/events</c> at <paramref name="botAddress"/>, signed with <paramref name="signingSecret"/>, as Slack sends them.
     /// </summary>
-    public void DeliverEventsTo(Uri botAddress, string signingSecret) =>
-        _bot = (new Uri(botAddress, "/slack/events"), new SlackSigner(signingSecret));
+    public void DeliverEventsTo(Uri botAddress, string signingSecret) => DeliverEventsTo([botAddress], signingSecret);
+
+    /// <summary>As <see cref="DeliverEventsTo(Uri, string)"/>, to several instances of the bot in turn (round robin), as a load balancer would.</summary>
+    public void DeliverEventsTo(IReadOnlyList<Uri> botAddresses, string signingSecret) =>
+        _bot = ([.. botAddresses.Select(address => new Uri(address, "/slack/events"))], new SlackSigner(signingSecret));
 
     /// <summary>
     /// A person says something in a channel (a thread reply with <paramref name="threadTs"/>): stored as Slack stores it,
@@ -286,7 +290,8 @@ public sealed partial class FakeSlackServer : IAsyncDisposable
 
     private async Task DeliverEventAsync(JsonObject inner)
     {
-        var (url, signer) = _bot ?? throw new InvalidOperationException("Call DeliverEventsTo first: the fake does not know where the bot listens.");
+        var (urls, signer) = _bot ?? throw new InvalidOperationException("Call DeliverEventsTo first: the fake does not know where the bot listens.");
+        var url = urls[(int)((uint)Interlocked.Increment(ref _nextBot) % urls.Length)];
         using var request = signer.Json(url.ToString(), SlackPayloads.EventCallback(inner));
         using var response = await _events.SendAsync(request);
         if (!response.IsSuccessStatusCode)

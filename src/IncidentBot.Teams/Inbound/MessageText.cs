@@ -2,7 +2,7 @@ using System.Net;
 using System.Text.RegularExpressions;
 using IncidentBot.Teams.Schema;
 
-namespace IncidentBot.Teams.Activities;
+namespace IncidentBot.Teams.Inbound;
 
 /// <summary>A message's text as commands and the timeline see it.</summary>
 /// <param name="MentionsBot">The bot was @mentioned.</param>
@@ -10,6 +10,9 @@ namespace IncidentBot.Teams.Activities;
 /// <param name="Mentions">The people mentioned, by id.</param>
 public sealed record MessageText(bool MentionsBot, string Text, IReadOnlyDictionary<string, ChannelAccount> Mentions)
 {
+    /// <summary>An activity without text.</summary>
+    public static MessageText None { get; } = new(false, "", new Dictionary<string, ChannelAccount>());
+
     public static MessageText From(Activity activity)
     {
         var text = activity.Text ?? "";

@@ -4,7 +4,7 @@ using IncidentBot.Teams.Schema;
 using Microsoft.Extensions.Hosting;
 using Microsoft.Extensions.Logging;
 
-namespace IncidentBot.Teams.Activities;
+namespace IncidentBot.Teams.Inbound;
 
 /// <summary>An answer to a command, sent after the activity was acknowledged.</summary>
 public sealed record PendingReply(string ServiceUrl, string ConversationId, string? ReplyToId, Activity Activity);
@@ -22,7 +22,11 @@ public sealed partial class ReplySender(ConnectorClient connector, ILogger<Reply
         SingleReader = true,
     });
 
-    public void Enqueue(PendingReply reply)
+    /// <summary>Answers in the conversation the activity came from (not the war room it counts for).</summary>
+    public void Answer(TeamsTurn turn, Activity answer) =>
+        Enqueue(new PendingReply(turn.ServiceUrl, turn.ConversationId, turn.Activity.Id, answer));
+
+    private void Enqueue(PendingReply reply)
     {
         if (!_queue.Writer.TryWrite(reply))
         {
