@@ -81,6 +81,78 @@ public sealed class PrivateIncidentTests : IAsyncLifetime
     }
 
     [Fact]
+    public async Task DeclarePrivateForm_InTeams_RefusedUntilPrivateRoomsExistHere()
+    {
+        var answer = await SayAsync(OpsChannel, "declare private");
+
+        Assert.Contains("Private incidents are not available in Teams yet", answer, StringComparison.Ordinal);
+        Assert.DoesNotContain(_world.Connector.Calls, c => (c.Body?.ToJsonString() ?? "").Contains("\"Input.Text\"", StringComparison.Ordinal));
+    }
+
+    [Fact]
+    public async Task Private_TypedInATeamsWarRoom_RefusedAndTheIncidentStaysPublic()
+    {
+        await SayAsync(OpsChannel, "declare sev2 Checkout is down");
+        var thread = (await WaitForWarRoomAsync()).WarRooms.Single().Channel;
+
+        var answer = await SayAsync(thread, "private");
+
+        Assert.Contains("Private incidents are not available in Teams yet", answer, StringComparison.Ordinal);
+        Assert.False((await _world.IncidentAsync(1)).IsPrivate);
+    }
+
+    /// <summary>
+    /// A Slack incident with a Teams conversation linked turns private (typed in its Slack war room): the Teams room, seen
+    /// beyond the people named, gets Core's pointer without the title and hears nothing more of the incident.
+    /// </summary>
+    [Fact]
+    public async Task MadePrivateElsewhere_LinkedTeamsRoom_GetsThePointerThenNothing()
+    {
+        await SayAsync(OpsChannel, "help"); // the bot knows a conversation once it was spoken to there
+        var service = _world.Services.GetRequiredService<IncidentService>();
+        var slackRoom = new ChatSpace("slack", "CPUBLIC1");
+        var ann = new Person("slack", "UANN", "Ann");
+        await service.DeclareAsync(new DeclareRequest(Title, Severity.Sev2) { WarRoom = slackRoom }, new Actor(ann), default);
+        var linkedAt = _world.Connector.Calls.Count;
+        await service.LinkWarRoomAsync(new IncidentNumber(1), new ChatSpace(TeamsIds.Platform, OpsChannel), new Actor(ann, slackRoom), default);
+        await _world.Connector.WaitForAsync(c => c.Skip(linkedAt).Any(x => x.ConversationId == OpsChannel), what: "the card in the linked Teams room");
+        var before = _world.Connector.Calls.Count;
+
+        await service.MakePrivateAsync(new IncidentNumber(1), new Actor(ann, slackRoom), default);
+        var calls = await _world.Connector.WaitForAsync(
+            c => c.Skip(before).Any(x => x.ConversationId == OpsChannel && (x.Body?.ToJsonString() ?? "").Contains("is private now", StringComparison.Ordinal)),
+            what: "the pointer in the Teams room");
+        await service.PostUpdateAsync(new IncidentNumber(1), Secret, new Actor(ann, slackRoom), default);
+        await WaitForTeamsLaneAsync("update_posted");
+
+        var after = _world.Connector.Calls.Skip(before).ToList();
+        Assert.All(after, c => Assert.DoesNotContain("Payroll", c.Body?.ToJsonString() ?? "", StringComparison.OrdinalIgnoreCase));
+        Assert.DoesNotContain(after, c => (c.Body?.ToJsonString() ?? "").Contains("payroll-2026", StringComparison.Ordinal));
+        Assert.Single(calls.Skip(before), c => c.ConversationId == OpsChannel && (c.Body?.ToJsonString() ?? "").Contains("is private now", StringComparison.Ordinal));
+    }
+
+    /// <summary>Waits until the Teams lane has handled an event of <paramref name="eventType"/> (delivered, or skipped).</summary>
+    private async Task WaitForTeamsLaneAsync(string eventType)
+    {
+        for (var i = 0; i < 200; i++)
+        {
+            await using var connection = await _world.Services.GetRequiredService<IncidentBot.Storage.IDbConnectionFactory>().OpenConnectionAsync(default);
+            var done = await Dapper.SqlMapper.ExecuteScalarAsync<long>(
+                connection,
+                "SELECT count(*) FROM outbox_deliveries d JOIN outbox o ON o.id = d.message_id WHERE d.handler = 'teams' AND d.done_at IS NOT NULL AND o.event_type = @EventType",
+                new { EventType = eventType });
+            if (done > 0)
+            {
+                return;
+            }
+
+            await Task.Delay(50);
+        }
+
+        throw new TimeoutException($"The Teams lane never handled {eventType}.");
+    }
+
+    [Fact]
     public async Task ResolveFromAnotherChannel_PublicIncidentWithAWarRoom_Refused()
     {
         await SayAsync(OpsChannel, "declare sev2 Checkout is down");
