@@ -1,6 +1,7 @@
 using IncidentBot.Core.Application;
 using IncidentBot.Core.Commands;
 using IncidentBot.Core.Incidents;
+using IncidentBot.Core.Permissions;
 using IncidentBot.Core.Postmortems;
 using IncidentBot.Core.WarRooms;
 using Microsoft.Extensions.DependencyInjection;
@@ -35,6 +36,8 @@ public static class DependencyInjection
         services.TryAddSingleton<IncidentService>();
         // The scheduler replaces it with the page ledger and timers.
         services.TryAddSingleton<IEscalationStateReader, NoEscalationState>();
+        services.AddOptions<PermissionOptions>().BindConfiguration(PermissionOptions.Section).ValidateOnStart();
+        services.TryAddSingleton<IncidentAccess>();
         services.TryAddSingleton<CommandDispatcher>();
         services.TryAddSingleton<PostmortemService>();
         services.AddOptions<IncidentLinkOptions>().BindConfiguration(IncidentLinkOptions.Section);

@@ -1,5 +1,6 @@
 using IncidentBot.Core;
 using IncidentBot.Core.Application;
+using IncidentBot.Core.Permissions;
 using IncidentBot.Core.Security;
 using IncidentBot.Slack.Handlers;
 using IncidentBot.Slack.Inbound;
@@ -71,6 +72,7 @@ public static class DependencyInjection
         services.AddSingleton<IMessageShortcutHandler, AddToTimelineShortcut>();
 
         services.AddSingleton<WarRoomProvisioner>();
+        services.AddSingleton<IWarRoomMembership, SlackWarRoomMembership>();
         services.AddSingleton<WarRoomBackfill>();
         services.AddSingleton<PostmortemPublisher>();
         builder.AddChatWarRoom<SlackWarRoom>();

@@ -1,6 +1,7 @@
 using System.Net;
 using System.Text.RegularExpressions;
 using IncidentBot.Core.Security;
+using IncidentBot.Core.WarRooms;
 using Microsoft.Extensions.Options;
 
 namespace IncidentBot.Slack;
@@ -33,6 +34,9 @@ public sealed class SlackOptions
 
     /// <summary>A channel id (or name) where new incidents are announced; none when empty.</summary>
     public string? AnnouncementsChannel { get; set; }
+
+    /// <summary>What <see cref="AnnouncementsChannel"/> hears of a private incident: nothing, or its number only.</summary>
+    public PrivateAnnouncement PrivateAnnouncement { get; set; } = PrivateAnnouncement.None;
 
     /// <summary>Reaction names (without colons) that pin a war-room message to the timeline.</summary>
     public string[] PinReactions { get; set; } = ["pushpin"];

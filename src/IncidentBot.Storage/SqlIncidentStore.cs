@@ -46,6 +46,7 @@ public sealed class SqlIncidentStore(IDbConnectionFactory database, GroupCommitW
                     incident.LastUpdateAt,
                     incident.NextUpdateDueAt,
                     incident.Summary,
+                    incident.IsPrivate,
                     CreatedAt = now,
                 },
                 transaction,
@@ -64,12 +65,12 @@ public sealed class SqlIncidentStore(IDbConnectionFactory database, GroupCommitW
             number, title, description, severity, status,
             declared_by_platform, declared_by_user_id, declared_by_name, declared_at,
             acknowledged_at, mitigated_at, resolved_at, last_update_at, next_update_due_at,
-            summary, version, created_at)
+            summary, is_private, version, created_at)
         VALUES (
             @Number, @Title, @Description, @Severity, @Status,
             @DeclaredByPlatform, @DeclaredByUserId, @DeclaredByName, @DeclaredAt,
             @AcknowledgedAt, @MitigatedAt, @ResolvedAt, @LastUpdateAt, @NextUpdateDueAt,
-            @Summary, 1, @CreatedAt)
+            @Summary, @IsPrivate, 1, @CreatedAt)
         RETURNING id
         """;
 
@@ -214,6 +215,7 @@ public sealed class SqlIncidentStore(IDbConnectionFactory database, GroupCommitW
         incident.LastUpdateAt,
         incident.NextUpdateDueAt,
         incident.Summary,
+        incident.IsPrivate,
     };
 
     // The version check makes the row lock decide between concurrent savers: the loser matches no row.
@@ -229,6 +231,7 @@ public sealed class SqlIncidentStore(IDbConnectionFactory database, GroupCommitW
             last_update_at = @LastUpdateAt,
             next_update_due_at = @NextUpdateDueAt,
             summary = @Summary,
+            is_private = @IsPrivate,
             version = version + 1
         WHERE id = @Id AND version = @Version
         """;
@@ -372,7 +375,8 @@ public sealed class SqlIncidentStore(IDbConnectionFactory database, GroupCommitW
         id AS Id, number AS Number, title AS Title, description AS Description, severity AS Severity, status AS Status,
         declared_by_platform AS DeclaredByPlatform, declared_by_user_id AS DeclaredByUserId, declared_by_name AS DeclaredByName,
         declared_at AS DeclaredAt, acknowledged_at AS AcknowledgedAt, mitigated_at AS MitigatedAt, resolved_at AS ResolvedAt,
-        last_update_at AS LastUpdateAt, next_update_due_at AS NextUpdateDueAt, summary AS Summary, version AS Version
+        last_update_at AS LastUpdateAt, next_update_due_at AS NextUpdateDueAt, summary AS Summary, is_private AS IsPrivate,
+        version AS Version
         """;
 
     private const string CurrentRoleColumns = """
@@ -447,6 +451,11 @@ public sealed class SqlIncidentStore(IDbConnectionFactory database, GroupCommitW
             parameters.Add("DeclaredBefore", before);
         }
 
+        if (query.PublicOnly)
+        {
+            filters.Add(PublicFilter);
+        }
+
         if (!string.IsNullOrWhiteSpace(query.TitleContains))
         {
             filters.Add(TitleFilter);
@@ -464,6 +473,7 @@ public sealed class SqlIncidentStore(IDbConnectionFactory database, GroupCommitW
     }
 
     private const string OpenFilter = "status <> 'resolved'";
+    private const string PublicFilter = "is_private = FALSE";
     private const string ResolvedFilter = "status = 'resolved'";
     private const string SeverityFilter = "severity = @Severity";
     private const string DeclaredFromFilter = "declared_at >= @DeclaredFrom";
@@ -704,6 +714,7 @@ public sealed class SqlIncidentStore(IDbConnectionFactory database, GroupCommitW
         public DateTimeOffset? LastUpdateAt { get; init; }
         public DateTimeOffset? NextUpdateDueAt { get; init; }
         public string? Summary { get; init; }
+        public bool IsPrivate { get; init; }
         public int Version { get; init; }
 
         public Incident ToIncident(IEnumerable<RoleRow> roles, IEnumerable<WarRoomRow> warRooms) =>
@@ -726,6 +737,7 @@ public sealed class SqlIncidentStore(IDbConnectionFactory database, GroupCommitW
                 LastUpdateAt = LastUpdateAt,
                 NextUpdateDueAt = NextUpdateDueAt,
                 Summary = Summary,
+                IsPrivate = IsPrivate,
             };
     }
 

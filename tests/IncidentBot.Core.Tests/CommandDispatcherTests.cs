@@ -151,7 +151,7 @@ public sealed class CommandDispatcherTests : EngineTests
     {
         await Run("declare sev2 first");
         var links = new IncidentLinks(Microsoft.Extensions.Options.Options.Create(new IncidentLinkOptions { PublicUrl = new Uri("https://incidents.example.com/bot") }));
-        var reply = await new CommandDispatcher(Incidents, Store, links).ExecuteAsync("postmortem INC-1", In(General), default);
+        var reply = await new CommandDispatcher(Incidents, Store, Access, links).ExecuteAsync("postmortem INC-1", In(General), default);
 
         Assert.Equal(ReplyKind.Postmortem, reply.Kind);
         Assert.Equal(
@@ -173,6 +173,6 @@ public sealed class CommandDispatcherTests : EngineTests
     {
         var reply = await Run("help");
         Assert.Equal(ReplyKind.Help, reply.Kind);
-        Assert.Contains("/incident declare [sev1-4] <title>", reply.Text);
+        Assert.Contains("/incident declare [private] [sev1-4] <title>", reply.Text);
     }
 }

@@ -41,7 +41,7 @@ public sealed class CommandParserTests
 
     [Fact]
     public void Parse_DeclareOnlySeverity_FailsWithUsage() =>
-        Assert.Contains("/incident declare [sev1-4] <title>", Failure("declare sev2"));
+        Assert.Contains("/incident declare [private] [sev1-4] <title>", Failure("declare sev2"));
 
     [Theory]
     [InlineData("role ic me", IncidentRole.Commander, "me")]
@@ -187,5 +187,16 @@ public sealed class CommandParserTests
         {
             Assert.Contains("/incident " + verb.Usage, help);
         }
+    }
+
+    [Fact]
+    public void Parse_DeclarePrivate_IsAPrivateDeclare()
+    {
+        var declare = Assert.IsType<DeclareCommand>(CommandParser.Parse("declare private sev1 Payroll export leaked").Command);
+        Assert.Equal(new DeclareCommand(Severity.Sev1, "Payroll export leaked", Private: true), declare);
+        Assert.Equal(new OpenDeclareFormCommand(Private: true), CommandParser.Parse("declare private").Command);
+        Assert.False(Assert.IsType<DeclareCommand>(CommandParser.Parse("declare sev2 private beta is down").Command).Private);
+        Assert.IsType<MakePrivateCommand>(CommandParser.Parse("private").Command);
+        Assert.StartsWith("Usage:", CommandParser.Parse("private please").Error);
     }
 }

@@ -1,6 +1,7 @@
 using IncidentBot.Core.Application;
 using IncidentBot.Core.Commands;
 using IncidentBot.Core.Incidents;
+using IncidentBot.Core.Permissions;
 using IncidentBot.TestKit;
 using IncidentBot.TestKit.Databases;
 using Microsoft.Extensions.DependencyInjection;
@@ -29,7 +30,14 @@ public abstract class EngineTests : IAsyncLifetime
 
     protected IncidentService Incidents { get; private set; } = null!;
 
-    protected CommandDispatcher Dispatcher => new(Incidents, Store);
+    protected PermissionOptions Permissions { get; } = new();
+
+    /// <summary>Who the chat platform says is in which conversation (for <c>link</c>).</summary>
+    protected FakeMembership Members { get; } = new();
+
+    protected IncidentAccess Access => new(new FixedOptions<PermissionOptions>(Permissions), [Members], NullLogger<IncidentAccess>.Instance);
+
+    protected CommandDispatcher Dispatcher => new(Incidents, Store, Access);
 
     public async Task InitializeAsync()
     {
@@ -49,4 +57,25 @@ public abstract class EngineTests : IAsyncLifetime
 
     protected async Task<IReadOnlyList<TimelineEntry>> TimelineAsync(Incident incident) =>
         await Store.GetTimelineAsync(incident.Id, default);
+}
+
+public sealed class FixedOptions<T>(T value) : IOptionsMonitor<T>
+{
+    public T CurrentValue => value;
+
+    public T Get(string? name) => value;
+
+    public IDisposable? OnChange(Action<T, string?> listener) => null;
+}
+
+public sealed class FakeMembership : IWarRoomMembership
+{
+    private readonly HashSet<(string Channel, string User)> _members = [];
+
+    public string Platform => "chat";
+
+    public void Add(ChatSpace room, Person person) => _members.Add((room.Channel, person.UserId));
+
+    public Task<bool?> IsMemberAsync(ChatSpace room, Person person, CancellationToken cancellationToken) =>
+        Task.FromResult<bool?>(_members.Contains((room.Channel, person.UserId)));
 }

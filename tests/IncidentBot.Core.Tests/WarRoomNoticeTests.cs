@@ -40,6 +40,36 @@ public sealed class WarRoomNoticeTests
     }
 
     [Fact]
+    public void Announcement_Public_NamesTitleAndDeclarer()
+    {
+        var incident = Incident(isPrivate: false);
+
+        Assert.Equal("INC-9 declared (SEV2) by Ann: Payroll export leaked", WarRoomNotices.Announcement(incident, PrivateAnnouncement.None)?.ToString());
+    }
+
+    [Fact]
+    public void Announcement_Private_NothingOrTheNumberOnly()
+    {
+        var incident = Incident(isPrivate: true);
+
+        Assert.Null(WarRoomNotices.Announcement(incident, PrivateAnnouncement.None));
+        Assert.Equal("A private incident was declared: INC-9.", WarRoomNotices.Announcement(incident, PrivateAnnouncement.Number)?.ToString());
+    }
+
+    [Fact]
+    public void MovedToPrivate_PointsToWhomToAsk_NoTitle()
+    {
+        var pointer = WarRoomNotices.MovedToPrivate(Incident(isPrivate: true)).ToString();
+
+        Assert.StartsWith("INC-9 is private now.", pointer, StringComparison.Ordinal);
+        Assert.Contains("ask Ann to be added", pointer, StringComparison.Ordinal);
+        Assert.DoesNotContain("Payroll", pointer, StringComparison.Ordinal);
+    }
+
+    private static Incident Incident(bool isPrivate) =>
+        Core.Incidents.Incident.Declare(new IncidentNumber(9), "Payroll export leaked", null, Severity.Sev2, Ann, DateTimeOffset.UnixEpoch, new UpdateCadence(), isPrivate);
+
+    [Fact]
     public void DeliveryKey_FromTheEventsStableName()
     {
         var update = new UpdatePosted("x") { IncidentId = 7, OccurredAt = new DateTimeOffset(621355968000000000 + 5, TimeSpan.Zero) };

@@ -85,7 +85,7 @@ public sealed class RenderingTests
     public void Modals_DeclareAndUpdate_ValidViews()
     {
         Assert.Null(BlockKitLimits.CheckView(SlackRenderer.DeclareModal("CGENERAL")));
-        Assert.Null(BlockKitLimits.CheckView(SlackRenderer.UpdateModal(new IncidentNumber(123456))));
+        Assert.Null(BlockKitLimits.CheckView(SlackRenderer.UpdateModal(new IncidentNumber(123456), "C0123456789")));
     }
 
     [Fact]

@@ -216,7 +216,7 @@ public sealed class SlackEndpointTests : IAsyncLifetime
 
         Assert.Contains(("views.open", "exchanged_trigger_id"), _slack.Rejections);
         Assert.Equal("ephemeral", reply.GetProperty("response_type").GetString());
-        Assert.Contains("declare [sev1-4] <title>", reply.GetProperty("text").GetString(), StringComparison.Ordinal);
+        Assert.Contains("declare [private] [sev1-4] <title>", reply.GetProperty("text").GetString(), StringComparison.Ordinal);
     }
 
     [Fact]

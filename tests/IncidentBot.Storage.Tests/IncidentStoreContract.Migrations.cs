@@ -94,7 +94,10 @@ public abstract partial class IncidentStoreContract
             await MigrateToAsync(services, 10);
             var store = services.GetRequiredService<IIncidentStore>();
             var outbox = services.GetRequiredService<IOutbox>();
+            // This build's store writes is_private (storage 0013): the column is there only while the old build declares.
+            await ExecuteAsync(services, postgres: "ALTER TABLE incidents ADD COLUMN is_private boolean NOT NULL DEFAULT FALSE", sqlite: "ALTER TABLE incidents ADD COLUMN is_private INTEGER NOT NULL DEFAULT 0");
             var declared = await store.DeclareAsync(n => NewIncident(n, "Declared before the upgrade"), None);
+            await ExecuteAsync(services, postgres: "ALTER TABLE incidents DROP COLUMN is_private", sqlite: "ALTER TABLE incidents DROP COLUMN is_private");
             // The old build fanned the event out into a lane of the handler's type name, failed once and was to retry it.
             await outbox.CheckInAsync(starting: true, None);
             var claimed = Assert.Single(await outbox.ClaimAsync(new Dictionary<string, int> { [oldName] = 1 }, Lease, None));
@@ -192,6 +195,13 @@ public abstract partial class IncidentStoreContract
         Assert.False(await deliveries.WasMadeAsync(room with { Channel = "19:d@thread.v2" }, key, None));
         Assert.False(await deliveries.WasMadeAsync(room with { Platform = "slack" }, key, None));
         Assert.Equal($"7:update_reminder_due:{Now.UtcTicks}:announce", key);
+    }
+
+    private static async Task ExecuteAsync(ServiceProvider services, string postgres, string sqlite)
+    {
+        var database = services.GetRequiredService<IDbConnectionFactory>();
+        await using var connection = await database.OpenConnectionAsync(None);
+        await connection.ExecuteAsync(database.Provider == DatabaseProvider.Postgres ? postgres : sqlite);
     }
 
     private static async Task<long> CountAsync(ServiceProvider services, string sql, string name)

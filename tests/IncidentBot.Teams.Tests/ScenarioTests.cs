@@ -32,13 +32,25 @@ public abstract class ScenarioTests<TDatabase> : IAsyncLifetime
     public async Task InitializeAsync()
     {
         await _database.InitializeAsync();
-        _world = await TeamsWorld.StartAsync(_database, settings: new Dictionary<string, string?>
+        _world = await StartWorldAsync();
+    }
+
+    private async Task<TeamsWorld> StartWorldAsync(params (string Key, string Value)[] extra)
+    {
+        var settings = new Dictionary<string, string?>
         {
             ["Teams:IncidentsChannelId"] = IncidentsChannel,
             ["Outbox:DeliveryTimeout"] = DeliveryTimeout.ToString(),
-        });
-        _world.Connector.AddMember(TeamsWorld.Bo.Mri, TeamsWorld.Bo.AadObjectId, TeamsWorld.Bo.Name);
-        _world.Connector.AddMember(TeamsWorld.Cy.Mri, TeamsWorld.Cy.AadObjectId, TeamsWorld.Cy.Name);
+        };
+        foreach (var (key, value) in extra)
+        {
+            settings[key] = value;
+        }
+
+        var world = await TeamsWorld.StartAsync(_database, settings: settings);
+        world.Connector.AddMember(TeamsWorld.Bo.Mri, TeamsWorld.Bo.AadObjectId, TeamsWorld.Bo.Name);
+        world.Connector.AddMember(TeamsWorld.Cy.Mri, TeamsWorld.Cy.AadObjectId, TeamsWorld.Cy.Name);
+        return world;
     }
 
     public async Task DisposeAsync()
@@ -310,6 +322,9 @@ public abstract class ScenarioTests<TDatabase> : IAsyncLifetime
     [Fact]
     public async Task SnoozeAndActionItem_FromOutsideTheWarRoom_AnnouncedInTheWarRoomAsInSlack()
     {
+        // Changes from outside the war room are refused by default (Permissions:ChangesOnlyInWarRoom); this is the setting off.
+        await _world.DisposeAsync();
+        _world = await StartWorldAsync(("Permissions:ChangesOnlyInWarRoom", "false"));
         var world = _world;
         await world.PostAsync(world.Activities.Command(OpsChannel, TeamsWorld.Ann, "declare sev2 Search is slow"));
         var incident = await WaitAsync(() => world.IncidentAsync(1), i => i.WarRooms.Count == 1);

@@ -3,6 +3,7 @@ using System.Text.Json;
 using IncidentBot.Api;
 using IncidentBot.Core.Application;
 using IncidentBot.Core.Incidents;
+using IncidentBot.Core.Permissions;
 using IncidentBot.Hosting;
 using IncidentBot.Paging;
 using IncidentBot.Scheduling;
@@ -20,6 +21,7 @@ public sealed class ConfigurationReferenceTests
         ["Database"] = [typeof(DatabaseOptions)],
         [GroupCommitOptions.Section] = [typeof(GroupCommitOptions)],
         ["Api"] = [typeof(ApiOptions)],
+        ["Permissions"] = [typeof(PermissionOptions)],
         ["ForwardedHeaders"] = [typeof(ForwardedHeadersSettings)],
         ["Dashboard"] = [typeof(IncidentLinkOptions)],
         ["Telemetry"] = [typeof(TelemetryOptions)],
@@ -58,6 +60,7 @@ public sealed class ConfigurationReferenceTests
 
     [Theory]
     [InlineData("Api:Tokens")]
+    [InlineData("Api:PrivateTokens")]
     [InlineData("Paging:PagerDuty:RoutingKey")]
     [InlineData("Paging:PagerDuty:RoutingKeys")]
     [InlineData("Paging:Opsgenie:ApiKey")]

@@ -15,6 +15,9 @@ public sealed record DeclareRequest(string Title, Severity Severity, string? Des
     /// <summary>People to bring into the war room besides the declarer.</summary>
     public IReadOnlyList<Person> Responders { get; init; } = [];
 
+    /// <summary>Seen only inside its war rooms; its war room is private and nothing outside names its title.</summary>
+    public bool IsPrivate { get; init; }
+
     /// <summary>A conversation to link as the war room right away (e.g. a meeting chat it was declared in).</summary>
     public ChatSpace? WarRoom { get; init; }
 }

@@ -41,6 +41,9 @@ public sealed record IncidentQuery(bool OpenOnly = false, int Limit = 100)
     /// <summary>Declared strictly before this time.</summary>
     public DateTimeOffset? DeclaredBefore { get; init; }
 
+    /// <summary>Leaves private incidents out (for readers without <c>Api:PrivateTokens</c>).</summary>
+    public bool PublicOnly { get; init; }
+
     /// <summary>Case-insensitive substring of the title.</summary>
     public string? TitleContains { get; init; }
 }

@@ -44,7 +44,7 @@ public sealed partial class IncidentService(
                     roles[IncidentRole.Commander] = request.Commander;
                 }
 
-                var declared = Incident.Declare(number, title, request.Description, request.Severity, actor.Person, now, Cadence)
+                var declared = Incident.Declare(number, title, request.Description, request.Severity, actor.Person, now, Cadence, request.IsPrivate)
                     with { Roles = roles, WarRooms = request.WarRoom is null ? [] : [request.WarRoom] };
                 var entries = new List<NewTimelineEntry>
                 {
@@ -82,7 +82,10 @@ public sealed partial class IncidentService(
         outboxSignal.Notify();
         IncidentBotTelemetry.IncidentsDeclared.Add(1, new KeyValuePair<string, object?>("severity", incident.Severity.ToLabel()));
         LogDeclared(logger, incident.Number, incident.Severity);
-        return new IncidentResult(incident, $"{incident.Number} declared ({incident.Severity.ToLabel()}): {incident.Title}");
+        // The answer goes to the conversation it was declared in, which is no war room of a private incident.
+        return new IncidentResult(incident, incident.IsPrivate
+            ? $"{incident.Number} declared privately ({incident.Severity.ToLabel()})."
+            : $"{incident.Number} declared ({incident.Severity.ToLabel()}): {incident.Title}");
     }
 
     public Task<IncidentResult> AssignRoleAsync(IncidentNumber number, IncidentRole role, Person holder, Actor actor, CancellationToken cancellationToken) =>
@@ -227,6 +230,22 @@ public sealed partial class IncidentService(
             return new Decision(
                 new IncidentChange(changed, [new(now, TimelineKind.Status, actor.Person, text)], [Stamp(new IncidentReopened(), changed, now, actor)]),
                 $"{incident.Number} reopened.");
+        }, cancellationToken);
+
+    /// <summary>Makes the incident private from now on: what was already said outside its war rooms stays said.</summary>
+    public Task<IncidentResult> MakePrivateAsync(IncidentNumber number, Actor actor, CancellationToken cancellationToken) =>
+        ChangeAsync(number, (incident, now) =>
+        {
+            if (incident.IsPrivate)
+            {
+                throw new IncidentRuleException($"{incident.Number} is already private.");
+            }
+
+            var changed = incident with { IsPrivate = true };
+            var text = $"{actor.Person.DisplayName} made the incident private";
+            return new Decision(
+                new IncidentChange(changed, [new(now, TimelineKind.System, actor.Person, text)], [Stamp(new IncidentMadePrivate(), changed, now, actor)]),
+                $"{incident.Number} is private from now on.");
         }, cancellationToken);
 
     public Task<IncidentResult> SnoozeAsync(IncidentNumber number, int minutes, Actor actor, CancellationToken cancellationToken)

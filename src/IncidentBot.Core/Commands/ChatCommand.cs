@@ -12,10 +12,14 @@ public abstract record ChatCommand
     public IncidentNumber? Number { get; init; }
 }
 
-public sealed record DeclareCommand(Severity? Severity, string Title) : ChatCommand;
+/// <param name="Private"><c>declare private …</c>: seen only inside its war rooms.</param>
+public sealed record DeclareCommand(Severity? Severity, string Title, bool Private = false) : ChatCommand;
 
-/// <summary><c>declare</c> with nothing after it: the front-end shows its declare form.</summary>
-public sealed record OpenDeclareFormCommand : ChatCommand;
+/// <summary><c>declare</c> (or <c>declare private</c>) with nothing after it: the front-end shows its declare form.</summary>
+public sealed record OpenDeclareFormCommand(bool Private = false) : ChatCommand;
+
+/// <summary><c>private</c>: the incident is private from now on.</summary>
+public sealed record MakePrivateCommand : ChatCommand;
 
 public sealed record AssignRoleCommand(IncidentRole Role, string UserToken) : ChatCommand;
 

@@ -1,5 +1,6 @@
 using IncidentBot.Core.Application;
 using IncidentBot.Core.Incidents;
+using IncidentBot.Core.Permissions;
 
 namespace IncidentBot.Core.Commands;
 
@@ -13,6 +14,12 @@ public enum ReplyKind
 {
     /// <summary>A rule was broken or the input was malformed; show the text to the user only.</summary>
     Error,
+
+    /// <summary>
+    /// <see cref="IncidentAccess"/> refused the command; show the text to the user only, with a pointer to the war
+    /// rooms of <see cref="CommandReply.Incident"/> when it is set (never for a private incident).
+    /// </summary>
+    Refused,
     Help,
     List,
     DeclareForm,
@@ -31,7 +38,7 @@ public sealed record CommandReply(ReplyKind Kind, string Text)
 }
 
 /// <summary>Runs parsed commands against <see cref="IncidentService"/>; every front-end goes through here.</summary>
-public sealed class CommandDispatcher(IncidentService incidents, IIncidentStore store, IncidentLinks? links = null)
+public sealed class CommandDispatcher(IncidentService incidents, IIncidentStore store, IncidentAccess access, IncidentLinks? links = null)
 {
     /// <summary>The severity of <c>declare &lt;title&gt;</c> when none is given.</summary>
     public const Severity DefaultSeverity = Severity.Sev3;
@@ -54,6 +61,10 @@ public sealed class CommandDispatcher(IncidentService incidents, IIncidentStore 
         {
             return new CommandReply(ReplyKind.Error, rule.Message);
         }
+        catch (AccessRefusedException refused)
+        {
+            return new CommandReply(ReplyKind.Refused, refused.Message) { Incident = refused.Pointer };
+        }
     }
 
     private async Task<CommandReply> RunAsync(ChatCommand command, CommandContext context, CancellationToken ct)
@@ -64,19 +75,24 @@ public sealed class CommandDispatcher(IncidentService incidents, IIncidentStore 
             case HelpCommand:
                 return new CommandReply(ReplyKind.Help, CommandGrammar.HelpText(context.Trigger));
             case ListCommand:
-                var open = await store.ListAsync(new IncidentQuery(OpenOnly: true), ct);
+                var open = (await store.ListAsync(new IncidentQuery(OpenOnly: true), ct)).Where(i => IncidentAccess.CanSee(i, actor)).ToList();
                 return new CommandReply(ReplyKind.List, open.Count == 0 ? "No open incidents." : $"{open.Count} open incident(s).") { Incidents = open };
             case OpenDeclareFormCommand:
                 return new CommandReply(ReplyKind.DeclareForm, "Declare an incident");
             case DeclareCommand declare:
-                var declared = await incidents.DeclareAsync(new DeclareRequest(declare.Title, declare.Severity ?? DefaultSeverity), actor, ct);
+                var request = new DeclareRequest(declare.Title, declare.Severity ?? DefaultSeverity) { IsPrivate = declare.Private };
+                var declared = await incidents.DeclareAsync(request, actor, ct);
                 return Reply(ReplyKind.Declared, declared);
             case LinkCommand link:
                 var room = actor.Origin ?? throw new IncidentRuleException("`link` works inside a conversation.");
+                await access.EnsureAllowedAsync("link", IncidentAction.Link, await incidents.GetAsync(link.Target, ct), actor, ct);
                 return Reply(ReplyKind.Changed, await incidents.LinkWarRoomAsync(link.Target, room, actor, ct));
         }
 
         var number = await ResolveIncidentAsync(command, context, ct);
+        var (verb, permission) = Permission(command);
+        var subject = await incidents.GetAsync(number, ct);
+        await access.EnsureAllowedAsync(verb, permission, subject, actor, ct);
         switch (command)
         {
             case AssignRoleCommand role:
@@ -104,16 +120,38 @@ public sealed class CommandDispatcher(IncidentService incidents, IIncidentStore 
                 return Reply(ReplyKind.Changed, await incidents.ResolveAsync(number, resolve.Summary, actor, ct));
             case ReopenCommand:
                 return Reply(ReplyKind.Changed, await incidents.ReopenAsync(number, actor, ct));
+            case MakePrivateCommand:
+                return Reply(ReplyKind.Changed, await incidents.MakePrivateAsync(number, actor, ct));
             case ShowTimelineCommand:
-                var incident = await incidents.GetAsync(number, ct);
-                var timeline = await store.GetTimelineAsync(incident.Id, ct);
-                return new CommandReply(ReplyKind.Timeline, $"Timeline of {number}: {timeline.Count} entries.") { Incident = incident, Timeline = timeline };
+                var timeline = await store.GetTimelineAsync(subject.Id, ct);
+                return new CommandReply(ReplyKind.Timeline, $"Timeline of {number}: {timeline.Count} entries.") { Incident = subject, Timeline = timeline };
             case ShowPostmortemCommand:
-                return new CommandReply(ReplyKind.Postmortem, PostmortemText(number)) { Incident = await incidents.GetAsync(number, ct) };
+                return new CommandReply(ReplyKind.Postmortem, PostmortemText(number)) { Incident = subject };
             default:
                 throw new InvalidOperationException($"No handler for {command.GetType().Name}.");
         }
     }
+
+    /// <summary>The verb (a fixed set, for the refusal metric) and what the command does to the incident.</summary>
+    private static (string Verb, IncidentAction Action) Permission(ChatCommand command) => command switch
+    {
+        AssignRoleCommand => ("role", IncidentAction.Change),
+        ChangeSeverityCommand => ("sev", IncidentAction.RoleChange),
+        ChangeStatusCommand { Status: IncidentStatus.Resolved } => ("resolve", IncidentAction.RoleChange),
+        ChangeStatusCommand => ("status", IncidentAction.Change),
+        PostUpdateCommand => ("update", IncidentAction.Change),
+        AddNoteCommand => ("note", IncidentAction.Change),
+        AcknowledgeCommand => ("ack", IncidentAction.Change),
+        PageCommand => ("page", IncidentAction.RoleChange),
+        SnoozeCommand => ("snooze", IncidentAction.Change),
+        AddActionItemCommand => ("action", IncidentAction.Change),
+        ResolveCommand => ("resolve", IncidentAction.RoleChange),
+        ReopenCommand => ("reopen", IncidentAction.Change),
+        MakePrivateCommand => ("private", IncidentAction.Change),
+        ShowTimelineCommand => ("timeline", IncidentAction.Read),
+        ShowPostmortemCommand => ("postmortem", IncidentAction.Read),
+        _ => throw new InvalidOperationException($"No permission for {command.GetType().Name}."),
+    };
 
     private async Task<IncidentNumber> ResolveIncidentAsync(ChatCommand command, CommandContext context, CancellationToken ct)
     {

@@ -7,7 +7,7 @@ public static class CommandGrammar
 
     public static IReadOnlyList<Verb> Verbs { get; } =
     [
-        new("declare", "declare [sev1-4] <title>", "declare an incident (no arguments opens the form)", TakesIncident: false),
+        new("declare", "declare [private] [sev1-4] <title>", "declare an incident (no title opens the form; private: seen only in its war room)", TakesIncident: false),
         new("role", "role <ic|lead|comms|scribe> <@user|me>", "assign or hand off a role"),
         new("sev", "sev <1-4>", "change severity"),
         new("status", "status <investigating|identified|monitoring|resolved>", "move through the lifecycle"),
@@ -19,6 +19,7 @@ public static class CommandGrammar
         new("action", "action <text> [@owner]", "record a follow-up action item"),
         new("resolve", "resolve [summary]", "resolve the incident"),
         new("reopen", "reopen", "reopen a resolved incident"),
+        new("private", "private", "make the incident private from now on"),
         new("timeline", "timeline", "show the timeline"),
         new("postmortem", "postmortem", "produce the postmortem draft"),
         new("link", "link <INC-N>", "make this conversation a war room of that incident", TakesIncident: false),

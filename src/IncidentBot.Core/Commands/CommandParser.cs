@@ -55,6 +55,7 @@ public static class CommandParser
             "action" => ParseAction(rest),
             "resolve" => new ResolveCommand(rest.Length > 0 ? rest : null),
             "reopen" => rest.Length == 0 ? new ReopenCommand() : null,
+            "private" => rest.Length == 0 ? new MakePrivateCommand() : null,
             "timeline" => rest.Length == 0 ? new ShowTimelineCommand() : null,
             "postmortem" => rest.Length == 0 ? new ShowPostmortemCommand() : null,
             "link" => IncidentNumber.TryParse(rest, out var target) ? new LinkCommand(target) : null,
@@ -74,9 +75,15 @@ public static class CommandParser
 
     private static ChatCommand? ParseDeclare(string rest)
     {
+        var isPrivate = PeekWord(rest).Equals("private", StringComparison.OrdinalIgnoreCase);
+        if (isPrivate)
+        {
+            TakeWord(ref rest);
+        }
+
         if (rest.Length == 0)
         {
-            return new OpenDeclareFormCommand();
+            return new OpenDeclareFormCommand(isPrivate);
         }
 
         var first = PeekWord(rest);
@@ -87,7 +94,7 @@ public static class CommandParser
             TakeWord(ref rest);
         }
 
-        return rest.Length > 0 ? new DeclareCommand(severity, rest) : null;
+        return rest.Length > 0 ? new DeclareCommand(severity, rest, isPrivate) : null;
     }
 
     private static AssignRoleCommand? ParseRole(string rest)

@@ -25,16 +25,20 @@ public sealed record Incident(
     public IReadOnlyDictionary<IncidentRole, Person> Roles { get; init; } = new Dictionary<IncidentRole, Person>();
     public IReadOnlyList<ChatSpace> WarRooms { get; init; } = [];
 
+    /// <summary>A private incident is seen only inside its war rooms (and by <c>Api:PrivateTokens</c>); once private, always private.</summary>
+    public bool IsPrivate { get; init; }
+
     public bool IsResolved => Status == IncidentStatus.Resolved;
 
     public Person? RoleHolder(IncidentRole role) => Roles.GetValueOrDefault(role);
 
     public static Incident Declare(
         IncidentNumber number, string title, string? description, Severity severity, Person declaredBy,
-        DateTimeOffset now, UpdateCadence cadence) =>
+        DateTimeOffset now, UpdateCadence cadence, bool isPrivate = false) =>
         new(0, number, title, description, severity, IncidentStatus.Investigating, declaredBy, now, 0)
         {
             NextUpdateDueAt = cadence.NextDue(severity, now),
+            IsPrivate = isPrivate,
         };
 
     /// <exception cref="IncidentRuleException">The incident is resolved.</exception>

@@ -20,6 +20,7 @@ namespace IncidentBot.Core.Incidents;
 [JsonDerivedType(typeof(UpdateSnoozed), "update_snoozed")]
 [JsonDerivedType(typeof(ActionItemAdded), "action_item_added")]
 [JsonDerivedType(typeof(WarRoomLinked), "war_room_linked")]
+[JsonDerivedType(typeof(IncidentMadePrivate), "made_private")]
 [JsonDerivedType(typeof(MessagePinned), "message_pinned")]
 [JsonDerivedType(typeof(UpdateReminderDue), "update_reminder_due")]
 [JsonDerivedType(typeof(CommanderMissing), "commander_missing")]
@@ -61,6 +62,9 @@ public sealed record PageRequested(int? Level, Person? Target) : IncidentEvent;
 public sealed record UpdateSnoozed(DateTimeOffset Until) : IncidentEvent;
 public sealed record ActionItemAdded(string Text, Person? Owner) : IncidentEvent;
 public sealed record WarRoomLinked(ChatSpace Room) : IncidentEvent;
+/// <summary><c>private</c> typed in a war room: from now on the incident is seen only inside its war rooms.</summary>
+public sealed record IncidentMadePrivate : IncidentEvent;
+
 public sealed record MessagePinned(MessageRef Message, bool Pinned) : IncidentEvent;
 
 /// <summary>A status update is overdue; front-ends remind the war room, mentioning the IC and comms lead.</summary>

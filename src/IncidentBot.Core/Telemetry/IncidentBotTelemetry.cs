@@ -45,6 +45,13 @@ public static class IncidentBotTelemetry
     public static readonly Counter<long> OutboxGaveUp =
         Meter.CreateCounter<long>("incidentbot.outbox.gave_up", "{delivery}", "Outbox deliveries given up by handler and reason");
 
+    /// <summary>
+    /// Commands refused by the incident permissions (tags: command, the verb; reason: outside_war_room, private,
+    /// not_role_holder, not_member). Each also leaves a warning log line.
+    /// </summary>
+    public static readonly Counter<long> CommandsRefused =
+        Meter.CreateCounter<long>("incidentbot.commands.refused", "{command}", "Chat commands refused by the incident permissions");
+
     /// <summary>Incidents declared (tag: severity).</summary>
     public static readonly Counter<long> IncidentsDeclared =
         Meter.CreateCounter<long>("incidentbot.incidents.declared", "{incident}", "Incidents declared by severity");

@@ -29,6 +29,13 @@ public static class DeliveryKey
     /// <summary>A war room that could not be opened, reported where the incident was declared.</summary>
     public const string ReportFailure = "report-failure";
 
+    /// <summary>A room the incident left when it turned private (pointer posted, closed where the platform can): it hears nothing more.</summary>
+    public static string Left(Incident incident)
+    {
+        ArgumentNullException.ThrowIfNull(incident);
+        return string.Create(CultureInfo.InvariantCulture, $"{incident.Id}:left");
+    }
+
     /// <summary><c>&lt;incident id&gt;:&lt;event name&gt;:&lt;event time in ticks&gt;:&lt;step&gt;</c>, from the event's stable name.</summary>
     public static string For(IncidentEvent incidentEvent, string step)
     {

@@ -52,6 +52,20 @@ public interface IChatWarRoom
     /// </summary>
     Task<string?> ArchiveAsync(Incident incident, ChatSpace room, CancellationToken cancellationToken);
 
+    /// <summary>
+    /// The incident turned private (<c>private</c> typed in a war room): opens a private war room for it here where this
+    /// platform's rooms of it are seen beyond the people named, and returns it (null when there is none here, e.g. the
+    /// incident was declared elsewhere). Every other room of this platform is then left (<see cref="LeaveAsync"/>).
+    /// Resumes where an earlier attempt stopped.
+    /// </summary>
+    Task<ChatSpace?> OpenPrivateAsync(Incident incident, IncidentMadePrivate madePrivate, CancellationToken cancellationToken);
+
+    /// <summary>
+    /// Posts <paramref name="pointer"/> in <paramref name="room"/>, which the now private incident leaves, and closes it where
+    /// the platform can (archive); returns what the timeline should say.
+    /// </summary>
+    Task<string> LeaveAsync(Incident incident, ChatSpace room, WarRoomNotice pointer, CancellationToken cancellationToken);
+
     /// <summary>A message of this platform was pinned: capture it if it was never seen, and confirm the pin where it was made.</summary>
     Task ConfirmPinAsync(MessagePinned pinned, CancellationToken cancellationToken);
 

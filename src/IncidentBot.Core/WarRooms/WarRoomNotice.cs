@@ -18,6 +18,18 @@ public enum NoticeTopic
     ActionItem,
     Warning,
     Escalation,
+    Declared,
+    Private,
+}
+
+/// <summary>What an announcements channel hears of a private incident (<c>Slack:PrivateAnnouncement</c>).</summary>
+public enum PrivateAnnouncement
+{
+    /// <summary>Private incidents are not announced.</summary>
+    None,
+
+    /// <summary>"A private incident was declared: INC-42", without title, severity, declarer or room.</summary>
+    Number,
 }
 
 /// <summary>A piece of a notice's sentence; renderers format each kind in the platform's own way and escape the text.</summary>
@@ -94,6 +106,35 @@ public static class WarRoomNotices
             IncidentEscalated e => new(NoticeTopic.Escalation, [Text(string.Create(CultureInfo.InvariantCulture, $"{number} escalated to level {e.Level} ({string.Join(", ", e.Targets)}): {e.Reason}"))]),
             _ => null,
         };
+    }
+
+    /// <summary>
+    /// What an announcements channel hears of a newly declared incident: a public one with its title and declarer, a private
+    /// one (seen beyond its war room) at most by its number (<paramref name="privateAnnouncement"/>), or nothing (null).
+    /// </summary>
+    public static WarRoomNotice? Announcement(Incident incident, PrivateAnnouncement privateAnnouncement)
+    {
+        ArgumentNullException.ThrowIfNull(incident);
+        var number = incident.Number.ToString();
+        return incident.IsPrivate switch
+        {
+            true when privateAnnouncement == PrivateAnnouncement.Number => new(NoticeTopic.Private, [Text("A private incident was declared: "), Strong(number), Text(".")]),
+            true => null,
+            false => new(NoticeTopic.Declared, [Strong(number), Text($" declared ({incident.Severity.ToLabel()}) by "), Who(incident.DeclaredBy), Text(": " + incident.Title)]),
+        };
+    }
+
+    /// <summary>
+    /// Said in a war room the incident left when it turned private (seen beyond the people named): no title, only where to
+    /// ask. The room hears nothing more of the incident.
+    /// </summary>
+    public static WarRoomNotice MovedToPrivate(Incident incident)
+    {
+        ArgumentNullException.ThrowIfNull(incident);
+        return new(NoticeTopic.Private, [
+            Strong(incident.Number.ToString()), Text(" is private now. Its war room moved to a private room and this one hears nothing more of it; ask "),
+            Who(incident.RoleHolder(IncidentRole.Commander) ?? incident.DeclaredBy), Text(" to be added."),
+        ]);
     }
 
     private static NoticeText Text(string text) => new(text);

@@ -59,7 +59,7 @@ public sealed partial class WarRoomProjection(
 
         var notice = WarRoomNotices.For(incidentEvent);
         var changesCard = ChangesCard(incidentEvent);
-        if (notice is null && !changesCard && incidentEvent is not (IncidentDeclared or WarRoomLinked or UpdateReminderDue))
+        if (notice is null && !changesCard && incidentEvent is not (IncidentDeclared or WarRoomLinked or UpdateReminderDue or IncidentMadePrivate))
         {
             return;
         }
@@ -80,10 +80,13 @@ public sealed partial class WarRoomProjection(
                 return;
             case IncidentDeclared or WarRoomLinked:
                 return;
+            case IncidentMadePrivate madePrivate:
+                await MoveToPrivateAsync(incident, madePrivate, cancellationToken);
+                return;
         }
 
         var announceKey = DeliveryKey.For(incidentEvent, DeliveryKey.Announce);
-        foreach (var room in incident.WarRooms.Where(r => r.Platform == platform.Platform))
+        foreach (var room in await RoomsAsync(incident, cancellationToken))
         {
             if (incidentEvent is RoleAssigned assigned && assigned.Holder.Platform == platform.Platform)
             {
@@ -116,7 +119,7 @@ public sealed partial class WarRoomProjection(
     private async Task ArchiveAsync(Incident incident, IncidentEvent resolved, CancellationToken cancellationToken)
     {
         var key = DeliveryKey.For(resolved, DeliveryKey.Archive);
-        foreach (var room in incident.WarRooms.Where(r => r.Platform == platform.Platform))
+        foreach (var room in await RoomsAsync(incident, cancellationToken))
         {
             if (await deliveries.WasMadeAsync(room, key, cancellationToken) || await platform.ArchiveAsync(incident, room, cancellationToken) is not { } outcome)
             {
@@ -126,6 +129,49 @@ public sealed partial class WarRoomProjection(
             await service.RecordWarRoomAsync(incident.Number, outcome, cancellationToken);
             await deliveries.RecordAsync(room, key, cancellationToken);
         }
+    }
+
+    /// <summary>
+    /// A public incident turned private: the platform opens a private room where its rooms are seen beyond the people named;
+    /// every other room of the platform gets the pointer (no title) once, is closed where it can be, and hears nothing more.
+    /// </summary>
+    private async Task MoveToPrivateAsync(Incident incident, IncidentMadePrivate madePrivate, CancellationToken cancellationToken)
+    {
+        var rooms = await RoomsAsync(incident, cancellationToken);
+        if (rooms.Count == 0)
+        {
+            return;
+        }
+
+        var kept = await platform.OpenPrivateAsync(incident, madePrivate, cancellationToken);
+        var pointer = WarRoomNotices.MovedToPrivate(incident);
+        foreach (var room in rooms.Where(r => r != kept))
+        {
+            var outcome = await platform.LeaveAsync(incident, room, pointer, cancellationToken);
+            await service.RecordWarRoomAsync(incident.Number, outcome, cancellationToken);
+            await deliveries.RecordAsync(room, DeliveryKey.Left(incident), cancellationToken);
+        }
+    }
+
+    /// <summary>The incident's rooms on this platform, without those a private incident left (they are seen beyond the people named).</summary>
+    private async Task<List<ChatSpace>> RoomsAsync(Incident incident, CancellationToken cancellationToken)
+    {
+        var rooms = incident.WarRooms.Where(r => r.Platform == platform.Platform).ToList();
+        if (!incident.IsPrivate)
+        {
+            return rooms;
+        }
+
+        var open = new List<ChatSpace>();
+        foreach (var room in rooms)
+        {
+            if (!await deliveries.WasMadeAsync(room, DeliveryKey.Left(incident), cancellationToken))
+            {
+                open.Add(room);
+            }
+        }
+
+        return open;
     }
 
     /// <summary>The events that change what the incident card shows.</summary>

@@ -12,7 +12,6 @@ namespace IncidentBot.Slack.Handlers;
 
 /// <summary>The incident card's controls: role pickers, severity and status selects, update/ack/postmortem/resolve buttons.</summary>
 public sealed partial class IncidentCardActions(
-    IncidentService incidents,
     CommandDispatcher dispatcher,
     ISlackApi slack,
     SlackUserDirectory users,
@@ -40,32 +39,24 @@ public sealed partial class IncidentCardActions(
                         return Ephemeral("Pick a person for the role.");
                     }
 
-                    await incidents.AssignRoleAsync(number, role, users.Person(action.SelectedUser), actor, cancellationToken);
-                    return null;
+                    var holder = users.Person(action.SelectedUser);
+                    return await RunAsync(new AssignRoleCommand(role, "<@" + holder.UserId + ">") { Number = number }, actor, holder, cancellationToken);
                 case SlackIds.SeverityAction when SeverityText.TryParse(action.SelectedOption, out var severity):
-                    await incidents.ChangeSeverityAsync(number, severity, actor, cancellationToken);
-                    return null;
+                    return await RunAsync(new ChangeSeverityCommand(severity) { Number = number }, actor, null, cancellationToken);
                 case SlackIds.StatusAction when IncidentStatusText.TryParse(action.SelectedOption, out var status):
-                    await incidents.ChangeStatusAsync(number, status, actor, cancellationToken);
-                    return null;
+                    return await RunAsync(new ChangeStatusCommand(status) { Number = number }, actor, null, cancellationToken);
                 case SlackIds.AcknowledgeAction:
-                    await incidents.AcknowledgeAsync(number, actor, cancellationToken);
-                    return null;
+                    return await RunAsync(new AcknowledgeCommand { Number = number }, actor, null, cancellationToken);
                 case SlackIds.ResolveAction:
-                    await incidents.ResolveAsync(number, null, actor, cancellationToken);
-                    return null;
+                    return await RunAsync(new ResolveCommand(null) { Number = number }, actor, null, cancellationToken);
                 case SlackIds.PostmortemAction:
                     return await PostmortemAsync(number, action, actor, cancellationToken);
                 case SlackIds.PostUpdateAction when action.TriggerId is not null:
-                    await slack.OpenViewAsync(action.TriggerId, SlackRenderer.UpdateModal(number), cancellationToken);
+                    await slack.OpenViewAsync(action.TriggerId, SlackRenderer.UpdateModal(number, action.ChannelId), cancellationToken);
                     return null;
                 default:
                     return Ephemeral("I don't know that control.");
             }
-        }
-        catch (IncidentRuleException rule)
-        {
-            return Ephemeral(rule.Message);
         }
         catch (Exception ex) when (ex is SlackApiException or SlackRateLimitedException or SlackTransientException or HttpRequestException ||
             ex is OperationCanceledException && !cancellationToken.IsCancellationRequested)
@@ -73,6 +64,14 @@ public sealed partial class IncidentCardActions(
             LogFormFailed(logger, ex.Message);
             return Ephemeral($"I couldn't open the form; use `{SlackIds.CommandTrigger}update <text>` instead.");
         }
+    }
+
+    /// <summary>Through the dispatcher like a typed command, so the card obeys the same permissions; only a refusal or error answers.</summary>
+    private async Task<SlackMessage?> RunAsync(ChatCommand command, Actor actor, Person? selected, CancellationToken cancellationToken)
+    {
+        var context = new CommandContext(actor, SlackIds.CommandTrigger, (_, _) => Task.FromResult(selected));
+        var reply = await dispatcher.ExecuteAsync(command, context, cancellationToken);
+        return reply.Kind is ReplyKind.Error or ReplyKind.Refused ? Ephemeral(SlackRenderer.Reply(reply, inWarRoom: false).Text) : null;
     }
 
     /// <summary>The card lives in a war room, so the draft goes there, like <c>/incident postmortem</c> typed in it.</summary>
@@ -124,11 +123,13 @@ public sealed class DeclareViewHandler(IncidentService incidents, SlackUserDirec
         }
 
         var severity = SeverityText.TryParse(submission.SelectedOption("severity"), out var s) ? s : Core.Commands.CommandDispatcher.DefaultSeverity;
+        var isPrivate = submission.CheckedOptions(SlackRenderer.PrivateBlock).Contains(SlackRenderer.PrivateValue);
         var origin = submission.PrivateMetadata.Length > 0 ? new ChatSpace(SlackIds.Platform, submission.PrivateMetadata) : null;
         var request = new DeclareRequest(title, severity, submission.Text("description"))
         {
             Commander = submission.SelectedUser("commander") is { } ic ? users.Person(ic) : null,
             Responders = submission.SelectedUsers("responders").Select(id => users.Person(id)).ToList(),
+            IsPrivate = isPrivate,
         };
         try
         {
@@ -148,27 +149,23 @@ public sealed class DeclareViewHandler(IncidentService incidents, SlackUserDirec
     };
 }
 
-/// <summary>The "Post update" modal opened from the card.</summary>
-public sealed class UpdateViewHandler(IncidentService incidents, SlackUserDirectory users) : IViewSubmissionHandler
+/// <summary>The "Post update" modal opened from the card or a reminder, posting as if typed in the channel it was opened from.</summary>
+public sealed class UpdateViewHandler(CommandDispatcher dispatcher, SlackUserDirectory users) : IViewSubmissionHandler
 {
     public string CallbackId => SlackIds.UpdateView;
 
     public async Task<JsonObject?> HandleAsync(ViewSubmission submission, CancellationToken cancellationToken)
     {
-        if (!IncidentNumber.TryParse(submission.PrivateMetadata, out var number))
+        var parts = submission.PrivateMetadata.Split(' ', 2);
+        if (!IncidentNumber.TryParse(parts[0], out var number))
         {
             throw new SlackPayloadException("The update form lost its incident number.");
         }
 
-        try
-        {
-            await incidents.PostUpdateAsync(number, submission.Text("update") ?? "", new Actor(users.Person(submission.UserId, submission.UserName)), cancellationToken);
-            return null;
-        }
-        catch (IncidentRuleException rule)
-        {
-            return DeclareViewHandler.Errors("update", rule.Message);
-        }
+        var origin = parts.Length == 2 ? new ChatSpace(SlackIds.Platform, parts[1]) : null;
+        var context = new CommandContext(new Actor(users.Person(submission.UserId, submission.UserName), origin), SlackIds.CommandTrigger, (_, _) => Task.FromResult<Person?>(null));
+        var reply = await dispatcher.ExecuteAsync(new PostUpdateCommand(submission.Text("update") ?? "") { Number = number }, context, cancellationToken);
+        return reply.Kind is ReplyKind.Error or ReplyKind.Refused ? DeclareViewHandler.Errors("update", reply.Text) : null;
     }
 }
 

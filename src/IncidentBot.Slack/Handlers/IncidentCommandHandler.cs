@@ -30,9 +30,9 @@ public sealed partial class IncidentCommandHandler(
         var room = new ChatSpace(SlackIds.Platform, command.ChannelId);
         var actor = new Actor(users.Person(command.UserId, command.UserName), room);
         var parsed = CommandParser.Parse(command.Text, SlackIds.CommandTrigger);
-        if (parsed.Command is OpenDeclareFormCommand)
+        if (parsed.Command is OpenDeclareFormCommand form)
         {
-            return await OpenDeclareFormAsync(command, cancellationToken);
+            return await OpenDeclareFormAsync(command, form.Private, cancellationToken);
         }
 
         var context = new CommandContext(actor, SlackIds.CommandTrigger, (token, _) => Task.FromResult(ResolveUser(token)));
@@ -70,24 +70,24 @@ public sealed partial class IncidentCommandHandler(
         return match.Success ? users.Person(match.Groups["id"].Value, match.Groups["name"].Success ? match.Groups["name"].Value : null) : null;
     }
 
-    private async Task<SlackMessage?> OpenDeclareFormAsync(SlashCommand command, CancellationToken cancellationToken)
+    private async Task<SlackMessage?> OpenDeclareFormAsync(SlashCommand command, bool isPrivate, CancellationToken cancellationToken)
     {
         if (command.TriggerId is null)
         {
-            return new SlackMessage($"Give a title: `{SlackIds.CommandTrigger}declare [sev1-4] <title>`.") { ResponseType = "ephemeral" };
+            return new SlackMessage($"Give a title: `{SlackIds.CommandTrigger}declare [private] [sev1-4] <title>`.") { ResponseType = "ephemeral" };
         }
 
         try
         {
             // trigger_id expires 3 s after the user typed the command, so this call cannot wait for the outbox.
-            await slack.OpenViewAsync(command.TriggerId, SlackRenderer.DeclareModal(command.ChannelId), cancellationToken);
+            await slack.OpenViewAsync(command.TriggerId, SlackRenderer.DeclareModal(command.ChannelId, isPrivate), cancellationToken);
             return null;
         }
         catch (Exception ex) when (ex is SlackApiException or SlackRateLimitedException or SlackTransientException or HttpRequestException ||
             ex is OperationCanceledException && !cancellationToken.IsCancellationRequested)
         {
             LogModalFailed(logger, ex.Message);
-            return new SlackMessage($"I couldn't open the form; declare with `{SlackIds.CommandTrigger}declare [sev1-4] <title>` instead.") { ResponseType = "ephemeral" };
+            return new SlackMessage($"I couldn't open the form; declare with `{SlackIds.CommandTrigger}declare [private] [sev1-4] <title>` instead.") { ResponseType = "ephemeral" };
         }
     }
 

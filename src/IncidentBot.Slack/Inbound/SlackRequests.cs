@@ -29,6 +29,12 @@ public sealed record ViewSubmission(string CallbackId, string UserId, string Use
             ? users.EnumerateArray().Where(u => u.ValueKind == JsonValueKind.String).Select(u => u.GetString()!).ToList()
             : [];
 
+    /// <summary>The values of the checked boxes of a <c>checkboxes</c> element.</summary>
+    public IReadOnlyList<string> CheckedOptions(string blockId) =>
+        Element(blockId) is { } e && e.TryGetProperty("selected_options", out var options) && options.ValueKind == JsonValueKind.Array
+            ? options.EnumerateArray().Where(o => o.ValueKind == JsonValueKind.Object).Select(o => SlackApiClient.Str(o, "value")).OfType<string>().ToList()
+            : [];
+
     private JsonElement? Element(string blockId) =>
         Values.ValueKind == JsonValueKind.Object && Values.TryGetProperty(blockId, out var block) && block.TryGetProperty("value", out var element) ? element : null;
 }

@@ -47,7 +47,7 @@ public sealed partial class PostmortemPublisher(
         var page = links.IncidentPage(number);
         var ts = await slack.PostMessageAsync(channel, SlackRenderer.Postmortem(number, page, links.PostmortemMarkdown(number), fallback), cancellationToken);
 
-        var markdown = await postmortems.GetMarkdownAsync(number, page, cancellationToken);
+        var markdown = await postmortems.GetMarkdownAsync(number, page, includePrivate: true, cancellationToken);
         if (markdown is null)
         {
             return;

@@ -101,6 +101,24 @@ public sealed partial class SlackWarRoom(
         }
     }
 
+    public Task<ChatSpace?> OpenPrivateAsync(Incident incident, IncidentMadePrivate madePrivate, CancellationToken cancellationToken) =>
+        provisioner.MoveToPrivateAsync(incident, madePrivate, cancellationToken);
+
+    /// <summary>A channel the now private incident left: the pointer, then archived (best effort: a linked channel may not be the bot's to archive).</summary>
+    public async Task<string> LeaveAsync(Incident incident, ChatSpace room, WarRoomNotice pointer, CancellationToken cancellationToken)
+    {
+        await slack.PostMessageAsync(room.Channel, SlackRenderer.Notice(pointer), cancellationToken);
+        try
+        {
+            await slack.ArchiveAsync(room.Channel, cancellationToken);
+            return "Archived a Slack war-room channel that was public before: the incident is private now.";
+        }
+        catch (SlackApiException ex)
+        {
+            return $"A Slack war-room channel that was public before is left (the incident is private now) but could not be archived: {ex.Error}.";
+        }
+    }
+
     /// <summary>Captures a pinned message we never saw (fetching its text), then confirms with a light reaction.</summary>
     public async Task ConfirmPinAsync(MessagePinned pinned, CancellationToken cancellationToken)
     {

@@ -1,5 +1,6 @@
 using IncidentBot.Core.Application;
 using IncidentBot.Core.Incidents;
+using IncidentBot.Core.WarRooms;
 using IncidentBot.Slack.Rendering;
 using IncidentBot.Slack.State;
 using IncidentBot.Slack.WebApi;
@@ -24,6 +25,7 @@ public sealed partial class WarRoomProvisioner(
     SlackBotIdentity identity,
     WarRoomBackfill backfill,
     IEscalationStateReader escalation,
+    IChatDeliveries deliveries,
     IOptions<SlackOptions> options,
     ILogger<WarRoomProvisioner> logger)
 {
@@ -34,8 +36,7 @@ public sealed partial class WarRoomProvisioner(
 
     public async Task ProvisionAsync(Incident incident, IncidentDeclared declared, CancellationToken cancellationToken)
     {
-        var progress = await state.GetOrStartWarRoomAsync(
-            incident.Id, ChannelNames.For(options.Value.ChannelPrefix, incident.Number, incident.Title), cancellationToken);
+        var progress = await state.GetOrStartWarRoomAsync(incident.Id, ChannelName(incident), cancellationToken);
         string channel;
         try
         {
@@ -92,9 +93,11 @@ public sealed partial class WarRoomProvisioner(
 
         if (!progress.Announced)
         {
-            if (options.Value.AnnouncementsChannel is { Length: > 0 } announcements)
+            if (options.Value.AnnouncementsChannel is { Length: > 0 } announcements &&
+                WarRoomNotices.Announcement(incident, options.Value.PrivateAnnouncement) is { } announcement)
             {
-                await BestEffortAsync(incident.Number, "announcement", () => slack.PostMessageAsync(announcements, SlackRenderer.Announcement(incident, channel), cancellationToken));
+                var message = SlackRenderer.Announcement(announcement, incident.IsPrivate ? null : channel);
+                await BestEffortAsync(incident.Number, "announcement", () => slack.PostMessageAsync(announcements, message, cancellationToken));
             }
 
             await state.MarkAsync(incident.Id, WarRoomStep.Announced, cancellationToken);
@@ -104,6 +107,55 @@ public sealed partial class WarRoomProvisioner(
         await BestEffortAsync(incident.Number, "read back", () => backfill.BackfillAsync(incident, channel, cancellationToken));
         LogProvisioned(logger, incident.Number, channel);
     }
+
+    /// <summary>A private incident's channel is private and named by its number alone: a channel name is seen by all.</summary>
+    private string ChannelName(Incident incident, int variant = 1) =>
+        ChannelNames.For(options.Value.ChannelPrefix, incident.Number, incident.IsPrivate ? "" : incident.Title, variant);
+
+    /// <summary>
+    /// A public incident turned private: Slack cannot make a public channel private, so the war room starts again in a new
+    /// private channel (the declarer, the role holders and whoever typed <c>private</c> invited); the projection then leaves
+    /// every other Slack room of the incident. The restart is recorded on a room it started from, so a redelivery
+    /// carries on with the new channel instead of making another.
+    /// </summary>
+    public async Task<ChatSpace?> MoveToPrivateAsync(Incident incident, IncidentMadePrivate madePrivate, CancellationToken cancellationToken)
+    {
+        var before = incident.WarRooms.Where(r => r.Platform == SlackIds.Platform).ToList();
+        if (before.Count == 0)
+        {
+            return null;
+        }
+
+        var restart = DeliveryKey.For(madePrivate, Restart);
+        var restarted = false;
+        foreach (var room in before)
+        {
+            restarted |= await deliveries.WasMadeAsync(room, restart, cancellationToken);
+        }
+
+        if (!restarted)
+        {
+            if ((await state.GetOrStartWarRoomAsync(incident.Id, ChannelName(incident), cancellationToken)).ChannelId is not null)
+            {
+                await state.RestartWarRoomAsync(incident.Id, ChannelName(incident), cancellationToken);
+            }
+
+            await deliveries.RecordAsync(before[0], restart, cancellationToken);
+        }
+
+        var declared = new IncidentDeclared(incident.Title, incident.Severity, madePrivate.Actor is { } who ? [who] : [])
+        {
+            IncidentId = incident.Id,
+            Number = incident.Number,
+            OccurredAt = madePrivate.OccurredAt,
+            Actor = incident.DeclaredBy,
+        };
+        await ProvisionAsync(incident, declared, cancellationToken);
+        var moved = await state.GetOrStartWarRoomAsync(incident.Id, ChannelName(incident), cancellationToken);
+        return moved.ChannelId is { } channel ? new ChatSpace(SlackIds.Platform, channel) : null;
+    }
+
+    private const string Restart = "private-restart";
 
     private async Task BestEffortAsync(IncidentNumber number, string step, Func<Task> action)
     {
@@ -136,7 +188,7 @@ public sealed partial class WarRoomProvisioner(
         {
             try
             {
-                var created = await slack.CreateConversationAsync(name, isPrivate: false, cancellationToken);
+                var created = await slack.CreateConversationAsync(name, incident.IsPrivate, cancellationToken);
                 await state.SetChannelAsync(incident.Id, created.Id, cancellationToken);
                 LogCreated(logger, name, created.Id, incident.Number);
                 return created.Id;
@@ -149,7 +201,7 @@ public sealed partial class WarRoomProvisioner(
                 }
 
                 LogNameTaken(logger, name, incident.Number);
-                name = ChannelNames.For(options.Value.ChannelPrefix, incident.Number, incident.Title, variant + 1);
+                name = ChannelName(incident, variant + 1);
                 await state.SetChannelNameAsync(incident.Id, name, cancellationToken);
             }
         }

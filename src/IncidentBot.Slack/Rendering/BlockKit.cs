@@ -90,6 +90,17 @@ public static class BlockKit
 
     public static JsonObject Option(string text, string value) => new() { ["text"] = PlainText(text, MaxOptionText), ["value"] = Truncate(value, MaxOptionValue) };
 
+    public static JsonObject Checkboxes(string actionId, IReadOnlyList<JsonObject> options, IReadOnlyList<JsonObject> initial)
+    {
+        var element = new JsonObject { ["type"] = "checkboxes", ["action_id"] = actionId, ["options"] = new JsonArray(options.Select(o => (JsonNode)o.DeepClone()).ToArray()) };
+        if (initial.Count > 0)
+        {
+            element["initial_options"] = new JsonArray(initial.Select(o => (JsonNode)o.DeepClone()).ToArray());
+        }
+
+        return element;
+    }
+
     public static JsonObject StaticSelect(string actionId, string placeholder, IEnumerable<JsonObject> options, JsonObject? initial = null)
     {
         var select = new JsonObject

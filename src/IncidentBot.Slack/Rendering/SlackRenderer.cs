@@ -119,6 +119,11 @@ public static class SlackRenderer
     {
         switch (reply.Kind)
         {
+            case ReplyKind.Declared when reply.Incident is { IsPrivate: true }:
+                // Only the declarer hears of it in the conversation it was declared in; Core's text names no title.
+                return Text($":lock: {Escape(reply.Text)} Opening a private war room; you will be invited.", "ephemeral");
+            case ReplyKind.Refused when reply.Incident is { } pointer && WarRoomSuffix(pointer) is { Length: > 0 } rooms:
+                return Text($"{Escape(reply.Text)} War room{rooms}", "ephemeral");
             case ReplyKind.Declared when reply.Incident is { } declared:
                 return Text($":rotating_light: {Escape(reply.Text)} Opening a war room…", "in_channel") with
                 {
@@ -214,6 +219,8 @@ public static class SlackRenderer
         NoticeTopic.Page => ":pager:",
         NoticeTopic.Snooze => ":zzz:",
         NoticeTopic.ActionItem => ":ballot_box_with_check:",
+        NoticeTopic.Declared => ":rotating_light:",
+        NoticeTopic.Private => ":lock:",
         _ => ":warning:",
     };
 
@@ -232,13 +239,17 @@ public static class SlackRenderer
             Limit([Section(text), Actions($"reminder:{due.Number}", [Button("Post update", SlackIds.PostUpdateAction, due.Number.ToString(), "primary")])]));
     }
 
-    public static SlackMessage Announcement(Incident incident, string channelId) =>
-        new(
-            Truncate($"{incident.Number} declared ({incident.Severity.ToLabel()}): {incident.Title}", MaxMessageText),
-            Limit([Section($":rotating_light: *{incident.Number}* declared ({incident.Severity.ToLabel()}) by {Mention(incident.DeclaredBy)}: {Escape(incident.Title)}\nWar room: <#{channelId}>")]));
-
-    public static JsonObject DeclareModal(string? originChannel)
+    /// <summary>Core's announcement in mrkdwn; a public incident's also links its war room (a private one's never does).</summary>
+    public static SlackMessage Announcement(WarRoomNotice announcement, string? channelId)
     {
+        ArgumentNullException.ThrowIfNull(announcement);
+        var mrkdwn = Notice(announcement).Text + (channelId is null ? "" : $"\nWar room: <#{channelId}>");
+        return new SlackMessage(Truncate(announcement.ToString(), MaxMessageText), Limit([Section(mrkdwn)]));
+    }
+
+    public static JsonObject DeclareModal(string? originChannel, bool isPrivate = false)
+    {
+        var privateOption = Option("Private: a private channel for the people named, no title outside", PrivateValue);
         var severities = Enum.GetValues<Severity>().Select(s => Option(s.ToLabel(), s.ToLabel())).ToList();
         var blocks = new List<JsonObject>
         {
@@ -247,14 +258,21 @@ public static class SlackRenderer
             Input("description", "Description", new JsonObject { ["type"] = "plain_text_input", ["action_id"] = "value", ["multiline"] = true, ["max_length"] = 3000 }, optional: true),
             Input("commander", "Incident commander", UsersSelect("value", "Who leads the response?"), optional: true),
             Input("responders", "Responders", new JsonObject { ["type"] = "multi_users_select", ["action_id"] = "value", ["placeholder"] = PlainText("Who should join the war room?", MaxPlaceholder) }, optional: true),
+            Input(PrivateBlock, "Visibility", Checkboxes("value", [privateOption], isPrivate ? [privateOption] : []), optional: true),
         };
         return View(SlackIds.DeclareView, "Declare incident", "Declare", blocks, originChannel ?? "");
     }
 
-    public static JsonObject UpdateModal(IncidentNumber number) =>
+    /// <summary>The update form; it remembers the channel it was opened from, which decides whether the update may be posted.</summary>
+    public static JsonObject UpdateModal(IncidentNumber number, string? channel) =>
         View(SlackIds.UpdateView, $"Update {number}", "Post", [
             Input("update", "Status update", new JsonObject { ["type"] = "plain_text_input", ["action_id"] = "value", ["multiline"] = true, ["max_length"] = 3000 }),
-        ], number.ToString());
+        ], channel is null ? number.ToString() : $"{number} {channel}");
+
+    /// <summary>The declare modal's "Private" checkbox: its block and the value of its one option.</summary>
+    public const string PrivateBlock = "private";
+
+    public const string PrivateValue = "private";
 
     private static JsonObject View(string callbackId, string title, string submit, IReadOnlyList<JsonObject> blocks, string metadata) => new()
     {

@@ -56,6 +56,15 @@ public sealed class SlackStateStore(IDbConnectionFactory database, TimeProvider 
         ExecuteAsync("UPDATE slack_war_rooms SET channel_id = @ChannelId, updated_at = @Now WHERE incident_id = @IncidentId",
             new { IncidentId = incidentId, ChannelId = channelId, Now = time.GetUtcNow() }, cancellationToken);
 
+    /// <summary>Starts the war room over under <paramref name="channelName"/>: a new channel, every step to do again (an incident turned private).</summary>
+    public Task RestartWarRoomAsync(long incidentId, string channelName, CancellationToken cancellationToken)
+    {
+        var no = database.Dialect().False;
+        return ExecuteAsync(
+            $"UPDATE slack_war_rooms SET channel_name = @ChannelName, channel_id = NULL, invited = {no}, topic_set = {no}, announced = {no}, linked = {no}, updated_at = @Now WHERE incident_id = @IncidentId",
+            new { IncidentId = incidentId, ChannelName = channelName, Now = time.GetUtcNow() }, cancellationToken);
+    }
+
     /// <summary>Marks one step done: <c>invited</c>, <c>topic_set</c>, <c>announced</c> or <c>linked</c>.</summary>
     public Task MarkAsync(long incidentId, WarRoomStep step, CancellationToken cancellationToken)
     {

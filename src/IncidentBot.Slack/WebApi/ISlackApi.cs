@@ -85,6 +85,9 @@ public interface ISlackApi
 
     Task ArchiveAsync(string channel, CancellationToken cancellationToken);
 
+    /// <summary>Whether <paramref name="user"/> is a member of <paramref name="channel"/> (<c>conversations.members</c>, every page).</summary>
+    Task<bool> IsMemberAsync(string channel, string user, CancellationToken cancellationToken);
+
     /// <summary>Finds a channel by name among the ones the bot can see (public and private).</summary>
     Task<SlackChannel?> FindChannelByNameAsync(string name, CancellationToken cancellationToken);
 

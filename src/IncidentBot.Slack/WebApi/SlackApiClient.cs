@@ -76,6 +76,30 @@ public sealed partial class SlackApiClient(
     public Task ArchiveAsync(string channel, CancellationToken cancellationToken) =>
         CallAsync("conversations.archive", new JsonObject { ["channel"] = channel }, cancellationToken);
 
+    public async Task<bool> IsMemberAsync(string channel, string user, CancellationToken cancellationToken)
+    {
+        string? cursor = null;
+        do
+        {
+            var args = new JsonObject { ["channel"] = channel, ["limit"] = 200 };
+            if (cursor is not null)
+            {
+                args["cursor"] = cursor;
+            }
+
+            var page = await CallAsync("conversations.members", args, cancellationToken);
+            if (page.GetProperty("members").EnumerateArray().Any(m => m.GetString() == user))
+            {
+                return true;
+            }
+
+            cursor = page.TryGetProperty("response_metadata", out var meta) ? Str(meta, "next_cursor") : null;
+        }
+        while (!string.IsNullOrEmpty(cursor));
+
+        return false;
+    }
+
     public async Task<SlackChannel?> FindChannelByNameAsync(string name, CancellationToken cancellationToken)
     {
         string? cursor = null;

@@ -29,6 +29,7 @@ public sealed partial class MentionCommandHandler(
         var reply = parsed.Command switch
         {
             null => new CommandReply(ReplyKind.Error, parsed.Error ?? CommandGrammar.HelpText(TeamsIds.Trigger)),
+            DeclareCommand { Private: true } or OpenDeclareFormCommand { Private: true } or MakePrivateCommand => NoPrivateRooms,
             DeclareCommand declare => await declarer.DeclareAsync(
                 new DeclareRequest(declare.Title, declare.Severity ?? CommandDispatcher.DefaultSeverity), turn, cancellationToken),
             _ => await dispatcher.ExecuteAsync(parsed.Command, Context(turn), cancellationToken),
@@ -37,6 +38,13 @@ public sealed partial class MentionCommandHandler(
         replies.Answer(turn, TeamsRenderer.Reply(reply, links));
         return null;
     }
+
+    /// <summary>
+    /// A Teams war room is a thread of a team channel, a channel of its own or the conversation it was declared in, all seen
+    /// beyond the people named; until private rooms exist here, refuse rather than leak.
+    /// </summary>
+    private static readonly CommandReply NoPrivateRooms =
+        new(ReplyKind.Error, "Private incidents are not available in Teams yet: declare it from Slack (`/incident declare private …`).");
 
     private CommandContext Context(TeamsTurn turn) =>
         new(turn.Actor, TeamsIds.Trigger, (token, ct) => ResolveMentionAsync(token, turn, ct));

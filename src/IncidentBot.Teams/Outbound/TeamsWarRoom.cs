@@ -112,6 +112,17 @@ public sealed partial class TeamsWarRoom(
         }
     }
 
+    /// <summary>No private rooms in Teams yet (declaring or turning private is refused here): the incident's private room is elsewhere.</summary>
+    public Task<ChatSpace?> OpenPrivateAsync(Incident incident, IncidentMadePrivate madePrivate, CancellationToken cancellationToken) =>
+        Task.FromResult<ChatSpace?>(null);
+
+    /// <summary>A Teams room the now private incident left (a linked chat or thread): the pointer, and nothing more from then on.</summary>
+    public async Task<string> LeaveAsync(Incident incident, ChatSpace room, WarRoomNotice pointer, CancellationToken cancellationToken)
+    {
+        await PostAsync(room, pointer, cancellationToken);
+        return "Left a Teams war room seen beyond the people named: the incident is private now.";
+    }
+
     /// <summary>A pin in Teams is answered where it was made, by the command or reaction itself.</summary>
     public Task ConfirmPinAsync(MessagePinned pinned, CancellationToken cancellationToken) => Task.CompletedTask;
 

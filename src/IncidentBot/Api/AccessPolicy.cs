@@ -17,6 +17,9 @@ public sealed class ApiOptions
     /// <summary>Bearer tokens accepted by the API and the dashboard sign-in. With none, only direct loopback callers get in.</summary>
     public IList<string> Tokens { get; } = [];
 
+    /// <summary>Tokens accepted like <see cref="Tokens"/> that also see private incidents.</summary>
+    public IList<string> PrivateTokens { get; } = [];
+
     /// <summary>How long a dashboard sign-in lasts at most, however active the browser is.</summary>
     public TimeSpan SessionLifetime { get; set; } = TimeSpan.FromHours(24);
 }
@@ -27,6 +30,7 @@ internal sealed class ApiOptionsValidator : IValidateOptions<ApiOptions>
     {
         var failures = options.Tokens
             .Select((token, i) => SecretRules.Check($"{ApiOptions.Section}:Tokens:{i}", token, SecretRules.MinimumTokenLength))
+            .Concat(options.PrivateTokens.Select((token, i) => SecretRules.Check($"{ApiOptions.Section}:PrivateTokens:{i}", token, SecretRules.MinimumTokenLength)))
             .OfType<string>()
             .ToList();
         if (options.SessionLifetime < TimeSpan.FromMinutes(1))
@@ -50,9 +54,10 @@ public enum AccessDecision
 }
 
 /// <summary>
-/// Who may read incidents (API and dashboard): a caller with one of <c>Api:Tokens</c> (as a bearer token, or
-/// a browser signed in with one), or, when no token is configured (the zero-setup run), a caller on loopback
-/// that did not come through a proxy while the bot listens on loopback only.
+/// Who may read incidents (API and dashboard): a caller with one of <c>Api:Tokens</c> or <c>Api:PrivateTokens</c> (as a
+/// bearer token, or a browser signed in with one), or, when no token is configured (the zero-setup run), a caller on
+/// loopback that did not come through a proxy while the bot listens on loopback only. Only <c>Api:PrivateTokens</c>
+/// see private incidents (<see cref="SeesPrivate"/>).
 /// </summary>
 public sealed partial class AccessPolicy(IOptionsMonitor<ApiOptions> options, Listeners listeners, TimeProvider time, ILogger<AccessPolicy> logger)
 {
@@ -66,7 +71,9 @@ public sealed partial class AccessPolicy(IOptionsMonitor<ApiOptions> options, Li
 
     public bool TokensConfigured => Tokens.Count > 0;
 
-    private List<string> Tokens => options.CurrentValue.Tokens.Where(t => !string.IsNullOrWhiteSpace(t)).Select(t => t.Trim()).ToList();
+    private List<string> Tokens => Clean(options.CurrentValue.Tokens.Concat(options.CurrentValue.PrivateTokens));
+
+    private List<string> PrivateTokens => Clean(options.CurrentValue.PrivateTokens);
 
     public AccessDecision Decide(HttpContext http)
     {
@@ -85,6 +92,29 @@ public sealed partial class AccessPolicy(IOptionsMonitor<ApiOptions> options, Li
         }
 
         return http.User.Identity?.IsAuthenticated == true ? AccessDecision.Allowed : AccessDecision.Unauthenticated;
+    }
+
+    /// <summary>
+    /// Whether the caller sees private incidents: it presents one of <c>Api:PrivateTokens</c>, or its session was
+    /// signed in with one that is still configured. Checked per request, so removing the token hides them at once.
+    /// </summary>
+    public bool SeesPrivate(HttpContext http)
+    {
+        var privateTokens = PrivateTokens;
+        if (privateTokens.Count == 0)
+        {
+            return false;
+        }
+
+        var header = http.Request.Headers.Authorization.ToString();
+        const string scheme = "Bearer ";
+        if (header.StartsWith(scheme, StringComparison.OrdinalIgnoreCase))
+        {
+            return Matches(privateTokens, header[scheme.Length..]);
+        }
+
+        var fingerprint = http.User.Identity?.IsAuthenticated == true ? http.User.FindFirst(TokenFingerprintClaim)?.Value : null;
+        return fingerprint is not null && privateTokens.Any(t => FixedTimeEquals(Fingerprint(t), fingerprint));
     }
 
     /// <summary>Signs a browser in for the dashboard when <paramref name="token"/> is one of the configured tokens.</summary>
@@ -131,12 +161,17 @@ public sealed partial class AccessPolicy(IOptionsMonitor<ApiOptions> options, Li
         await context.HttpContext.SignOutAsync(CookieScheme);
     }
 
-    public bool IsValidToken(string presented)
+    public bool IsValidToken(string presented) => Matches(Tokens, presented);
+
+    private static List<string> Clean(IEnumerable<string> tokens) =>
+        tokens.Where(t => !string.IsNullOrWhiteSpace(t)).Select(t => t.Trim()).Distinct(StringComparer.Ordinal).ToList();
+
+    private static bool Matches(List<string> tokens, string presented)
     {
         // Compare fixed-length digests so neither length nor content leaks through timing.
         var digest = SHA256.HashData(Encoding.UTF8.GetBytes(presented.Trim()));
         var match = false;
-        foreach (var token in Tokens)
+        foreach (var token in tokens)
         {
             match |= CryptographicOperations.FixedTimeEquals(digest, SHA256.HashData(Encoding.UTF8.GetBytes(token)));
         }

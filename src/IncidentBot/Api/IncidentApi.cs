@@ -31,7 +31,7 @@ internal static class IncidentApi
     }
 
     private static async Task<Results<Ok<IncidentListDto>, BadRequest<ErrorDto>>> ListAsync(
-        IIncidentStore store, string? status, int? limit, CancellationToken ct)
+        IIncidentStore store, AccessPolicy access, HttpContext http, string? status, int? limit, CancellationToken ct)
     {
         var openOnly = status?.ToLowerInvariant() switch
         {
@@ -49,21 +49,21 @@ internal static class IncidentApi
             return TypedResults.BadRequest(new ErrorDto("limit must be between 1 and 500."));
         }
 
-        var incidents = await store.ListAsync(new IncidentQuery(openOnly.Value, limit ?? 100), ct);
+        var incidents = await store.ListAsync(new IncidentQuery(openOnly.Value, limit ?? 100) { PublicOnly = !access.SeesPrivate(http) }, ct);
         return TypedResults.Ok(new IncidentListDto(incidents.Select(IncidentDto.From).ToList()));
     }
 
     private static async Task<Results<Ok<IncidentDto>, NotFound<ErrorDto>, BadRequest<ErrorDto>>> GetAsync(
-        IIncidentStore store, string number, CancellationToken ct)
+        IIncidentStore store, AccessPolicy access, HttpContext http, string number, CancellationToken ct)
     {
-        var (incident, error) = await FindAsync(store, number, ct);
+        var (incident, error) = await FindAsync(store, access.SeesPrivate(http), number, ct);
         return incident is not null ? TypedResults.Ok(IncidentDto.From(incident)) : error!.Value.AsResult<IncidentDto>();
     }
 
     private static async Task<Results<Ok<TimelineDto>, NotFound<ErrorDto>, BadRequest<ErrorDto>>> GetTimelineAsync(
-        IIncidentStore store, string number, CancellationToken ct)
+        IIncidentStore store, AccessPolicy access, HttpContext http, string number, CancellationToken ct)
     {
-        var (incident, error) = await FindAsync(store, number, ct);
+        var (incident, error) = await FindAsync(store, access.SeesPrivate(http), number, ct);
         if (incident is null)
         {
             return error!.Value.AsResult<TimelineDto>();
@@ -73,20 +73,22 @@ internal static class IncidentApi
         return TypedResults.Ok(new TimelineDto(incident.Number.ToString(), entries.Select(TimelineEntryDto.From).ToList()));
     }
 
-    private static async Task<IResult> GetPostmortemAsync(PostmortemService postmortems, IncidentLinks links, string number, CancellationToken ct)
+    private static async Task<IResult> GetPostmortemAsync(
+        PostmortemService postmortems, IncidentLinks links, AccessPolicy access, HttpContext http, string number, CancellationToken ct)
     {
         if (!IncidentNumber.TryParse(number, out var parsed))
         {
             return TypedResults.BadRequest(new ErrorDto($"'{number}' is not an incident number; use 42 or INC-42."));
         }
 
-        var markdown = await postmortems.GetMarkdownAsync(parsed, links.IncidentPage(parsed), ct);
+        var markdown = await postmortems.GetMarkdownAsync(parsed, links.IncidentPage(parsed), access.SeesPrivate(http), ct);
         return markdown is null
             ? TypedResults.NotFound(new ErrorDto($"{parsed} does not exist."))
             : TypedResults.Text(markdown, "text/markdown; charset=utf-8");
     }
 
-    private static async Task<(Incident? Incident, LookupError? Error)> FindAsync(IIncidentStore store, string number, CancellationToken ct)
+    /// <summary>A private incident the caller may not see answers exactly like one that does not exist.</summary>
+    private static async Task<(Incident? Incident, LookupError? Error)> FindAsync(IIncidentStore store, bool seesPrivate, string number, CancellationToken ct)
     {
         if (!IncidentNumber.TryParse(number, out var parsed))
         {
@@ -94,7 +96,7 @@ internal static class IncidentApi
         }
 
         var incident = await store.GetAsync(parsed, ct);
-        return incident is null ? (null, new LookupError(true, $"{parsed} does not exist.")) : (incident, null);
+        return incident is null || incident.IsPrivate && !seesPrivate ? (null, new LookupError(true, $"{parsed} does not exist.")) : (incident, null);
     }
 
     private readonly record struct LookupError(bool NotFound, string Message)

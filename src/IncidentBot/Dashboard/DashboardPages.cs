@@ -33,9 +33,10 @@ internal static class DashboardPages
     }
 
     private static async Task<IResult> ListAsync(
-        IIncidentStore store, TimeProvider time, string? status, string? severity, string? from, string? to, string? q, CancellationToken ct)
+        IIncidentStore store, TimeProvider time, AccessPolicy access, HttpContext http,
+        string? status, string? severity, string? from, string? to, string? q, CancellationToken ct)
     {
-        var filter = new IncidentQuery(Limit: 500) { TitleContains = string.IsNullOrWhiteSpace(q) ? null : q.Trim() };
+        var filter = new IncidentQuery(Limit: 500) { TitleContains = string.IsNullOrWhiteSpace(q) ? null : q.Trim(), PublicOnly = !access.SeesPrivate(http) };
         var errors = new List<string>();
         if (!string.IsNullOrEmpty(severity))
         {
@@ -137,9 +138,9 @@ internal static class DashboardPages
     }
 
     private static async Task<IResult> IncidentAsync(
-        PostmortemService postmortems, IncidentLinks links, TimeProvider time, string number, CancellationToken ct)
+        PostmortemService postmortems, IncidentLinks links, TimeProvider time, AccessPolicy access, HttpContext http, string number, CancellationToken ct)
     {
-        if (!IncidentNumber.TryParse(number, out var parsed) || await postmortems.LoadAsync(parsed, ct) is not { } data)
+        if (!IncidentNumber.TryParse(number, out var parsed) || await postmortems.LoadAsync(parsed, access.SeesPrivate(http), ct) is not { } data)
         {
             return Results.Content(Page("Not found", $"<h1>Not found</h1><p>There is no incident {E(number)}.</p>"), "text/html; charset=utf-8", statusCode: StatusCodes.Status404NotFound);
         }
@@ -210,10 +211,10 @@ internal static class DashboardPages
     }
 
     private static async Task<IResult> DownloadPostmortemAsync(
-        PostmortemService postmortems, IncidentLinks links, HttpContext http, string number, CancellationToken ct)
+        PostmortemService postmortems, IncidentLinks links, AccessPolicy access, HttpContext http, string number, CancellationToken ct)
     {
         if (!IncidentNumber.TryParse(number, out var parsed) ||
-            await postmortems.GetMarkdownAsync(parsed, links.IncidentPage(parsed), ct) is not { } markdown)
+            await postmortems.GetMarkdownAsync(parsed, links.IncidentPage(parsed), access.SeesPrivate(http), ct) is not { } markdown)
         {
             return Results.NotFound();
         }
@@ -222,12 +223,13 @@ internal static class DashboardPages
         return Results.Text(markdown, "text/markdown; charset=utf-8");
     }
 
-    private static async Task<IResult> MetricsAsync(IIncidentStore store, TimeProvider time, int? weeks, CancellationToken ct)
+    /// <summary>MTTA/MTTR count private incidents only for callers who see them: a week's spike would otherwise hint at one.</summary>
+    private static async Task<IResult> MetricsAsync(IIncidentStore store, TimeProvider time, AccessPolicy access, HttpContext http, int? weeks, CancellationToken ct)
     {
         var span = Math.Clamp(weeks ?? 12, 4, 52);
         var now = time.GetUtcNow();
         var start = new DateTimeOffset(IncidentStatistics.WeekOf(now).AddDays(-7 * (span - 1)).ToDateTime(TimeOnly.MinValue), TimeSpan.Zero);
-        var incidents = await store.ListAsync(new IncidentQuery(Limit: 10_000) { DeclaredFrom = start }, ct);
+        var incidents = await store.ListAsync(new IncidentQuery(Limit: 10_000) { DeclaredFrom = start, PublicOnly = !access.SeesPrivate(http) }, ct);
         var stats = IncidentStatistics.Weekly(incidents, start, now.AddTicks(1));
         var labels = stats.Select(w => IncidentStatistics.Label(w.WeekStart)).ToList();
         var severities = Enum.GetValues<Severity>();

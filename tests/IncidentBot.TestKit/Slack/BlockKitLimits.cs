@@ -158,6 +158,18 @@ public static class BlockKitLimits
                     .Any(o => Text(o?["text"]) is not { Length: >= 1 and <= 75 } || ((string?)o?["value"])?.Length is not (>= 1 and <= 150))
                     ? "option text must be 1-75 chars and value 1-150"
                     : null;
+            case "checkboxes":
+                var boxes = element["options"] as JsonArray ?? [];
+                var initialBoxes = element["initial_options"] as JsonArray ?? [];
+                if (boxes.Count is < 1 or > 10)
+                {
+                    return "checkboxes need 1-10 options";
+                }
+
+                return boxes.Concat(initialBoxes).Any(o => Text(o?["text"]) is not { Length: >= 1 and <= 75 } || ((string?)o?["value"])?.Length is not (>= 1 and <= 150)) ||
+                    initialBoxes.Any(i => !boxes.Any(o => JsonNode.DeepEquals(o, i)))
+                    ? "checkbox option text must be 1-75 chars, value 1-150, initial options among the options"
+                    : null;
             default:
                 return null;
         }

@@ -50,6 +50,12 @@ public sealed class FakeChannel(string id, string name, string creator, long cre
     public long Created { get; } = created;
     public string Topic { get; set; } = "";
     public string Purpose { get; set; } = "";
+
+    /// <summary>Made with <c>is_private: true</c>: nobody joins it uninvited, and Slack never makes it public or the other way round.</summary>
+    public bool IsPrivate { get; init; }
+
+    public bool IsArchived { get; set; }
+
     public ConcurrentDictionary<string, byte> Members { get; } = new();
     public ConcurrentDictionary<string, FakeMessage> Messages { get; } = new();
 }
@@ -481,7 +487,7 @@ public sealed partial class FakeSlackServer : IAsyncDisposable
                         return Error("name_taken");
                     }
 
-                    var created = NewChannel(name, BotUserId, DateTimeOffset.UtcNow.ToUnixTimeSeconds());
+                    var created = NewChannel(name, BotUserId, DateTimeOffset.UtcNow.ToUnixTimeSeconds(), args["is_private"] is JsonValue p && (p.TryGetValue<bool>(out var b) ? b : S(args, "is_private") == "true"));
                     created.Members[BotUserId] = 0;
                     return Ok(new() { ["channel"] = ChannelJson(created) });
                 }
@@ -548,10 +554,47 @@ public sealed partial class FakeSlackServer : IAsyncDisposable
                     return Error("channel_not_found");
                 }
 
+                if (joined.IsPrivate && !joined.Members.ContainsKey(BotUserId))
+                {
+                    return Error("method_not_supported_for_channel_type");
+                }
+
                 joined.Members[BotUserId] = 0;
                 return Ok(new() { ["channel"] = ChannelJson(joined) });
             case "conversations.archive":
-                return Channel(args, "channel") is null ? Error("channel_not_found") : Ok([]);
+                if (Channel(args, "channel") is not { } archived)
+                {
+                    return Error("channel_not_found");
+                }
+
+                if (archived.IsArchived)
+                {
+                    return Error("already_archived");
+                }
+
+                archived.IsArchived = true;
+                return Ok([]);
+            case "conversations.members":
+                if (Channel(args, "channel") is not { } listed)
+                {
+                    return Error("channel_not_found");
+                }
+
+                if (listed.IsPrivate && !listed.Members.ContainsKey(BotUserId))
+                {
+                    return Error("channel_not_found");
+                }
+
+                // Pages of `limit` members, the cursor being the offset, as Slack pages (its cursors are opaque).
+                var members = listed.Members.Keys.Order(StringComparer.Ordinal).ToList();
+                var offset = int.TryParse(S(args, "cursor"), NumberStyles.None, CultureInfo.InvariantCulture, out var o) ? o : 0;
+                var limit = int.TryParse(S(args, "limit"), NumberStyles.None, CultureInfo.InvariantCulture, out var l) ? Math.Clamp(l, 1, 1000) : 100;
+                var next = offset + limit < members.Count ? (offset + limit).ToString(CultureInfo.InvariantCulture) : "";
+                return Ok(new()
+                {
+                    ["members"] = new JsonArray(members.Skip(offset).Take(limit).Select(m => (JsonNode)JsonValue.Create(m)!).ToArray()),
+                    ["response_metadata"] = new JsonObject { ["next_cursor"] = next },
+                });
             case "conversations.list":
                 return Ok(new()
                 {
@@ -583,6 +626,11 @@ public sealed partial class FakeSlackServer : IAsyncDisposable
                 if (Channel(args, "channel") is not { } target)
                 {
                     return Error("channel_not_found");
+                }
+
+                if (target.IsArchived)
+                {
+                    return Error("is_archived");
                 }
 
                 if (!target.Members.ContainsKey(BotUserId))
@@ -857,10 +905,10 @@ public sealed partial class FakeSlackServer : IAsyncDisposable
             ? new JsonObject { ["ok"] = false, ["error"] = "invalid_arguments", ["response_metadata"] = new JsonObject { ["messages"] = new JsonArray($"[ERROR] {problem}") } }
             : null;
 
-    private FakeChannel NewChannel(string name, string creator, long created)
+    private FakeChannel NewChannel(string name, string creator, long created, bool isPrivate = false)
     {
         var id = "C" + Interlocked.Increment(ref _channelCounter).ToString("D8", CultureInfo.InvariantCulture);
-        var channel = new FakeChannel(id, name, creator, created);
+        var channel = new FakeChannel(id, name, creator, created) { IsPrivate = isPrivate };
         _channels[id] = channel;
         return channel;
     }
@@ -885,6 +933,8 @@ public sealed partial class FakeSlackServer : IAsyncDisposable
         ["creator"] = c.Creator,
         ["created"] = c.Created,
         ["is_channel"] = true,
+        ["is_private"] = c.IsPrivate,
+        ["is_archived"] = c.IsArchived,
         ["is_member"] = c.Members.ContainsKey(BotUserId),
         ["topic"] = new JsonObject { ["value"] = c.Topic },
         ["purpose"] = new JsonObject { ["value"] = c.Purpose },
