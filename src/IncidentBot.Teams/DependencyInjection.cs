@@ -3,7 +3,9 @@ using IncidentBot.Core.Security;
 using IncidentBot.Teams.Auth;
 using IncidentBot.Teams.Connector;
 using IncidentBot.Teams.Events;
+using IncidentBot.Teams.Cards;
 using IncidentBot.Teams.Graph;
+using IncidentBot.Teams.Meetings;
 using IncidentBot.Teams.Handlers;
 using IncidentBot.Teams.Inbound;
 using IncidentBot.Teams.Storage;
@@ -50,6 +52,9 @@ public static partial class DependencyInjection
         services.AddSingleton<ServiceUrlPolicy>();
         builder.AddTables(TeamsTables.Set);
         services.AddSingleton<TeamsStore>();
+        services.AddSingleton<MeetingStore>();
+        services.AddSingleton<MeetingBridge>();
+        services.AddSingleton<IncidentCardSource>();
         services.AddSingleton<TeamsUserDirectory>();
         services.AddSingleton<IncidentDeclarer>();
         services.AddSingleton<TeamsDispatcher>();
@@ -63,6 +68,7 @@ public static partial class DependencyInjection
         services.AddHostedService(sp => sp.GetRequiredService<ReplySender>());
         services.AddHostedService<TeamsStartupLog>();
         services.TryAddEnumerable(ServiceDescriptor.Singleton<IIncidentEventHandler, TeamsWarRoomHandler>());
+        services.TryAddEnumerable(ServiceDescriptor.Singleton<IIncidentEventHandler, TranscriptImporter>());
         return builder;
     }
 

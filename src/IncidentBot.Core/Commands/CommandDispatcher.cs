@@ -108,6 +108,8 @@ public sealed class CommandDispatcher(IncidentService incidents, IIncidentStore 
                 var incident = await incidents.GetAsync(number, ct);
                 var timeline = await store.GetTimelineAsync(incident.Id, ct);
                 return new CommandReply(ReplyKind.Timeline, $"Timeline of {number}: {timeline.Count} entries.") { Incident = incident, Timeline = timeline };
+            case BridgeCommand:
+                return Reply(ReplyKind.Changed, await incidents.RequestBridgeAsync(number, actor, ct));
             case ShowPostmortemCommand:
                 return new CommandReply(ReplyKind.Postmortem, PostmortemText(number)) { Incident = await incidents.GetAsync(number, ct) };
             default:

@@ -5,6 +5,7 @@ using IncidentBot.Core.Incidents;
 using IncidentBot.Teams.Cards;
 using IncidentBot.Teams.Connector;
 using IncidentBot.Teams.Graph;
+using IncidentBot.Teams.Meetings;
 using IncidentBot.Teams.Schema;
 using IncidentBot.Teams.Storage;
 using Microsoft.Extensions.Logging;
@@ -23,8 +24,9 @@ public sealed partial class TeamsWarRoomHandler(
     IncidentService service,
     TeamsStore store,
     ConnectorClient connector,
-    IEscalationStateReader escalation,
+    IncidentCardSource cardSource,
     GraphClient graph,
+    MeetingBridge bridge,
     IOptions<TeamsOptions> options,
     ILogger<TeamsWarRoomHandler> logger) : IIncidentEventHandler
 {
@@ -38,8 +40,16 @@ public sealed partial class TeamsWarRoomHandler(
     {
         switch (incidentEvent)
         {
-            case IncidentDeclared declared when declared.Origin?.Platform == TeamsIds.Platform:
-                await OpenWarRoomAsync(declared, declared.Origin, cancellationToken);
+            case IncidentDeclared declared:
+                if (declared.Origin?.Platform == TeamsIds.Platform)
+                {
+                    await OpenWarRoomAsync(declared, declared.Origin, cancellationToken);
+                }
+
+                await OpenBridgeAsync(declared, MeetingBridge.DeclaredRequest, cancellationToken);
+                return;
+            case BridgeRequested requested:
+                await OpenBridgeAsync(requested, MeetingBridge.RequestKey(requested), cancellationToken);
                 return;
             case WarRoomLinked linked when linked.Room.Platform == TeamsIds.Platform:
                 if (await incidents.GetAsync(linked.Number, cancellationToken) is { } incident)
@@ -130,7 +140,7 @@ public sealed partial class TeamsWarRoomHandler(
                 Bot = new ChannelAccount(reference.BotId, reference.BotName),
                 TenantId = reference.TenantId,
                 ChannelData = channelData,
-                Activity = TeamsRenderer.Card(IncidentCards.Incident(incident, await escalation.ReadAsync(incident, cancellationToken))),
+                Activity = TeamsRenderer.Card(await cardSource.RenderAsync(incident, cancellationToken)),
             }, cancellationToken);
             thread = new CardPost(incident.Id, created.Id!, created.ActivityId ?? ThreadRoot(created.Id!));
             LogThreadOpened(logger, incident.Number, thread.ConversationId);
@@ -160,6 +170,24 @@ public sealed partial class TeamsWarRoomHandler(
             // Declared in a meeting chat: it is a war room too and gets its own card.
             await PostOrUpdateCardAsync(incident, origin.Channel, cancellationToken);
         }
+    }
+
+    /// <summary>The meeting bridge of one request, once the war room is open: on every Teams card and posted in the war rooms.</summary>
+    private async Task OpenBridgeAsync(IncidentEvent request, string requestKey, CancellationToken cancellationToken)
+    {
+        if (!bridge.Enabled || await incidents.GetAsync(request.Number, cancellationToken) is not { } incident
+            || await bridge.EnsureAsync(incident, requestKey, request.Actor, cancellationToken) is not { } meeting)
+        {
+            return;
+        }
+
+        incident = await incidents.GetAsync(request.Number, cancellationToken) ?? incident;
+        foreach (var room in incident.WarRooms.Where(r => r.Platform == TeamsIds.Platform && r.Channel != meeting.ThreadId))
+        {
+            await PostOrUpdateCardAsync(incident, room.Channel, cancellationToken);
+        }
+
+        await bridge.AnnounceAsync(incident, meeting, cancellationToken);
     }
 
     /// <summary>
@@ -220,7 +248,7 @@ public sealed partial class TeamsWarRoomHandler(
                 Bot = new ChannelAccount(reference.BotId, reference.BotName),
                 TenantId = reference.TenantId,
                 ChannelData = channelData,
-                Activity = TeamsRenderer.Card(IncidentCards.Incident(incident)),
+                Activity = TeamsRenderer.Card(await cardSource.RenderAsync(incident, cancellationToken)),
             }, cancellationToken);
             await store.SaveCardAsync(new CardPost(incident.Id, channelId, created.ActivityId ?? ThreadRoot(created.Id!)), cancellationToken);
         }
@@ -232,20 +260,31 @@ public sealed partial class TeamsWarRoomHandler(
         }
     }
 
-    /// <summary>Tries the incident's name, then with -2, -3… while Graph answers NameAlreadyExists in that team.</summary>
+    /// <summary>
+    /// Tries the incident's name, then with -2, -3… while Graph answers NameAlreadyExists in that team. A taken name whose
+    /// channel carries this incident's description is the one an earlier try made (its answer or the link after it was
+    /// lost to a crash or timeout), so it is taken rather than a second channel made.
+    /// </summary>
     private async Task<GraphChannel> CreateChannelAsync(Incident incident, string teamId, CancellationToken cancellationToken)
     {
         const int maxNames = 5;
         var description = $"{incident.Number}: {incident.Title}";
+        description = description.Length > 1024 ? description[..1024] : description;
         for (var attempt = 1; ; attempt++)
         {
             var name = ChannelNames.For(incident.Number, incident.Title, attempt);
             try
             {
-                return await graph.CreateChannelAsync(teamId, name, description.Length > 1024 ? description[..1024] : description, cancellationToken);
+                return await graph.CreateChannelAsync(teamId, name, description, cancellationToken);
             }
             catch (GraphException ex) when (ex.NameAlreadyExists && attempt < maxNames)
             {
+                if (await graph.FindChannelAsync(teamId, name, cancellationToken) is { } existing && existing.Description == description)
+                {
+                    LogChannelReused(logger, incident.Number, name, teamId);
+                    return new GraphChannel(existing.Id, existing.DisplayName, null);
+                }
+
                 LogNameTaken(logger, incident.Number, name, teamId);
             }
         }
@@ -343,7 +382,7 @@ public sealed partial class TeamsWarRoomHandler(
             return;
         }
 
-        var card = TeamsRenderer.Card(IncidentCards.Incident(incident, await escalation.ReadAsync(incident, cancellationToken)));
+        var card = TeamsRenderer.Card(await cardSource.RenderAsync(incident, cancellationToken));
         var posted = await store.GetCardAsync(incident.Id, conversationId, cancellationToken);
         if (posted is not null)
         {
@@ -421,6 +460,9 @@ public sealed partial class TeamsWarRoomHandler(
 
     [LoggerMessage(Level = LogLevel.Information, Message = "Teams: the channel name {Name} for {Number} is taken in team {TeamId}; trying the next")]
     private static partial void LogNameTaken(ILogger logger, IncidentNumber number, string name, string teamId);
+
+    [LoggerMessage(Level = LogLevel.Warning, Message = "Teams: the channel {Name} for {Number} in team {TeamId} was made by an earlier try; using it")]
+    private static partial void LogChannelReused(ILogger logger, IncidentNumber number, string name, string teamId);
 
     [LoggerMessage(Level = LogLevel.Warning, Message = "Teams: no team recorded for the war-room channel {ChannelId} of {Number}, so it is not archived")]
     private static partial void LogNoTeam(ILogger logger, IncidentNumber number, string channelId);
