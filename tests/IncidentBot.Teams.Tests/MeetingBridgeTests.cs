@@ -53,7 +53,7 @@ public abstract class MeetingBridgeTests<TDatabase> : IAsyncLifetime
         var world = _world;
         await world.PostAsync(world.Activities.Command(OpsChannel, TeamsWorld.Ann, "declare sev1 Checkout is down"));
 
-        var incident = await WaitAsync(() => world.IncidentAsync(1), i => i.WarRooms.Count == 2);
+        var incident = await IncidentWithRoomsAsync(2);
         var meeting = Assert.Single(_graph.Meetings);
         Assert.Equal("INC-1 Checkout is down", meeting.Subject);
         Assert.Equal(Organizer, meeting.OrganizerId);
@@ -73,7 +73,7 @@ public abstract class MeetingBridgeTests<TDatabase> : IAsyncLifetime
         await world.PostAsync(world.Activities.Message(meeting.ThreadId, TeamsWorld.Cy, "On the bridge, looking at payments", "groupChat"));
         await world.PostAsync(world.Activities.MeetingEvent(meeting.ThreadId, TeamsWorld.Ann, "MCMjbWVldGluZw==", "application/vnd.microsoft.meetingStart",
             new JsonObject { ["Title"] = meeting.Subject, ["MeetingType"] = "Scheduled" }));
-        var timeline = await world.TimelineAsync(1);
+        var timeline = await world.WaitForTimelineAsync(1, t => t.Any(e => e.Kind == TimelineKind.Meeting));
         Assert.Contains(timeline, e => e.Kind == TimelineKind.Message && e.Text == "On the bridge, looking at payments" && e.Source?.Channel == meeting.ThreadId);
         Assert.Contains(timeline, e => e.Kind == TimelineKind.Meeting && e.Text == "Meeting started: INC-1 Checkout is down");
     }
@@ -83,13 +83,13 @@ public abstract class MeetingBridgeTests<TDatabase> : IAsyncLifetime
     {
         var world = _world;
         await world.PostAsync(world.Activities.Command(OpsChannel, TeamsWorld.Ann, "declare sev2 Search slow"));
-        var incident = await WaitAsync(() => world.IncidentAsync(1), i => i.WarRooms.Count == 2);
+        var incident = await IncidentWithRoomsAsync(2);
         var thread = incident.WarRooms.Single(r => r.Channel.StartsWith(IncidentsChannel, StringComparison.Ordinal)).Channel;
         var first = Assert.Single(_graph.Meetings);
 
         await world.PostAsync(world.Activities.Command(thread, TeamsWorld.Bo, "bridge"));
 
-        incident = await WaitAsync(() => world.IncidentAsync(1), i => i.WarRooms.Count == 3);
+        incident = await IncidentWithRoomsAsync(3);
         Assert.Equal(2, _graph.Meetings.Count);
         var second = _graph.Meetings.Single(m => m.Id != first.Id);
         Assert.Contains(new ChatSpace("teams", second.ThreadId), incident.WarRooms);
@@ -108,10 +108,11 @@ public abstract class MeetingBridgeTests<TDatabase> : IAsyncLifetime
         _graph.LoseNextCreateAnswer();
         await world.PostAsync(world.Activities.Command(OpsChannel, TeamsWorld.Ann, "declare sev2 Lost answer"));
 
-        await WaitAsync(() => world.IncidentAsync(1), i => i.WarRooms.Count == 2);
+        await IncidentWithRoomsAsync(2);
         var meeting = Assert.Single(_graph.Meetings);
         Assert.Equal([503, 200], _graph.Calls.Where(c => c.Path.EndsWith("/createOrGet", StringComparison.Ordinal)).Select(c => c.Status));
-        Assert.Single(await world.TimelineAsync(1), e => e.Text == $"Meeting bridge for INC-1: {meeting.JoinUrl}");
+        var timeline = await world.WaitForTimelineAsync(1, t => t.Any(e => e.Text.StartsWith("Meeting bridge for INC-1", StringComparison.Ordinal)));
+        Assert.Single(timeline, e => e.Text == $"Meeting bridge for INC-1: {meeting.JoinUrl}");
     }
 
     [Fact]
@@ -138,12 +139,13 @@ public abstract class MeetingBridgeTests<TDatabase> : IAsyncLifetime
     {
         var world = _world;
         await world.PostAsync(world.Activities.Command(OpsChannel, TeamsWorld.Ann, "declare sev2 Cache stampede"));
-        await WaitAsync(() => world.IncidentAsync(1), i => i.WarRooms.Count == 2);
+        await IncidentWithRoomsAsync(2);
         var meeting = Assert.Single(_graph.Meetings);
 
         await world.PostAsync(world.Activities.MeetingEvent(meeting.ThreadId, TeamsWorld.Ann, "MCMjbWVldGluZw==", "application/vnd.microsoft.meetingEnd",
             new JsonObject { ["Title"] = meeting.Subject, ["MeetingType"] = "Scheduled" }));
-        Assert.Contains(await world.TimelineAsync(1), e => e.Kind == TimelineKind.Meeting && e.Text == "Meeting ended: INC-1 Cache stampede");
+        Assert.Contains(await world.WaitForTimelineAsync(1, t => t.Any(e => e.Kind == TimelineKind.Meeting)),
+            e => e.Kind == TimelineKind.Meeting && e.Text == "Meeting ended: INC-1 Cache stampede");
 
         // Graph has no transcript yet (404): nothing is added, and it is asked again later.
         var transcripts = $"/v1.0/users/{Organizer}/onlineMeetings/{meeting.Id}/transcripts";
@@ -183,17 +185,19 @@ public abstract class MeetingBridgeTests<TDatabase> : IAsyncLifetime
         Assert.Contains(_graph.Calls, c => c.Path.StartsWith(transcripts + "/", StringComparison.Ordinal) && c.Path.EndsWith("/content", StringComparison.Ordinal) && c.Status == 200);
     }
 
-    private static async Task<T> WaitAsync<T>(Func<Task<T>> read, Func<T, bool> condition)
+    /// <summary>INC-1 once it has <paramref name="count"/> war rooms (the declare may finish after Teams was answered).</summary>
+    private async Task<Incident> IncidentWithRoomsAsync(int count)
     {
-        var deadline = DateTime.UtcNow.AddSeconds(15);
+        var deadline = DateTime.UtcNow.AddSeconds(30);
         while (true)
         {
-            var value = await read();
-            if (condition(value) || DateTime.UtcNow > deadline)
+            var incident = await _world.Store.GetAsync(new IncidentNumber(1), default);
+            if (incident?.WarRooms.Count == count)
             {
-                return value;
+                return incident;
             }
 
+            Assert.True(DateTime.UtcNow < deadline, $"INC-1 has {incident?.WarRooms.Count.ToString(System.Globalization.CultureInfo.InvariantCulture) ?? "no"} war rooms, not {count}");
             await Task.Delay(50);
         }
     }
