@@ -2,6 +2,7 @@ using IncidentBot.Core.Application;
 using IncidentBot.Core.Commands;
 using IncidentBot.Core.Incidents;
 using IncidentBot.Core.Postmortems;
+using IncidentBot.Core.WarRooms;
 using Microsoft.Extensions.DependencyInjection;
 using Microsoft.Extensions.DependencyInjection.Extensions;
 using Microsoft.Extensions.Hosting;
@@ -45,6 +46,25 @@ public static class DependencyInjection
             services.AddHostedService(sp => sp.GetRequiredService<OutboxProcessor>());
         }
 
+        return builder;
+    }
+
+    /// <summary>
+    /// A chat platform's war rooms (<typeparamref name="TWarRoom"/>, a singleton) and the <see cref="WarRoomProjection"/> that
+    /// drives them from the outbox, in a lane of their own named after the platform. Registering the same type twice has no effect.
+    /// </summary>
+    public static IHostApplicationBuilder AddChatWarRoom<TWarRoom>(this IHostApplicationBuilder builder)
+        where TWarRoom : class, IChatWarRoom
+    {
+        ArgumentNullException.ThrowIfNull(builder);
+        var services = builder.Services;
+        if (services.Any(d => d.ServiceType == typeof(TWarRoom)))
+        {
+            return builder;
+        }
+
+        services.AddSingleton<TWarRoom>();
+        services.AddSingleton<IIncidentEventHandler>(sp => ActivatorUtilities.CreateInstance<WarRoomProjection>(sp, (IChatWarRoom)sp.GetRequiredService<TWarRoom>()));
         return builder;
     }
 }

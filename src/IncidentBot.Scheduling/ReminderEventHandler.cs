@@ -25,6 +25,11 @@ public sealed class ReminderEventHandler(
         typeof(RoleAssigned), typeof(PageRequested), typeof(IncidentAcknowledged), typeof(UpdateReminderDue), typeof(IncidentResolved),
     ];
 
+    /// <summary>The outbox lane name, stored with every delivery: never change it.</summary>
+    public const string LaneName = "reminders";
+
+    public string Name => LaneName;
+
     public bool Receives(Type eventType) => Handled.Contains(eventType);
 
     public string Destination => "the reminder and escalation timers";

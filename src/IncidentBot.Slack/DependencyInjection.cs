@@ -1,3 +1,4 @@
+using IncidentBot.Core;
 using IncidentBot.Core.Application;
 using IncidentBot.Core.Security;
 using IncidentBot.Slack.Handlers;
@@ -72,7 +73,7 @@ public static class DependencyInjection
         services.AddSingleton<WarRoomProvisioner>();
         services.AddSingleton<WarRoomBackfill>();
         services.AddSingleton<PostmortemPublisher>();
-        services.AddSingleton<IIncidentEventHandler, SlackIncidentEventHandler>();
+        builder.AddChatWarRoom<SlackWarRoom>();
         services.AddSingleton<SocketModeService>();
         services.AddHostedService(sp => sp.GetRequiredService<SocketModeService>());
         return builder;

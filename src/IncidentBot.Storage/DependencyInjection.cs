@@ -1,4 +1,5 @@
 using IncidentBot.Core.Application;
+using IncidentBot.Core.WarRooms;
 using Microsoft.Extensions.Configuration;
 using Microsoft.Extensions.DependencyInjection;
 using Microsoft.Extensions.DependencyInjection.Extensions;
@@ -41,6 +42,7 @@ public static partial class DependencyInjection
             services.GetRequiredService<IOptions<DatabaseOptions>>().Value, services.GetRequiredService<BackgroundShare>()));
         services.TryAddSingleton<IIncidentStore, SqlIncidentStore>();
         services.TryAddSingleton<IOutbox, SqlOutbox>();
+        services.TryAddSingleton<IChatDeliveries, SqlChatDeliveries>();
         services.TryAddSingleton<IDatabaseHealth, DatabaseHealth>();
         services.TryAddSingleton<DataProtectionKeyStore>();
         services.TryAddSingleton<DatabaseMigrator>();
@@ -59,8 +61,14 @@ public static partial class DependencyInjection
         return builder;
     }
 
-    /// <summary>This project's tables: incidents and their parts, the outbox, data-protection keys.</summary>
-    public static TableSet Tables { get; } = new(TableSet.StorageName, typeof(DependencyInjection).Assembly);
+    /// <summary>This project's tables: incidents and their parts, the outbox, the war-room posts made, data-protection keys.</summary>
+    public static TableSet Tables { get; } = new(
+        TableSet.StorageName,
+        typeof(DependencyInjection).Assembly,
+        new RetentionRule("chat_deliveries", RetentionAge.Finished, """
+            DELETE FROM chat_deliveries WHERE (platform, room, delivery_key) IN (
+                SELECT platform, room, delivery_key FROM chat_deliveries WHERE delivered_at < @Before LIMIT @Batch)
+            """));
 
     /// <summary>
     /// Adds <paramref name="tables"/> to the start-up migration and the retention pruner. Each project that owns tables

@@ -1,4 +1,3 @@
-using System.Reflection;
 using System.Text.Json;
 using System.Text.Json.Serialization;
 using IncidentBot.Core.Incidents;
@@ -20,18 +19,10 @@ internal static class EventJson
         },
     };
 
-    private static readonly Dictionary<Type, string> Discriminators = typeof(IncidentEvent)
-        .GetCustomAttributes<JsonDerivedTypeAttribute>()
-        .Where(a => a.TypeDiscriminator is string)
-        .ToDictionary(a => a.DerivedType, a => (string)a.TypeDiscriminator!);
-
     /// <summary>Every stored event type and its <c>event_type</c> (the discriminator).</summary>
-    public static IReadOnlyDictionary<Type, string> StoredTypes => Discriminators;
+    public static IReadOnlyDictionary<Type, string> StoredTypes => IncidentEventNames.All;
 
-    public static string TypeOf(IncidentEvent incidentEvent) =>
-        Discriminators.TryGetValue(incidentEvent.GetType(), out var type)
-            ? type
-            : throw new NotSupportedException($"{incidentEvent.GetType().Name} is not a registered IncidentEvent type.");
+    public static string TypeOf(IncidentEvent incidentEvent) => IncidentEventNames.Of(incidentEvent);
 
     public static string Serialize(IncidentEvent incidentEvent) => JsonSerializer.Serialize(incidentEvent, Options);
 

@@ -12,7 +12,7 @@ public sealed class RetentionOptions
     public const string Section = "Retention";
 
     /// <summary>
-    /// Delivered outbox messages and their delivery records, Slack and Teams delivery records, Teams conversations no
+    /// Delivered outbox messages and their delivery records, records of war-room posts made, Teams conversations no
     /// incident uses, the page ledger of incidents resolved this long ago, and pager webhook receipts (keep this longer
     /// than <c>Paging:PagerDuty:WebhookMaxAge</c>: a receipt stops a replay of an event not yet refused as stale).
     /// </summary>

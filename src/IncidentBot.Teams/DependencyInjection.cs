@@ -1,13 +1,15 @@
+using IncidentBot.Core;
 using IncidentBot.Core.Application;
 using IncidentBot.Core.Security;
+using IncidentBot.Core.WarRooms;
 using IncidentBot.Teams.Auth;
 using IncidentBot.Teams.Connector;
-using IncidentBot.Teams.Events;
 using IncidentBot.Teams.Cards;
 using IncidentBot.Teams.Graph;
 using IncidentBot.Teams.Meetings;
 using IncidentBot.Teams.Handlers;
 using IncidentBot.Teams.Inbound;
+using IncidentBot.Teams.Outbound;
 using IncidentBot.Teams.Storage;
 using IncidentBot.Storage;
 using Microsoft.AspNetCore.Builder;
@@ -67,7 +69,10 @@ public static partial class DependencyInjection
         services.AddSingleton<ReplySender>();
         services.AddHostedService(sp => sp.GetRequiredService<ReplySender>());
         services.AddHostedService<TeamsStartupLog>();
-        services.TryAddEnumerable(ServiceDescriptor.Singleton<IIncidentEventHandler, TeamsWarRoomHandler>());
+        services.AddSingleton<WarRoomOpener>();
+        builder.AddChatWarRoom<TeamsWarRoom>();
+        services.AddSingleton<IMeetingBridges>(sp => sp.GetRequiredService<MeetingBridge>());
+        services.TryAddEnumerable(ServiceDescriptor.Singleton<IIncidentEventHandler, BridgeRequestHandler>());
         services.TryAddEnumerable(ServiceDescriptor.Singleton<IIncidentEventHandler, TranscriptImporter>());
         return builder;
     }

@@ -25,6 +25,8 @@ public abstract class EngineTests : IAsyncLifetime
 
     protected IIncidentStore Store => _services!.GetRequiredService<IIncidentStore>();
 
+    protected IOutbox Outbox => _services!.GetRequiredService<IOutbox>();
+
     protected IncidentService Incidents { get; private set; } = null!;
 
     protected CommandDispatcher Dispatcher => new(Incidents, Store);

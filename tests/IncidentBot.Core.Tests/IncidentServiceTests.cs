@@ -259,6 +259,33 @@ public sealed class IncidentServiceTests : EngineTests
     }
 
     [Fact]
+    public async Task LinkOpenedWarRoom_RoomTheBotJustOpened_LinkedInThatStepWithoutASecondOutboxRound()
+    {
+        var incident = await DeclareAsync();
+        var room = new ChatSpace("chat", "C-OPENED");
+
+        await Incidents.LinkOpenedWarRoomAsync(incident.Number, room, AsAnn, default);
+
+        Assert.Equal(incident.Id, (await Store.FindByWarRoomAsync(room, default))?.Id);
+        Assert.Contains(await TimelineAsync(incident), e => e.Kind == TimelineKind.System && e.Text == "Conversation linked as a war room");
+        await Outbox.CheckInAsync(starting: true, default);
+        var events = new List<IncidentEvent>();
+        for (var batch = await ClaimAsync(); batch.Count > 0; batch = await ClaimAsync())
+        {
+            foreach (var delivery in batch)
+            {
+                events.Add(delivery.Event);
+                await Outbox.CompleteAsync(delivery.MessageId, delivery.Handler, default);
+            }
+        }
+
+        Assert.IsType<IncidentDeclared>(Assert.Single(events));
+    }
+
+    private Task<IReadOnlyList<OutboxDelivery>> ClaimAsync() =>
+        Outbox.ClaimAsync(new Dictionary<string, int> { ["any"] = 100 }, TimeSpan.FromMinutes(1), default);
+
+    [Fact]
     public async Task CaptureMessage_OutsideWarRoom_IsIgnored()
     {
         await DeclareAsync();

@@ -383,14 +383,6 @@ public abstract class OutboxProcessorTests<TDatabase> : IAsyncLifetime
         Assert.Contains("'slack'", error.Message, StringComparison.Ordinal);
     }
 
-    [Fact]
-    public void Name_NotOverridden_IsTheTypesFullName()
-    {
-        IIncidentEventHandler handler = new UnnamedHandler();
-
-        Assert.Equal("IncidentBot.Core.Tests.UnnamedHandler", handler.Name);
-    }
-
     private static async Task WaitUntilAsync(Func<bool> condition, string what)
     {
         var deadline = DateTime.UtcNow + Timeout;
@@ -467,9 +459,4 @@ public sealed class GaveUpCounter : IDisposable
     public IReadOnlyList<(string Reason, long Value)> Counts => _counts.ToArray();
 
     public void Dispose() => _listener.Dispose();
-}
-
-public sealed class UnnamedHandler : IIncidentEventHandler
-{
-    public Task HandleAsync(IncidentEvent incidentEvent, CancellationToken cancellationToken) => Task.CompletedTask;
 }

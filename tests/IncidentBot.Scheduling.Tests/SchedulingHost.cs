@@ -70,6 +70,8 @@ public sealed class SchedulingHost(TestDatabase database, IReadOnlyDictionary<st
 /// <summary>Every event delivered by the outbox, with the time it arrived.</summary>
 public sealed class RecordingHandler : IIncidentEventHandler
 {
+    public string Name => "recording";
+
     private readonly ConcurrentQueue<(IncidentEvent Event, DateTimeOffset At)> _events = new();
 
     public IReadOnlyList<(IncidentEvent Event, DateTimeOffset At)> All => _events.ToArray();

@@ -1,5 +1,10 @@
 using Dapper;
+using IncidentBot.Core.Application;
+using IncidentBot.Core.Incidents;
+using IncidentBot.Core.WarRooms;
 using Microsoft.Extensions.DependencyInjection;
+using Microsoft.Extensions.Logging.Abstractions;
+using Microsoft.Extensions.Options;
 
 namespace IncidentBot.Storage.Tests;
 
@@ -72,6 +77,141 @@ public abstract partial class IncidentStoreContract
         finally
         {
             await database.DisposeAsync();
+        }
+    }
+
+    [Theory]
+    [InlineData("IncidentBot.Slack.Outbound.SlackIncidentEventHandler", "slack")]
+    [InlineData("IncidentBot.Teams.Events.TeamsWarRoomHandler", "teams")]
+    [InlineData("IncidentBot.Scheduling.ReminderEventHandler", "reminders")]
+    public async Task MigrateAsync_EventPendingInALaneOfTheOldTypeName_DeliveredToTheHandlerOfTheStableName(string oldName, string name)
+    {
+        var database = CreateDatabase(migrate: false);
+        await database.InitializeAsync();
+        try
+        {
+            await using var services = CreateServices(database);
+            await MigrateToAsync(services, 10);
+            var store = services.GetRequiredService<IIncidentStore>();
+            var outbox = services.GetRequiredService<IOutbox>();
+            var declared = await store.DeclareAsync(n => NewIncident(n, "Declared before the upgrade"), None);
+            // The old build fanned the event out into a lane of the handler's type name, failed once and was to retry it.
+            await outbox.CheckInAsync(starting: true, None);
+            var claimed = Assert.Single(await outbox.ClaimAsync(new Dictionary<string, int> { [oldName] = 1 }, Lease, None));
+            await outbox.RetryLaterAsync(claimed.MessageId, oldName, Now, "Slack answered 503", None);
+            Assert.Equal(1, await CountAsync(services, "SELECT count(*) FROM outbox_deliveries WHERE handler = @Name AND done_at IS NULL", oldName));
+
+            await services.GetRequiredService<DatabaseMigrator>().MigrateAsync(None);
+            var handler = new StableNameHandler(name);
+            using var signal = new OutboxSignal();
+            var processor = new OutboxProcessor(
+                outbox, [handler], signal, new IncidentService(store, Clock, Options.Create(new UpdateCadence()), signal, NullLogger<IncidentService>.Instance),
+                Clock, Options.Create(new OutboxOptions()), NullLogger<OutboxProcessor>.Instance);
+            await processor.ProcessDueAsync(None);
+
+            Assert.Equal(declared.Id, Assert.IsType<IncidentDeclared>(Assert.Single(handler.Received)).IncidentId);
+            Assert.Equal(0, await CountAsync(services, "SELECT count(*) FROM outbox_deliveries WHERE handler = @Name", oldName));
+            Assert.Equal(0, await CountAsync(services, "SELECT count(*) FROM outbox_deliveries WHERE handler = @Name AND done_at IS NULL", name));
+        }
+        finally
+        {
+            await database.DisposeAsync();
+        }
+    }
+
+    [Fact]
+    public async Task MigrateAsync_SlackAndTeamsDeliveriesOfAnEarlierBuild_FoundInTheOneStoreUnderTheOneKey()
+    {
+        var database = CreateDatabase(migrate: false);
+        await database.InitializeAsync();
+        try
+        {
+            await using var services = CreateServices(database);
+            await MigrateToAsync(services, 10);
+            var declared = new IncidentDeclared("Checkout is down", Severity.Sev2, []) { IncidentId = 7, OccurredAt = Start };
+            var update = new UpdatePosted("Rolled back") { IncidentId = 7, OccurredAt = Start.AddMinutes(1) };
+            var pinned = new MessagePinned(new MessageRef("slack", "C0WAR", "1700000000.000100"), true) { IncidentId = 7, OccurredAt = Start.AddMinutes(2) };
+            var resolved = new IncidentResolved("Fixed") { IncidentId = 7, OccurredAt = Start.AddMinutes(3) };
+            await using (var connection = await services.GetRequiredService<IDbConnectionFactory>().OpenConnectionAsync(None))
+            {
+                // The keys as the two adapters of earlier builds wrote them.
+                foreach (var key in new[]
+                {
+                    $"UpdatePosted:7:{update.OccurredAt.UtcTicks}:C0WAR",
+                    $"MessagePinned:7:{pinned.OccurredAt.UtcTicks}:C0WAR",
+                    $"Archive:IncidentResolved:7:{resolved.OccurredAt.UtcTicks}:C0WAR",
+                })
+                {
+                    await connection.ExecuteAsync("INSERT INTO slack_deliveries (delivery_key, delivered_at) VALUES (@Key, @Now)", new { Key = key, Now });
+                }
+
+                foreach (var (key, conversation) in new[]
+                {
+                    ($"7:UpdatePosted:{update.OccurredAt.UtcTicks}", "19:war@thread.tacv2"),
+                    ($"7:ChannelFailed:{declared.OccurredAt.UtcTicks}", "19:ops@thread.tacv2"),
+                    ($"7:Archive:{resolved.OccurredAt.UtcTicks}", "19:war@thread.tacv2"),
+                })
+                {
+                    await connection.ExecuteAsync(
+                        "INSERT INTO teams_deliveries (delivery_key, conversation_id, delivered_at) VALUES (@Key, @Conversation, @Now)", new { Key = key, Conversation = conversation, Now });
+                }
+            }
+
+            await services.GetRequiredService<DatabaseMigrator>().MigrateAsync(None);
+
+            var deliveries = services.GetRequiredService<IChatDeliveries>();
+            var slack = new ChatSpace("slack", "C0WAR");
+            var teams = new ChatSpace("teams", "19:war@thread.tacv2");
+            Assert.True(await deliveries.WasMadeAsync(slack, DeliveryKey.For(update, DeliveryKey.Announce), None));
+            Assert.True(await deliveries.WasMadeAsync(slack, DeliveryKey.For(pinned, DeliveryKey.ConfirmPin), None));
+            Assert.True(await deliveries.WasMadeAsync(slack, DeliveryKey.For(resolved, DeliveryKey.Archive), None));
+            Assert.True(await deliveries.WasMadeAsync(teams, DeliveryKey.For(update, DeliveryKey.Announce), None));
+            Assert.True(await deliveries.WasMadeAsync(new ChatSpace("teams", "19:ops@thread.tacv2"), DeliveryKey.For(declared, DeliveryKey.ReportFailure), None));
+            Assert.True(await deliveries.WasMadeAsync(teams, DeliveryKey.For(resolved, DeliveryKey.Archive), None));
+            Assert.False(await deliveries.WasMadeAsync(teams, DeliveryKey.For(resolved, DeliveryKey.Announce), None));
+            Assert.False(await deliveries.WasMadeAsync(new ChatSpace("slack", "19:war@thread.tacv2"), DeliveryKey.For(update, DeliveryKey.Announce), None));
+        }
+        finally
+        {
+            await database.DisposeAsync();
+        }
+    }
+
+    [Fact]
+    public async Task ChatDeliveries_RecordedTwice_MadeOnceAndOnlyInThatRoom()
+    {
+        var deliveries = Services.GetRequiredService<IChatDeliveries>();
+        var room = new ChatSpace("teams", "19:c@thread.v2");
+        var key = DeliveryKey.For(new UpdateReminderDue(Now, 1, null, null) { IncidentId = 7, OccurredAt = Now }, DeliveryKey.Announce);
+
+        Assert.False(await deliveries.WasMadeAsync(room, key, None));
+        await deliveries.RecordAsync(room, key, None);
+        await deliveries.RecordAsync(room, key, None);
+
+        Assert.True(await deliveries.WasMadeAsync(room, key, None));
+        Assert.False(await deliveries.WasMadeAsync(room with { Channel = "19:d@thread.v2" }, key, None));
+        Assert.False(await deliveries.WasMadeAsync(room with { Platform = "slack" }, key, None));
+        Assert.Equal($"7:update_reminder_due:{Now.UtcTicks}:announce", key);
+    }
+
+    private static async Task<long> CountAsync(ServiceProvider services, string sql, string name)
+    {
+        await using var connection = await services.GetRequiredService<IDbConnectionFactory>().OpenConnectionAsync(None);
+        return await connection.ExecuteScalarAsync<long>(sql, new { Name = name });
+    }
+
+    private sealed class StableNameHandler(string name) : IIncidentEventHandler
+    {
+        private readonly System.Collections.Concurrent.ConcurrentQueue<IncidentEvent> _received = new();
+
+        public string Name => name;
+
+        public IReadOnlyList<IncidentEvent> Received => [.. _received];
+
+        public Task HandleAsync(IncidentEvent incidentEvent, CancellationToken cancellationToken)
+        {
+            _received.Enqueue(incidentEvent);
+            return Task.CompletedTask;
         }
     }
 

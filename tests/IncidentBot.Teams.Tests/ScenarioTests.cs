@@ -136,7 +136,7 @@ public abstract class ScenarioTests<TDatabase> : IAsyncLifetime
 
         // A status update from the thread: the timeline has it, the other war room (meeting chat) is told.
         await world.PostAsync(activities.Command(thread, TeamsWorld.Bo, "update Rolled back; error rate falling"));
-        await world.Connector.WaitForAsync(c => c.Any(x => x.ConversationId == MeetingChat && x.Text?.Contains("status update from Bo: Rolled back; error rate falling", StringComparison.Ordinal) == true),
+        await world.Connector.WaitForAsync(c => c.Any(x => x.ConversationId == MeetingChat && x.Text?.Contains("Status update from Bo: Rolled back; error rate falling", StringComparison.Ordinal) == true),
             what: "the update announced in the meeting chat");
         Assert.Contains(await world.TimelineAsync(1), e => e.Kind == TimelineKind.Update && e.Text == "Rolled back; error rate falling");
 
@@ -308,6 +308,23 @@ public abstract class ScenarioTests<TDatabase> : IAsyncLifetime
     }
 
     [Fact]
+    public async Task SnoozeAndActionItem_FromOutsideTheWarRoom_AnnouncedInTheWarRoomAsInSlack()
+    {
+        var world = _world;
+        await world.PostAsync(world.Activities.Command(OpsChannel, TeamsWorld.Ann, "declare sev2 Search is slow"));
+        var incident = await WaitAsync(() => world.IncidentAsync(1), i => i.WarRooms.Count == 1);
+        var thread = incident.WarRooms[0].Channel;
+
+        await world.PostAsync(world.Activities.Command(OpsChannel, TeamsWorld.Ann, "snooze INC-1 30"));
+        await world.PostAsync(world.Activities.Command(OpsChannel, TeamsWorld.Ann, "action INC-1 Add an index on search terms"));
+
+        await world.Connector.WaitForAsync(
+            c => c.Any(x => x.ConversationId == thread && x.Text?.Contains("snoozed the update reminder until", StringComparison.Ordinal) == true)
+                && c.Any(x => x.ConversationId == thread && x.Text?.Contains("Action item: Add an index on search terms", StringComparison.Ordinal) == true),
+            what: "the snooze and the action item told in the war-room thread");
+    }
+
+    [Fact]
     public async Task ReminderAndEscalation_DeliveredTwice_AnnouncedOnceInEachWarRoom()
     {
         var world = _world;
@@ -316,7 +333,7 @@ public abstract class ScenarioTests<TDatabase> : IAsyncLifetime
         var thread = incident.WarRooms[0].Channel;
         // The thread is linked first; opening it is done once its card is recorded (later events wait for that in their lane).
         await WaitAsync(() => QueryScalarAsync<long>("SELECT count(*) FROM teams_cards"), n => n == 1);
-        var handler = world.Services.GetServices<IIncidentEventHandler>().OfType<Events.TeamsWarRoomHandler>().Single();
+        var handler = world.Services.GetServices<IIncidentEventHandler>().Single(h => h.Name == "teams");
 
         var reminder = new UpdateReminderDue(DateTimeOffset.UtcNow, 1, new Person("teams", TeamsWorld.Bo.AadObjectId, "Bo"), null)
         {

@@ -64,14 +64,4 @@ public abstract class TeamsStoreTests<TDatabase> : IAsyncLifetime
         Assert.Equal(new ConversationReference("19:m@thread.v2", "https://smba.trafficmanager.net/amer/", "t1", "groupChat", null, null, "MEETING-1", "28:bot", "IncidentBot"), reference);
         Assert.Null(await Store.GetConversationAsync("19:unknown@thread.v2", default));
     }
-
-    [Fact]
-    public async Task RecordDelivery_Twice_DeliveredOnce()
-    {
-        Assert.False(await Store.IsDeliveredAsync("7:UpdateReminderDue:1", "19:c@thread.v2", default));
-        await Store.RecordDeliveryAsync("7:UpdateReminderDue:1", "19:c@thread.v2", default);
-        await Store.RecordDeliveryAsync("7:UpdateReminderDue:1", "19:c@thread.v2", default);
-        Assert.True(await Store.IsDeliveredAsync("7:UpdateReminderDue:1", "19:c@thread.v2", default));
-        Assert.False(await Store.IsDeliveredAsync("7:UpdateReminderDue:1", "19:d@thread.v2", default));
-    }
 }

@@ -223,6 +223,8 @@ public sealed class PostgresHostTests : HostTests<PostgresTestDatabase>;
 /// <summary>Collects delivered events so tests can wait for one.</summary>
 public sealed class RecordingHandler : IIncidentEventHandler
 {
+    public string Name => "recording";
+
     private readonly ConcurrentQueue<IncidentEvent> _events = new();
 
     public Task HandleAsync(IncidentEvent incidentEvent, CancellationToken cancellationToken)

@@ -271,7 +271,17 @@ public sealed partial class IncidentService(
         }, cancellationToken);
     }
 
-    public async Task<IncidentResult> LinkWarRoomAsync(IncidentNumber number, ChatSpace room, Actor actor, CancellationToken cancellationToken)
+    public Task<IncidentResult> LinkWarRoomAsync(IncidentNumber number, ChatSpace room, Actor actor, CancellationToken cancellationToken) =>
+        LinkAsync(number, room, actor, announce: true, cancellationToken);
+
+    /// <summary>
+    /// Links a war room the bot has just opened for the incident, in the step that opened it. No <see cref="WarRoomLinked"/>
+    /// event: the opener posts the card itself, so a second outbox round would only repeat it.
+    /// </summary>
+    public Task<IncidentResult> LinkOpenedWarRoomAsync(IncidentNumber number, ChatSpace room, Actor actor, CancellationToken cancellationToken) =>
+        LinkAsync(number, room, actor, announce: false, cancellationToken);
+
+    private async Task<IncidentResult> LinkAsync(IncidentNumber number, ChatSpace room, Actor actor, bool announce, CancellationToken cancellationToken)
     {
         var current = await store.FindByWarRoomAsync(room, cancellationToken);
         if (current is not null)
@@ -288,7 +298,7 @@ public sealed partial class IncidentService(
                 var changed = incident.With(warRooms: incident.WarRooms.Append(room));
                 const string text = "Conversation linked as a war room";
                 return new Decision(
-                    new IncidentChange(changed, [new(now, TimelineKind.System, actor.Person, text)], [Stamp(new WarRoomLinked(room), changed, now, actor)])
+                    new IncidentChange(changed, [new(now, TimelineKind.System, actor.Person, text)], announce ? [Stamp(new WarRoomLinked(room), changed, now, actor)] : [])
                     {
                         LinkWarRoom = room,
                     },

@@ -16,11 +16,11 @@ namespace IncidentBot.Core.Application;
 public interface IIncidentEventHandler
 {
     /// <summary>
-    /// The key of this handler's lanes in the outbox, stored with every delivery: unique among the handlers and
-    /// the same across releases. Defaults to the type's full name; a handler whose type is renamed or moved should
-    /// return its old name, or the events still pending under the old key are never delivered to it.
+    /// The key of this handler's lanes in the outbox, stored with every delivery: a short constant (<c>slack</c>,
+    /// <c>reminders</c>), unique among the handlers and the same across releases, whatever the type is called. Changing
+    /// it strands the events pending under the old name unless a migration renames their lanes.
     /// </summary>
-    string Name => GetType().FullName ?? GetType().Name;
+    string Name { get; }
 
     /// <summary>Where this handler delivers, in words for people (the chat platform's name): named in the timeline when a delivery is given up.</summary>
     string Destination => Name;

@@ -1,5 +1,6 @@
 using IncidentBot.Core.Application;
 using IncidentBot.Core.Incidents;
+using IncidentBot.Core.WarRooms;
 
 namespace IncidentBot.Core.Commands;
 
@@ -31,10 +32,13 @@ public sealed record CommandReply(ReplyKind Kind, string Text)
 }
 
 /// <summary>Runs parsed commands against <see cref="IncidentService"/>; every front-end goes through here.</summary>
-public sealed class CommandDispatcher(IncidentService incidents, IIncidentStore store, IncidentLinks? links = null)
+public sealed class CommandDispatcher(IncidentService incidents, IIncidentStore store, IncidentLinks? links = null, IMeetingBridges? bridges = null)
 {
     /// <summary>The severity of <c>declare &lt;title&gt;</c> when none is given.</summary>
     public const Severity DefaultSeverity = Severity.Sev3;
+
+    /// <summary>The answer to <c>bridge</c> on a bot that makes no meeting bridges.</summary>
+    public const string BridgesOff = "Meeting bridges are off on this bot (its operator turns them on with Teams:MeetingOrganizerId), so no bridge was made.";
 
     public async Task<CommandReply> ExecuteAsync(string? text, CommandContext context, CancellationToken cancellationToken)
     {
@@ -108,6 +112,8 @@ public sealed class CommandDispatcher(IncidentService incidents, IIncidentStore 
                 var incident = await incidents.GetAsync(number, ct);
                 var timeline = await store.GetTimelineAsync(incident.Id, ct);
                 return new CommandReply(ReplyKind.Timeline, $"Timeline of {number}: {timeline.Count} entries.") { Incident = incident, Timeline = timeline };
+            case BridgeCommand when bridges is not { Enabled: true }:
+                return new CommandReply(ReplyKind.Error, BridgesOff);
             case BridgeCommand:
                 return Reply(ReplyKind.Changed, await incidents.RequestBridgeAsync(number, actor, ct));
             case ShowPostmortemCommand:

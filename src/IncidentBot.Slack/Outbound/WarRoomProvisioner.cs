@@ -32,14 +32,8 @@ public sealed partial class WarRoomProvisioner(
     // A channel found by name is ours to adopt only if we created it around the time of the declaration.
     private static readonly TimeSpan AdoptWindow = TimeSpan.FromMinutes(10);
 
-    public async Task ProvisionAsync(IncidentDeclared declared, CancellationToken cancellationToken)
+    public async Task ProvisionAsync(Incident incident, IncidentDeclared declared, CancellationToken cancellationToken)
     {
-        var incident = await incidents.GetAsync(declared.Number, cancellationToken);
-        if (incident is null)
-        {
-            return;
-        }
-
         var progress = await state.GetOrStartWarRoomAsync(
             incident.Id, ChannelNames.For(options.Value.ChannelPrefix, incident.Number, incident.Title), cancellationToken);
         string channel;
@@ -62,7 +56,7 @@ public sealed partial class WarRoomProvisioner(
             var owner = await incidents.FindByWarRoomAsync(room, cancellationToken);
             if (owner is null)
             {
-                await service.LinkWarRoomAsync(incident.Number, room, new Actor(declared.Actor ?? incident.DeclaredBy, room), cancellationToken);
+                await service.LinkOpenedWarRoomAsync(incident.Number, room, new Actor(declared.Actor ?? incident.DeclaredBy, room), cancellationToken);
             }
             else if (owner.Id != incident.Id)
             {

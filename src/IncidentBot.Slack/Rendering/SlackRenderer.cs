@@ -4,6 +4,7 @@ using System.Text.Json.Nodes;
 using IncidentBot.Core.Application;
 using IncidentBot.Core.Commands;
 using IncidentBot.Core.Incidents;
+using IncidentBot.Core.WarRooms;
 using IncidentBot.Slack.WebApi;
 using static IncidentBot.Slack.Rendering.BlockKit;
 
@@ -175,36 +176,46 @@ public static class SlackRenderer
     }
 
     /// <summary>The war-room post for an incident event, or null when the event needs none.</summary>
-    public static SlackMessage? EventPost(IncidentEvent incidentEvent)
+    public static SlackMessage? EventPost(IncidentEvent incidentEvent) =>
+        incidentEvent is UpdateReminderDue due ? Reminder(due) : WarRoomNotices.For(incidentEvent) is { } notice ? Notice(notice) : null;
+
+    /// <summary>Core's notice in mrkdwn: an emoji for its topic, people mentioned, the news in bold, times in the reader's zone.</summary>
+    public static SlackMessage Notice(WarRoomNotice notice)
     {
-        if (incidentEvent is UpdateReminderDue due)
+        var text = new StringBuilder(TopicEmoji(notice.Topic)).Append(' ');
+        foreach (var part in notice.Parts)
         {
-            return Reminder(due);
+            text.Append(part switch
+            {
+                NoticeStrong strong => $"*{Escape(strong.Text)}*",
+                NoticePerson { Person: null } => WarRoomNotices.BotName,
+                NoticePerson person => Mention(person.Person),
+                NoticeTime time => Date(time.At),
+                NoticeCommand command => $"`{SlackIds.CommandTrigger}{Escape(command.Command)}`",
+                NoticeQuote quote => "\n" + Escape(quote.Text),
+                NoticeText plain => Escape(plain.Text),
+                _ => "",
+            });
         }
 
-        var by = Mention(incidentEvent.Actor);
-        var text = incidentEvent switch
-        {
-            RoleAssigned r when r.Previous is null => $":busts_in_silhouette: {Mention(r.Holder)} is now *{r.Role.ToTitle()}* (set by {by}).",
-            RoleAssigned r => $":busts_in_silhouette: {Mention(r.Previous)} handed *{r.Role.ToTitle()}* to {Mention(r.Holder)} (by {by}).",
-            SeverityChanged s => $":rotating_light: Severity changed from {s.From.ToLabel()} to *{s.To.ToLabel()}* by {by}.",
-            StatusChanged s => $":arrows_counterclockwise: Status changed from {s.From.ToToken()} to *{s.To.ToToken()}* by {by}.",
-            UpdatePosted u => $":mega: *Status update* from {by}:\n{Escape(u.Text)}",
-            IncidentAcknowledged { Pager: { } pager } => $":eyes: {incidentEvent.Number} acknowledged in {Escape(pager)}{ByWhom(incidentEvent)}; escalation stopped.",
-            IncidentAcknowledged => $":eyes: {incidentEvent.Number} acknowledged by {by}; escalation stopped.",
-            IncidentResolved { Pager: { } pager } => $":white_check_mark: {incidentEvent.Number} resolved in {Escape(pager)}{ByWhom(incidentEvent)}.",
-            IncidentResolved r => $":white_check_mark: {incidentEvent.Number} resolved by {by}.{(r.Summary is { } s ? "\n*Summary:* " + Escape(s) : "")}",
-            IncidentReopened => $":leftwards_arrow_with_hook: {incidentEvent.Number} reopened by {by}.",
-            PageRequested p => $":pager: {by} paged {(p.Target is { } t ? Mention(t) : p.Level is { } l ? $"escalation level {l}" : "the escalation chain")}.",
-            UpdateSnoozed s => $":zzz: {by} snoozed the update reminder until {Date(s.Until)}.",
-            ActionItemAdded a => $":ballot_box_with_check: Action item{(a.Owner is { } o ? " for " + Mention(o) : "")}: {Escape(a.Text)}",
-            CommanderMissing => $":warning: {incidentEvent.Number} has no incident commander yet. Take it with `{SlackIds.CommandTrigger}role ic me`.",
-            IncidentEscalated { Level: 0 } e => $":rotating_light: Paged {Escape(string.Join(", ", e.Targets))}: {Escape(e.Reason)}",
-            IncidentEscalated e => $":rotating_light: Escalated to level {e.Level} ({Escape(string.Join(", ", e.Targets))}): {Escape(e.Reason)}",
-            _ => null,
-        };
-        return text is null ? null : new SlackMessage(Truncate(text, MaxMessageText), Limit([Section(text)]));
+        var mrkdwn = text.ToString();
+        return new SlackMessage(Truncate(mrkdwn, MaxMessageText), Limit([Section(mrkdwn)]));
     }
+
+    private static string TopicEmoji(NoticeTopic topic) => topic switch
+    {
+        NoticeTopic.Role => ":busts_in_silhouette:",
+        NoticeTopic.Severity or NoticeTopic.Escalation => ":rotating_light:",
+        NoticeTopic.Status => ":arrows_counterclockwise:",
+        NoticeTopic.Update => ":mega:",
+        NoticeTopic.Acknowledged => ":eyes:",
+        NoticeTopic.Resolved => ":white_check_mark:",
+        NoticeTopic.Reopened => ":leftwards_arrow_with_hook:",
+        NoticeTopic.Page => ":pager:",
+        NoticeTopic.Snooze => ":zzz:",
+        NoticeTopic.ActionItem => ":ballot_box_with_check:",
+        _ => ":warning:",
+    };
 
     /// <summary>
     /// The overdue-update reminder: the IC and comms lead @mentioned (Slack notifies them; people from Teams are named),
@@ -220,8 +231,6 @@ public static class SlackRenderer
             Truncate(text, MaxMessageText),
             Limit([Section(text), Actions($"reminder:{due.Number}", [Button("Post update", SlackIds.PostUpdateAction, due.Number.ToString(), "primary")])]));
     }
-
-    private static string ByWhom(IncidentEvent incidentEvent) => incidentEvent.Actor is { } actor ? " by " + Mention(actor) : "";
 
     public static SlackMessage Announcement(Incident incident, string channelId) =>
         new(

@@ -6,7 +6,7 @@ namespace IncidentBot.Slack.State;
 /// <summary>War-room creation progress for one incident (table <c>slack_war_rooms</c>).</summary>
 public sealed record WarRoomProgress(long IncidentId, string ChannelName, string? ChannelId, bool Invited, bool TopicSet, bool Announced, bool Linked);
 
-/// <summary>The Slack front-end's own tables (<see cref="SlackTables"/>): event receipts, war-room progress, cards, deliveries.</summary>
+/// <summary>The Slack front-end's own tables (<see cref="SlackTables"/>): event receipts, war-room progress, cards.</summary>
 public sealed class SlackStateStore(IDbConnectionFactory database, TimeProvider time)
 {
     /// <summary>Whether an Events API <c>event_id</c> was already handled.</summary>
@@ -92,17 +92,6 @@ public sealed class SlackStateStore(IDbConnectionFactory database, TimeProvider 
             INSERT INTO slack_cards (channel_id, incident_id, message_ts, posted_at) VALUES (@ChannelId, @IncidentId, @Ts, @Now)
             ON CONFLICT (channel_id, incident_id) DO NOTHING
             """, new { ChannelId = channelId, IncidentId = incidentId, Ts = ts, Now = time.GetUtcNow() }, cancellationToken);
-
-    public async Task<bool> WasDeliveredAsync(string key, CancellationToken cancellationToken)
-    {
-        await using var connection = await database.OpenConnectionAsync(cancellationToken);
-        return await connection.ExecuteScalarAsync<long>(new CommandDefinition(
-            "SELECT COUNT(*) FROM slack_deliveries WHERE delivery_key = @Key", new { Key = key }, cancellationToken: cancellationToken)) > 0;
-    }
-
-    public Task MarkDeliveredAsync(string key, CancellationToken cancellationToken) =>
-        ExecuteAsync("INSERT INTO slack_deliveries (delivery_key, delivered_at) VALUES (@Key, @Now) ON CONFLICT (delivery_key) DO NOTHING",
-            new { Key = key, Now = time.GetUtcNow() }, cancellationToken);
 
     private async Task ExecuteAsync(string sql, object parameters, CancellationToken cancellationToken)
     {

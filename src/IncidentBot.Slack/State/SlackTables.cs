@@ -4,7 +4,7 @@ namespace IncidentBot.Slack.State;
 
 /// <summary>
 /// The Slack front-end's tables (<c>Migrations/&lt;Provider&gt;</c> in this project): event receipts, war-room progress,
-/// cards, deliveries; and how the retention pruner ages them out.
+/// cards; and how the retention pruner ages them out.
 /// </summary>
 public static class SlackTables
 {
@@ -14,9 +14,5 @@ public static class SlackTables
         new RetentionRule("slack_event_receipts", RetentionAge.Receipts, """
             DELETE FROM slack_event_receipts WHERE event_id IN (
                 SELECT event_id FROM slack_event_receipts WHERE received_at < @Before LIMIT @Batch)
-            """),
-        new RetentionRule("slack_deliveries", RetentionAge.Finished, """
-            DELETE FROM slack_deliveries WHERE delivery_key IN (
-                SELECT delivery_key FROM slack_deliveries WHERE delivered_at < @Before LIMIT @Batch)
             """));
 }

@@ -1,6 +1,7 @@
 using System.Globalization;
 using IncidentBot.Core.Application;
 using IncidentBot.Core.Incidents;
+using IncidentBot.Core.WarRooms;
 using IncidentBot.Teams.Cards;
 using IncidentBot.Teams.Connector;
 using IncidentBot.Teams.Graph;
@@ -23,10 +24,11 @@ public sealed partial class MeetingBridge(
     IncidentService service,
     IIncidentStore incidents,
     TeamsStore store,
+    IChatDeliveries deliveries,
     ConnectorClient connector,
     IOptions<TeamsOptions> options,
     TimeProvider time,
-    ILogger<MeetingBridge> logger)
+    ILogger<MeetingBridge> logger) : IMeetingBridges
 {
     /// <summary>The request key of the bridge made when the incident is declared.</summary>
     public const string DeclaredRequest = "declared";
@@ -70,12 +72,9 @@ public sealed partial class MeetingBridge(
             await LinkChatAsync(incident, thread, actor, cancellationToken);
         }
 
-        var key = $"{incident.Id}:Bridge:{requestKey}";
-        if (!await store.IsDeliveredAsync(key, TimelineTarget, cancellationToken))
-        {
-            await service.RecordWarRoomAsync(incident.Number, Line(incident, meeting), cancellationToken);
-            await store.RecordDeliveryAsync(key, TimelineTarget, cancellationToken);
-        }
+        await deliveries.OnceAsync(
+            TimelineRoom, $"{incident.Id}:bridge:{requestKey}:timeline",
+            () => service.RecordWarRoomAsync(incident.Number, Line(incident, meeting), cancellationToken), cancellationToken);
 
         return meeting;
     }
@@ -83,18 +82,15 @@ public sealed partial class MeetingBridge(
     /// <summary>Posts the join link (or why there is none) once in each Teams war room other than the meeting's own chat.</summary>
     public async Task AnnounceAsync(Incident incident, BridgeMeeting meeting, CancellationToken cancellationToken)
     {
-        var key = $"{incident.Id}:BridgeLink:{meeting.RequestKey}";
+        var key = $"{incident.Id}:bridge:{meeting.RequestKey}:{DeliveryKey.Announce}";
+        var text = meeting.Created ? $"{incident.Number} meeting bridge: [Join the meeting]({meeting.JoinUrl})" : Line(incident, meeting);
         foreach (var room in incident.WarRooms.Where(r => r.Platform == TeamsIds.Platform && r.Channel != meeting.ThreadId))
         {
-            if (await store.IsDeliveredAsync(key, room.Channel, cancellationToken)
-                || await store.GetConversationAsync(room.Channel, cancellationToken) is not { } reference)
+            if (await store.GetConversationAsync(room.Channel, cancellationToken) is { } reference)
             {
-                continue;
+                await deliveries.OnceAsync(
+                    room, key, () => connector.SendAsync(reference.ServiceUrl, room.Channel, TeamsRenderer.Text(text), cancellationToken), cancellationToken);
             }
-
-            var text = meeting.Created ? $"{incident.Number} meeting bridge: [Join the meeting]({meeting.JoinUrl})" : Line(incident, meeting);
-            await connector.SendAsync(reference.ServiceUrl, room.Channel, TeamsRenderer.Text(text), cancellationToken);
-            await store.RecordDeliveryAsync(key, room.Channel, cancellationToken);
         }
     }
 
@@ -149,8 +145,8 @@ public sealed partial class MeetingBridge(
         return $"Microsoft Graph answered {ex.Status} {ex.Code}.{hint}";
     }
 
-    /// <summary>Deliveries recorded against the timeline rather than a conversation.</summary>
-    private const string TimelineTarget = "timeline";
+    /// <summary>Where the bridge's timeline line is recorded as delivered: the timeline, not a conversation.</summary>
+    private static readonly ChatSpace TimelineRoom = new(TeamsIds.Platform, "timeline");
 
     [LoggerMessage(Level = LogLevel.Information, Message = "Teams: made the meeting bridge for {Number}")]
     private static partial void LogBridgeMade(ILogger logger, IncidentNumber number);

@@ -1,8 +1,8 @@
 using System.Text;
 using IncidentBot.Core.Application;
 using IncidentBot.Core.Incidents;
+using IncidentBot.Core.WarRooms;
 using IncidentBot.Teams.Graph;
-using IncidentBot.Teams.Storage;
 using Microsoft.Extensions.Logging;
 using Microsoft.Extensions.Options;
 
@@ -21,10 +21,12 @@ public sealed partial class TranscriptImporter(
     MeetingStore meetings,
     GraphClient graph,
     IncidentService service,
-    TeamsStore store,
+    IChatDeliveries deliveries,
     IOptions<TeamsOptions> options,
     ILogger<TranscriptImporter> logger) : IIncidentEventHandler
 {
+    public string Name => "teams-transcripts";
+
     public string Destination => "Teams (meeting transcript)";
 
     public bool Receives(Type eventType) => eventType == typeof(MeetingEnded);
@@ -45,8 +47,8 @@ public sealed partial class TranscriptImporter(
 
         foreach (var transcript in transcripts)
         {
-            var key = $"{ended.IncidentId}:Transcript:{transcript.Id}";
-            if (await store.IsDeliveredAsync(key, ended.Room.Channel, cancellationToken))
+            var key = $"{ended.IncidentId}:transcript:{transcript.Id}";
+            if (await deliveries.WasMadeAsync(ended.Room, key, cancellationToken))
             {
                 continue;
             }
@@ -59,7 +61,7 @@ public sealed partial class TranscriptImporter(
                 await service.RecordTranscriptAsync(ended.Number, entries, cancellationToken);
             }
 
-            await store.RecordDeliveryAsync(key, ended.Room.Channel, cancellationToken);
+            await deliveries.RecordAsync(ended.Room, key, cancellationToken);
             LogImported(logger, ended.Number, lines.Count);
         }
     }

@@ -18,7 +18,7 @@ public sealed record ConversationReference(
 /// <summary>The incident card posted in one war room.</summary>
 public sealed record CardPost(long IncidentId, string ConversationId, string ActivityId);
 
-/// <summary>The Teams tables (<see cref="TeamsTables"/>): conversation references, activity receipts, cards, deliveries.</summary>
+/// <summary>The Teams tables (<see cref="TeamsTables"/>): conversation references, activity receipts, cards.</summary>
 public sealed class TeamsStore(IDbConnectionFactory database, TimeProvider time)
 {
     public async Task SaveConversationAsync(ConversationReference reference, CancellationToken cancellationToken)
@@ -130,28 +130,6 @@ public sealed class TeamsStore(IDbConnectionFactory database, TimeProvider time)
             ON CONFLICT (incident_id, conversation_id) DO NOTHING
             """,
             new { card.IncidentId, card.ConversationId, card.ActivityId, PostedAt = time.GetUtcNow() },
-            cancellationToken: cancellationToken));
-    }
-
-    public async Task<bool> IsDeliveredAsync(string key, string conversationId, CancellationToken cancellationToken)
-    {
-        await using var connection = await database.OpenConnectionAsync(cancellationToken);
-        return await connection.ExecuteScalarAsync<long>(new CommandDefinition(
-            "SELECT COUNT(*) FROM teams_deliveries WHERE delivery_key = @Key AND conversation_id = @ConversationId",
-            new { Key = key, ConversationId = conversationId },
-            cancellationToken: cancellationToken)) > 0;
-    }
-
-    public async Task RecordDeliveryAsync(string key, string conversationId, CancellationToken cancellationToken)
-    {
-        await using var connection = await database.OpenConnectionAsync(cancellationToken);
-        await connection.ExecuteAsync(new CommandDefinition(
-            """
-            INSERT INTO teams_deliveries (delivery_key, conversation_id, delivered_at)
-            VALUES (@Key, @ConversationId, @DeliveredAt)
-            ON CONFLICT (delivery_key, conversation_id) DO NOTHING
-            """,
-            new { Key = key, ConversationId = conversationId, DeliveredAt = time.GetUtcNow() },
             cancellationToken: cancellationToken));
     }
 }

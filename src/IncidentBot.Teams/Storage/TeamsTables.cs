@@ -4,7 +4,7 @@ namespace IncidentBot.Teams.Storage;
 
 /// <summary>
 /// The Teams front-end's tables (<c>Migrations/&lt;Provider&gt;</c> in this project): conversation references, activity
-/// receipts, cards, deliveries; and how the retention pruner ages them out.
+/// receipts, cards; and how the retention pruner ages them out.
 /// </summary>
 public static class TeamsTables
 {
@@ -14,10 +14,6 @@ public static class TeamsTables
         new RetentionRule("teams_activity_receipts", RetentionAge.Receipts, """
             DELETE FROM teams_activity_receipts WHERE (conversation_id, activity_id) IN (
                 SELECT conversation_id, activity_id FROM teams_activity_receipts WHERE received_at < @Before LIMIT @Batch)
-            """),
-        new RetentionRule("teams_deliveries", RetentionAge.Finished, """
-            DELETE FROM teams_deliveries WHERE (delivery_key, conversation_id) IN (
-                SELECT delivery_key, conversation_id FROM teams_deliveries WHERE delivered_at < @Before LIMIT @Batch)
             """),
         // A conversation reference is how the bot reaches a conversation unprompted. One that is a war room (or holds an
         // incident card) is kept for good, since even a resolved incident may be reopened; any other is saved again by
