@@ -1,9 +1,12 @@
 using IncidentBot.Core;
 using IncidentBot.Core.Application;
 using IncidentBot.Core.Security;
+using IncidentBot.Core.WarRooms;
 using IncidentBot.Teams.Auth;
 using IncidentBot.Teams.Connector;
+using IncidentBot.Teams.Cards;
 using IncidentBot.Teams.Graph;
+using IncidentBot.Teams.Meetings;
 using IncidentBot.Teams.Handlers;
 using IncidentBot.Teams.Inbound;
 using IncidentBot.Teams.Outbound;
@@ -51,6 +54,9 @@ public static partial class DependencyInjection
         services.AddSingleton<ServiceUrlPolicy>();
         builder.AddTables(TeamsTables.Set);
         services.AddSingleton<TeamsStore>();
+        services.AddSingleton<MeetingStore>();
+        services.AddSingleton<MeetingBridge>();
+        services.AddSingleton<IncidentCardSource>();
         services.AddSingleton<TeamsUserDirectory>();
         services.AddSingleton<IncidentDeclarer>();
         services.AddSingleton<TeamsDispatcher>();
@@ -65,6 +71,9 @@ public static partial class DependencyInjection
         services.AddHostedService<TeamsStartupLog>();
         services.AddSingleton<WarRoomOpener>();
         builder.AddChatWarRoom<TeamsWarRoom>();
+        services.AddSingleton<IMeetingBridges>(sp => sp.GetRequiredService<MeetingBridge>());
+        services.TryAddEnumerable(ServiceDescriptor.Singleton<IIncidentEventHandler, BridgeRequestHandler>());
+        services.TryAddEnumerable(ServiceDescriptor.Singleton<IIncidentEventHandler, TranscriptImporter>());
         return builder;
     }
 

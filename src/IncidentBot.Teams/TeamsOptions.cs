@@ -95,6 +95,14 @@ public sealed class TeamsOptions
     /// <summary>Archive an incident's own channel when it is resolved (Graph <c>channel: archive</c>).</summary>
     public bool ArchiveOnResolve { get; set; }
 
+    /// <summary>The Entra user object id that organizes the incident meetings; empty: no meeting bridge.</summary>
+    public string MeetingOrganizerId { get; set; } = "";
+
+    /// <summary>Transcript lines added to the timeline one by one; the rest of a longer transcript goes into one entry.</summary>
+    public int TranscriptMaxEntries { get; set; } = 200;
+
+    public bool HasMeetingBridge => !string.IsNullOrWhiteSpace(MeetingOrganizerId);
+
     public bool IsAnonymous => string.IsNullOrWhiteSpace(AppId);
 
     /// <summary>Authenticated with an app id; otherwise local mode only when opted in (Development or <see cref="LocalMode"/>).</summary>
@@ -194,6 +202,22 @@ internal sealed class TeamsOptionsValidator : IValidateOptions<TeamsOptions>
         else if (options.ArchiveOnResolve)
         {
             failures.Add("Teams:ArchiveOnResolve=true needs Teams:WarRoom=channel (only incident channels are archived, never threads)");
+        }
+
+        if (options.HasMeetingBridge && !Guid.TryParse(options.MeetingOrganizerId, out _))
+        {
+            failures.Add("Teams:MeetingOrganizerId must be a user's Entra object id (a GUID), the user the meetings are made for");
+        }
+
+        if (options.HasMeetingBridge && (options.IsAnonymous || string.IsNullOrWhiteSpace(options.AppPassword)
+            || string.IsNullOrWhiteSpace(options.TenantId) && string.IsNullOrWhiteSpace(options.GraphTokenEndpoint)))
+        {
+            failures.Add("Teams:MeetingOrganizerId needs Graph credentials: set Teams:AppId, Teams:AppPassword and Teams:TenantId (the app's Graph token comes from that tenant)");
+        }
+
+        if (options.TranscriptMaxEntries is < 1 or > 1000)
+        {
+            failures.Add("Teams:TranscriptMaxEntries must be between 1 and 1000");
         }
 
         if (options.WarRoomTeamIds?.Any(t => string.IsNullOrWhiteSpace(t) || t.StartsWith("19:", StringComparison.Ordinal)) == true)

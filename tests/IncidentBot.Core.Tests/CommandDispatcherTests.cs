@@ -1,6 +1,7 @@
 using IncidentBot.Core.Application;
 using IncidentBot.Core.Commands;
 using IncidentBot.Core.Incidents;
+using IncidentBot.Core.WarRooms;
 
 namespace IncidentBot.Core.Tests;
 
@@ -157,6 +158,32 @@ public sealed class CommandDispatcherTests : EngineTests
         Assert.Equal(
             "Postmortem draft for INC-1: https://incidents.example.com/bot/incidents/INC-1 (Markdown: https://incidents.example.com/bot/incidents/INC-1/postmortem.md)",
             reply.Text);
+    }
+
+    [Fact]
+    public async Task Bridge_NoFrontEndMakesBridges_SaysBridgesAreOffAndPromisesNothing()
+    {
+        var declared = await Run("declare sev2 first");
+        var reply = await Run("bridge INC-1");
+
+        Assert.Equal(ReplyKind.Error, reply.Kind);
+        Assert.Equal(CommandDispatcher.BridgesOff, reply.Text);
+        Assert.DoesNotContain(await Store.GetTimelineAsync(declared.Incident!.Id, default), e => e.Text.Contains("bridge", StringComparison.Ordinal));
+    }
+
+    [Fact]
+    public async Task Bridge_BridgesOn_AsksForANewOne()
+    {
+        var declared = await Run("declare sev2 first");
+        var reply = await new CommandDispatcher(Incidents, Store, Access, bridges: new Bridges()).ExecuteAsync("bridge INC-1", In(General), default);
+
+        Assert.Equal(ReplyKind.Changed, reply.Kind);
+        Assert.Contains(await Store.GetTimelineAsync(declared.Incident!.Id, default), e => e.Text == "Ann asked for a new meeting bridge.");
+    }
+
+    private sealed class Bridges : IMeetingBridges
+    {
+        public bool Enabled => true;
     }
 
     [Fact]

@@ -37,6 +37,8 @@ public sealed class WarRoomNoticeTests
         Assert.Null(WarRoomNotices.For(new NoteAdded("just a note")));
         Assert.Null(WarRoomNotices.For(new UpdateReminderDue(DateTimeOffset.UnixEpoch, 1, null, null)));
         Assert.Null(WarRoomNotices.For(new EscalationStateChanged()));
+        Assert.Null(WarRoomNotices.For(new BridgeRequested()));
+        Assert.Null(WarRoomNotices.For(new MeetingEnded(new ChatSpace("teams", "19:meeting_x@thread.v2"))));
     }
 
     [Fact]

@@ -16,6 +16,9 @@ public sealed class OptionsTests
     [InlineData("Teams:WarRoomTeamIds must list at least one team group id", "Teams__WarRoom", "channel", "Teams__AppId", "")]
     [InlineData("Teams:WarRoom=channel needs Graph credentials", "Teams__WarRoom", "channel", "Teams__WarRoomTeamIds__0", "2b1f0c4e-0000-4000-8000-00000000aa01")]
     [InlineData("Teams:ArchiveOnResolve=true needs Teams:WarRoom=channel", "Teams__ArchiveOnResolve", "true", "Teams__AppId", "")]
+    [InlineData("Teams:MeetingOrganizerId must be a user's Entra object id", "Teams__MeetingOrganizerId", "ops@contoso.com", "Teams__AppId", "")]
+    [InlineData("Teams:MeetingOrganizerId needs Graph credentials", "Teams__MeetingOrganizerId", "5f0c2d1e-0000-4000-8000-0000000000aa", "Teams__AppId", "")]
+    [InlineData("Teams:TranscriptMaxEntries", "Teams__TranscriptMaxEntries", "0", "Teams__AppId", "")]
     [InlineData("Teams:GraphBaseUrl", "Teams__GraphBaseUrl", "http://graph.example.com/v1.0/", "Teams__AppId", "")]
     public async Task Start_InvalidTeamsSetting_ExitsNamingTheKey(string namedKey, string key1, string value1, string key2, string value2)
     {

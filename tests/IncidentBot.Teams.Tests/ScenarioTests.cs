@@ -4,6 +4,7 @@ using IncidentBot.Core.Incidents;
 using IncidentBot.TestKit.Databases;
 using IncidentBot.TestKit.Teams;
 using IncidentBot.Core.Application;
+using IncidentBot.Core.Commands;
 using Microsoft.Extensions.DependencyInjection;
 
 namespace IncidentBot.Teams.Tests;
@@ -169,6 +170,21 @@ public abstract class ScenarioTests<TDatabase> : IAsyncLifetime
         Assert.Single(world.Issuer.TokenRequests);
 
         static string invokeText(JsonObject response) => response["value"]!.ToJsonString();
+    }
+
+    [Fact]
+    public async Task Bridge_NoMeetingOrganizer_SaysBridgesAreOffAndPromisesNone()
+    {
+        var world = _world;
+        await world.PostAsync(world.Activities.Command(OpsChannel, TeamsWorld.Ann, "declare sev3 Quiet pager"));
+        var thread = (await WaitAsync(() => world.IncidentAsync(1), i => i.WarRooms.Count == 1)).WarRooms[0].Channel;
+
+        await world.PostAsync(world.Activities.Command(thread, TeamsWorld.Bo, "bridge"));
+
+        await world.Connector.WaitForAsync(
+            c => c.Any(x => x.ConversationId == thread && x.Text?.Contains(CommandDispatcher.BridgesOff, StringComparison.Ordinal) == true),
+            what: "the answer that bridges are off");
+        Assert.DoesNotContain(await world.TimelineAsync(1), e => e.Text.Contains("bridge", StringComparison.OrdinalIgnoreCase));
     }
 
     [Fact]

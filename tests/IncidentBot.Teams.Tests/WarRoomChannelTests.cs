@@ -148,6 +148,38 @@ public abstract class WarRoomChannelTests<TDatabase> : IAsyncLifetime
     }
 
     [Fact]
+    public async Task Declare_ChannelMadeButItsAnswerLost_RetryFindsAndLinksThatChannelNoSecond()
+    {
+        var world = _world;
+        // Graph makes the channel, but the bot never learns it (crash or timeout before the link): the retry meets
+        // NameAlreadyExists for its own channel.
+        _graph.LoseNextCreateAnswer();
+        _graph.AddChannel(TeamA, "inc-1-orphan-window-2");
+        await world.PostAsync(world.Activities.Command(OpsChannel, TeamsWorld.Ann, "declare sev2 Orphan window"));
+
+        var incident = await WaitAsync(() => world.IncidentAsync(1), i => i.WarRooms.Count == 1);
+        var ours = Assert.Single(_graph.Channels, c => c.DisplayName == "inc-1-orphan-window");
+        Assert.Equal(new ChatSpace("teams", ours.Id), Assert.Single(incident.WarRooms));
+        Assert.Equal(2, _graph.Channels.Count);
+        Assert.Contains(_graph.Calls, c => c.Method == "GET" && c.Path == $"/v1.0/teams/{TeamA}/channels" && c.Status == 200);
+        var card = (await world.Connector.WaitForAsync(c => c.Any(x => x.Operation == ConnectorOperation.CreateConversation), what: "the card"))
+            .Single(x => x.Operation == ConnectorOperation.CreateConversation);
+        Assert.Equal(ours.Id, (string?)card.Body!["channelData"]!["channel"]!["id"]);
+    }
+
+    [Fact]
+    public async Task Declare_NameTakenByAChannelNotOurs_SuffixedNotReused()
+    {
+        var world = _world;
+        _graph.AddChannel(TeamA, "inc-1-someone-elses");
+        await world.PostAsync(world.Activities.Command(OpsChannel, TeamsWorld.Ann, "declare sev2 Someone elses"));
+
+        var incident = await WaitAsync(() => world.IncidentAsync(1), i => i.WarRooms.Count == 1);
+        var made = Assert.Single(_graph.Channels, c => c.DisplayName == "inc-1-someone-elses-2");
+        Assert.Equal(new ChatSpace("teams", made.Id), Assert.Single(incident.WarRooms));
+    }
+
+    [Fact]
     public async Task Declare_GraphRefuses_TimelineAndMessageSayWhatFailedAndNoHalfRoom()
     {
         var world = _world;

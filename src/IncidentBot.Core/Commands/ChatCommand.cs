@@ -49,6 +49,9 @@ public sealed record ShowPostmortemCommand : ChatCommand;
 
 public sealed record LinkCommand(IncidentNumber Target) : ChatCommand;
 
+/// <summary><c>bridge</c>: a new meeting bridge for the incident (where a front-end makes bridges).</summary>
+public sealed record BridgeCommand : ChatCommand;
+
 public sealed record ListCommand : ChatCommand;
 
 public sealed record HelpCommand : ChatCommand;

@@ -1,6 +1,7 @@
 using IncidentBot.Core.Application;
 using IncidentBot.Core.Incidents;
 using IncidentBot.Core.Permissions;
+using IncidentBot.Core.WarRooms;
 
 namespace IncidentBot.Core.Commands;
 
@@ -38,10 +39,13 @@ public sealed record CommandReply(ReplyKind Kind, string Text)
 }
 
 /// <summary>Runs parsed commands against <see cref="IncidentService"/>; every front-end goes through here.</summary>
-public sealed class CommandDispatcher(IncidentService incidents, IIncidentStore store, IncidentAccess access, IncidentLinks? links = null)
+public sealed class CommandDispatcher(IncidentService incidents, IIncidentStore store, IncidentAccess access, IncidentLinks? links = null, IMeetingBridges? bridges = null)
 {
     /// <summary>The severity of <c>declare &lt;title&gt;</c> when none is given.</summary>
     public const Severity DefaultSeverity = Severity.Sev3;
+
+    /// <summary>The answer to <c>bridge</c> on a bot that makes no meeting bridges.</summary>
+    public const string BridgesOff = "Meeting bridges are off on this bot (its operator turns them on with Teams:MeetingOrganizerId), so no bridge was made.";
 
     public async Task<CommandReply> ExecuteAsync(string? text, CommandContext context, CancellationToken cancellationToken)
     {
@@ -125,6 +129,10 @@ public sealed class CommandDispatcher(IncidentService incidents, IIncidentStore 
             case ShowTimelineCommand:
                 var timeline = await store.GetTimelineAsync(subject.Id, ct);
                 return new CommandReply(ReplyKind.Timeline, $"Timeline of {number}: {timeline.Count} entries.") { Incident = subject, Timeline = timeline };
+            case BridgeCommand when bridges is not { Enabled: true }:
+                return new CommandReply(ReplyKind.Error, BridgesOff);
+            case BridgeCommand:
+                return Reply(ReplyKind.Changed, await incidents.RequestBridgeAsync(number, actor, ct));
             case ShowPostmortemCommand:
                 return new CommandReply(ReplyKind.Postmortem, PostmortemText(number)) { Incident = subject };
             default:
@@ -148,6 +156,7 @@ public sealed class CommandDispatcher(IncidentService incidents, IIncidentStore 
         ResolveCommand => ("resolve", IncidentAction.RoleChange),
         ReopenCommand => ("reopen", IncidentAction.Change),
         MakePrivateCommand => ("private", IncidentAction.Change),
+        BridgeCommand => ("bridge", IncidentAction.Change),
         ShowTimelineCommand => ("timeline", IncidentAction.Read),
         ShowPostmortemCommand => ("postmortem", IncidentAction.Read),
         _ => throw new InvalidOperationException($"No permission for {command.GetType().Name}."),

@@ -58,6 +58,7 @@ public static class CommandParser
             "private" => rest.Length == 0 ? new MakePrivateCommand() : null,
             "timeline" => rest.Length == 0 ? new ShowTimelineCommand() : null,
             "postmortem" => rest.Length == 0 ? new ShowPostmortemCommand() : null,
+            "bridge" => rest.Length == 0 ? new BridgeCommand() : null,
             "link" => IncidentNumber.TryParse(rest, out var target) ? new LinkCommand(target) : null,
             "list" => new ListCommand(),
             "help" => new HelpCommand(),

@@ -26,6 +26,8 @@ namespace IncidentBot.Core.Incidents;
 [JsonDerivedType(typeof(CommanderMissing), "commander_missing")]
 [JsonDerivedType(typeof(IncidentEscalated), "escalated")]
 [JsonDerivedType(typeof(EscalationStateChanged), "escalation_state_changed")]
+[JsonDerivedType(typeof(BridgeRequested), "bridge_requested")]
+[JsonDerivedType(typeof(MeetingEnded), "meeting_ended")]
 public abstract record IncidentEvent
 {
     public long IncidentId { get; init; }
@@ -79,3 +81,9 @@ public sealed record IncidentEscalated(int Level, IReadOnlyList<string> Targets,
 
 /// <summary>Pages of an escalation step went out (or failed) and its next level was set: the cards show it.</summary>
 public sealed record EscalationStateChanged : IncidentEvent;
+
+/// <summary>Someone asked for a new meeting bridge (<c>bridge</c>); the front-end that makes bridges makes one.</summary>
+public sealed record BridgeRequested : IncidentEvent;
+
+/// <summary>The meeting held in war room <paramref name="Room"/> ended; its transcript can be fetched (later).</summary>
+public sealed record MeetingEnded(ChatSpace Room) : IncidentEvent;

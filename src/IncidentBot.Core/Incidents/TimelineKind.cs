@@ -11,6 +11,9 @@ public enum TimelineKind
     Page,
     Meeting,
     System,
+
+    /// <summary>A line of a meeting transcript, attributed to its speaker.</summary>
+    Transcript,
 }
 
 public static class TimelineKindText

@@ -3,6 +3,7 @@ using System.Text.Json.Nodes;
 using IncidentBot.Core.Application;
 using IncidentBot.Core.Incidents;
 using IncidentBot.Teams.Inbound;
+using IncidentBot.Teams.Meetings;
 using static IncidentBot.Teams.Cards.CardElements;
 
 namespace IncidentBot.Teams.Cards;
@@ -31,7 +32,7 @@ public static class IncidentCards
     public const string Version = "1.5";
 
     /// <summary>The incident card: state, roles, the escalation (who was paged, acknowledged, next) and the actions that change them.</summary>
-    public static JsonObject Incident(Incident incident, EscalationState? escalation = null)
+    public static JsonObject Incident(Incident incident, EscalationState? escalation = null, BridgeMeeting? bridge = null)
     {
         var number = incident.Number.ToString();
         var body = new JsonArray
@@ -54,6 +55,11 @@ public static class IncidentCards
         if (escalation is { IsEmpty: false } || escalation?.Acknowledged is not null)
         {
             AddEscalation(body, escalation);
+        }
+
+        if (bridge is { Created: false })
+        {
+            body.Add(new JsonObject { ["type"] = "TextBlock", ["text"] = $"Bridge could not be created: {bridge.Failure}", ["color"] = "Attention", ["wrap"] = true });
         }
 
         var actions = new JsonArray();
@@ -84,7 +90,14 @@ public static class IncidentCards
         }
 
         // Its own row: a live incident's set already holds the five actions Teams shows side by side.
-        return Card(body, actions, [Execute("Postmortem draft", CardVerbs.Postmortem, number)]);
+        var more = new JsonArray();
+        if (bridge is { Created: true, JoinUrl: { } joinUrl })
+        {
+            more.Add(new JsonObject { ["type"] = "Action.OpenUrl", ["title"] = "Join bridge", ["url"] = joinUrl });
+        }
+
+        more.Add(Execute("Postmortem draft", CardVerbs.Postmortem, number));
+        return Card(body, actions, more);
     }
 
     /// <summary>

@@ -67,7 +67,11 @@ public sealed partial class GraphClient(
         await SendAsync("archive_channel", HttpMethod.Post,
             $"teams/{Uri.EscapeDataString(teamId)}/channels/{Uri.EscapeDataString(channelId)}/archive", teamId, new JsonObject(), cancellationToken);
 
-    private async Task<JsonNode?> SendAsync(string operation, HttpMethod method, string path, string teamId, JsonNode? body, CancellationToken cancellationToken)
+    private async Task<JsonNode?> SendAsync(string operation, HttpMethod method, string path, string teamId, JsonNode? body, CancellationToken cancellationToken) =>
+        await SendTextAsync(operation, method, path, teamId, body, cancellationToken) is { Length: > 0 } text ? Parse(text) : null;
+
+    /// <summary>One call, retried as the class says; <paramref name="paceKey"/> is the team (or user) whose calls are paced together.</summary>
+    private async Task<string> SendTextAsync(string operation, HttpMethod method, string path, string paceKey, JsonNode? body, CancellationToken cancellationToken)
     {
         var settings = options.Value;
         var baseUrl = settings.GraphBaseUrl.EndsWith('/') ? settings.GraphBaseUrl : settings.GraphBaseUrl + "/";
@@ -77,7 +81,7 @@ public sealed partial class GraphClient(
         for (var attempt = 0; ; attempt++)
         {
             var token = await TokenAsync(operation, settings, cancellationToken);
-            await PaceAsync(teamId, cancellationToken);
+            await PaceAsync(paceKey, cancellationToken);
             using var request = new HttpRequestMessage(method, url);
             if (payload is not null)
             {
@@ -114,7 +118,7 @@ public sealed partial class GraphClient(
                 if (response.IsSuccessStatusCode)
                 {
                     Count(operation, "ok");
-                    return string.IsNullOrWhiteSpace(text) ? null : Parse(text);
+                    return text;
                 }
 
                 if (status == 401 && !unauthorizedOnce)

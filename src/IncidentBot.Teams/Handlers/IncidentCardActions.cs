@@ -23,7 +23,7 @@ public sealed partial class IncidentCardActions(
     TeamsUserDirectory users,
     ReplySender replies,
     IncidentLinks links,
-    IEscalationStateReader escalation,
+    IncidentCardSource cards,
     ILogger<IncidentCardActions> logger) : ITeamsActivityHandler
 {
     public IReadOnlyCollection<TeamsActivityKind> Kinds { get; } = [TeamsActivityKind.CardAction];
@@ -117,7 +117,7 @@ public sealed partial class IncidentCardActions(
             return InvokeResponses.Message(reply.Text);
         }
 
-        return InvokeResponses.Card(cardOverride ?? IncidentCards.Incident(incident, await escalation.ReadAsync(incident, cancellationToken)));
+        return InvokeResponses.Card(cardOverride ?? await cards.RenderAsync(incident, cancellationToken));
     }
 
     /// <summary>An invoke gets the message as its response; an Action.Submit (a message activity) is answered in the conversation.</summary>

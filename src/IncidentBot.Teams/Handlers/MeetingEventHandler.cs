@@ -30,7 +30,8 @@ public sealed partial class MeetingEventHandler(IncidentService incidents, TimeP
         }
 
         var author = activity.From?.Id is null ? null : turn.From;
-        var result = await incidents.RecordMeetingEventAsync(new ChatSpace(TeamsIds.Platform, turn.Room), text, activity.Timestamp ?? time.GetUtcNow(), author, cancellationToken);
+        var result = await incidents.RecordMeetingEventAsync(
+            new ChatSpace(TeamsIds.Platform, turn.Room), text, activity.Timestamp ?? time.GetUtcNow(), author, cancellationToken, ended: activity.Name == TeamsIds.MeetingEndEvent);
         if (result is not null)
         {
             LogMeetingEvent(logger, result.Incident.Number, activity.Name!);

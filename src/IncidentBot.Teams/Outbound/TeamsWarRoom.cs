@@ -6,6 +6,7 @@ using IncidentBot.Core.WarRooms;
 using IncidentBot.Teams.Cards;
 using IncidentBot.Teams.Connector;
 using IncidentBot.Teams.Graph;
+using IncidentBot.Teams.Meetings;
 using IncidentBot.Teams.Schema;
 using IncidentBot.Teams.Storage;
 using Microsoft.Extensions.Logging;
@@ -16,13 +17,16 @@ namespace IncidentBot.Teams.Outbound;
 /// <summary>
 /// Teams' war rooms as Core's <see cref="WarRoomProjection"/> drives them, through the Bot Connector (proactive messages
 /// from stored conversation references): rooms opened by the <see cref="WarRoomOpener"/>, the Adaptive Card posted and
-/// updated in place, notices as text, the reminder as a card, Graph-made channels archived on resolve.
+/// updated in place, notices as text, the reminder as a card, Graph-made channels archived on resolve; the meeting bridge
+/// made as the room opens (<see cref="MeetingBridge"/>), so the card shows its join link.
 /// </summary>
 public sealed partial class TeamsWarRoom(
     WarRoomOpener opener,
     TeamsStore store,
     ConnectorClient connector,
-    IEscalationStateReader escalation,
+    IncidentCardSource cards,
+    MeetingBridge bridge,
+    IIncidentStore incidents,
     GraphClient graph,
     IOptions<TeamsOptions> options,
     ILogger<TeamsWarRoom> logger) : IChatWarRoom
@@ -43,10 +47,40 @@ public sealed partial class TeamsWarRoom(
             return;
         }
 
-        foreach (var room in await opener.OpenAsync(incident, declared, origin, cancellationToken))
+        var rooms = await opener.OpenAsync(incident, declared, origin, cancellationToken);
+        if (bridge.Enabled)
+        {
+            // Every Teams room's card is refreshed there, now showing the bridge.
+            await OpenBridgeAsync(declared, MeetingBridge.DeclaredRequest, cancellationToken);
+            return;
+        }
+
+        foreach (var room in rooms)
         {
             await RefreshCardAsync(incident, room, cancellationToken);
         }
+    }
+
+    /// <summary>
+    /// The meeting bridge of one request (the declare, a <c>bridge</c>) once the war room is open: made, its chat linked,
+    /// the card of every Teams war room showing its join link (or why there is none), and the link posted there once.
+    /// </summary>
+    public async Task OpenBridgeAsync(IncidentEvent request, string requestKey, CancellationToken cancellationToken)
+    {
+        ArgumentNullException.ThrowIfNull(request);
+        if (await incidents.GetAsync(request.Number, cancellationToken) is not { } incident
+            || await bridge.EnsureAsync(incident, requestKey, request.Actor, cancellationToken) is not { } meeting)
+        {
+            return;
+        }
+
+        incident = await incidents.GetAsync(request.Number, cancellationToken) ?? incident;
+        foreach (var room in incident.WarRooms.Where(r => r.Platform == TeamsIds.Platform && r.Channel != meeting.ThreadId))
+        {
+            await RefreshCardAsync(incident, room, cancellationToken);
+        }
+
+        await bridge.AnnounceAsync(incident, meeting, cancellationToken);
     }
 
     public Task LinkedAsync(Incident incident, ChatSpace room, CancellationToken cancellationToken) =>
@@ -60,7 +94,7 @@ public sealed partial class TeamsWarRoom(
             return;
         }
 
-        var card = TeamsRenderer.Card(IncidentCards.Incident(incident, await escalation.ReadAsync(incident, cancellationToken)));
+        var card = TeamsRenderer.Card(await cards.RenderAsync(incident, cancellationToken));
         var posted = await store.GetCardAsync(incident.Id, room.Channel, cancellationToken);
         if (posted is not null)
         {

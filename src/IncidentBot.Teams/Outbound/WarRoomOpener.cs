@@ -23,7 +23,7 @@ public sealed partial class WarRoomOpener(
     TeamsStore store,
     IChatDeliveries deliveries,
     ConnectorClient connector,
-    IEscalationStateReader escalation,
+    IncidentCardSource cardSource,
     GraphClient graph,
     IOptions<TeamsOptions> options,
     ILogger<WarRoomOpener> logger)
@@ -66,7 +66,7 @@ public sealed partial class WarRoomOpener(
                 Bot = new ChannelAccount(reference.BotId, reference.BotName),
                 TenantId = reference.TenantId,
                 ChannelData = channelData,
-                Activity = TeamsRenderer.Card(IncidentCards.Incident(incident, await escalation.ReadAsync(incident, cancellationToken))),
+                Activity = TeamsRenderer.Card(await cardSource.RenderAsync(incident, cancellationToken)),
             }, cancellationToken);
             thread = new CardPost(incident.Id, created.Id!, created.ActivityId ?? ThreadRoot(created.Id!));
             LogThreadOpened(logger, incident.Number, thread.ConversationId);
@@ -153,7 +153,7 @@ public sealed partial class WarRoomOpener(
                 Bot = new ChannelAccount(reference.BotId, reference.BotName),
                 TenantId = reference.TenantId,
                 ChannelData = channelData,
-                Activity = TeamsRenderer.Card(IncidentCards.Incident(incident)),
+                Activity = TeamsRenderer.Card(await cardSource.RenderAsync(incident, cancellationToken)),
             }, cancellationToken);
             await store.SaveCardAsync(new CardPost(incident.Id, channelId, created.ActivityId ?? ThreadRoot(created.Id!)), cancellationToken);
         }
@@ -162,20 +162,31 @@ public sealed partial class WarRoomOpener(
         return incident.WarRooms.Contains(origin) ? [origin] : [];
     }
 
-    /// <summary>Tries the incident's name, then with -2, -3… while Graph answers NameAlreadyExists in that team.</summary>
+    /// <summary>
+    /// Tries the incident's name, then with -2, -3… while Graph answers NameAlreadyExists in that team. A taken name whose
+    /// channel carries this incident's description is the one an earlier try made (its answer or the link after it was
+    /// lost to a crash or timeout), so it is taken rather than a second channel made.
+    /// </summary>
     private async Task<GraphChannel> CreateChannelAsync(Incident incident, string teamId, CancellationToken cancellationToken)
     {
         const int maxNames = 5;
         var description = $"{incident.Number}: {incident.Title}";
+        description = description.Length > 1024 ? description[..1024] : description;
         for (var attempt = 1; ; attempt++)
         {
             var name = ChannelNames.For(incident.Number, incident.Title, attempt);
             try
             {
-                return await graph.CreateChannelAsync(teamId, name, description.Length > 1024 ? description[..1024] : description, cancellationToken);
+                return await graph.CreateChannelAsync(teamId, name, description, cancellationToken);
             }
             catch (GraphException ex) when (ex.NameAlreadyExists && attempt < maxNames)
             {
+                if (await graph.FindChannelAsync(teamId, name, cancellationToken) is { } existing && existing.Description == description)
+                {
+                    LogChannelReused(logger, incident.Number, name, teamId);
+                    return new GraphChannel(existing.Id, existing.DisplayName, null);
+                }
+
                 LogNameTaken(logger, incident.Number, name, teamId);
             }
         }
@@ -243,4 +254,6 @@ public sealed partial class WarRoomOpener(
     [LoggerMessage(Level = LogLevel.Information, Message = "Teams: the channel name {Name} for {Number} is taken in team {TeamId}; trying the next")]
     private static partial void LogNameTaken(ILogger logger, IncidentNumber number, string name, string teamId);
 
+    [LoggerMessage(Level = LogLevel.Warning, Message = "Teams: the channel {Name} for {Number} in team {TeamId} was made by an earlier try; using it")]
+    private static partial void LogChannelReused(ILogger logger, IncidentNumber number, string name, string teamId);
 }

@@ -21,6 +21,14 @@ public sealed record GraphCall(string Method, string Path, string? TeamId, JsonN
 public sealed record GraphChannel(string TeamId, string Id, string DisplayName, string MembershipType)
 {
     public bool Archived { get; set; }
+
+    public string? Description { get; init; }
+}
+
+/// <summary>An online meeting the fake made (<c>createOrGet</c>), with the transcripts it serves once they are ready.</summary>
+public sealed record GraphMeeting(string OrganizerId, string Id, string ExternalId, string Subject, string JoinUrl, string ThreadId)
+{
+    public ConcurrentQueue<(string Id, string Vtt)> Transcripts { get; } = new();
 }
 
 /// <summary>
@@ -45,6 +53,9 @@ public sealed class FakeGraph : IAsyncDisposable
     private readonly List<(int Status, TimeSpan? RetryAfter, string? Code)> _failures = [];
     private readonly ConcurrentDictionary<string, GraphChannel> _channels = new(StringComparer.Ordinal);
     private readonly HashSet<string> _teams = new(StringComparer.OrdinalIgnoreCase);
+    private readonly ConcurrentDictionary<string, GraphMeeting> _meetings = new(StringComparer.Ordinal);
+    private int _loseCreateAnswers;
+    private int _nextMeeting;
     private WebApplication? _app;
     private int _issued;
     private int _nextChannel;
@@ -66,6 +77,21 @@ public sealed class FakeGraph : IAsyncDisposable
     public IReadOnlyList<IReadOnlyDictionary<string, string>> TokenRequests => _tokenRequests.ToList();
 
     public IReadOnlyList<GraphChannel> Channels => _channels.Values.OrderBy(c => c.Id, StringComparer.Ordinal).ToList();
+
+    public IReadOnlyList<GraphMeeting> Meetings => _meetings.Values.OrderBy(m => m.Id, StringComparer.Ordinal).ToList();
+
+    /// <summary>
+    /// The next channel or meeting creation succeeds at Graph but its answer is lost (503), as when the bot crashes or times out
+    /// between Graph making the channel and the bot recording it.
+    /// </summary>
+    public void LoseNextCreateAnswer() => Interlocked.Increment(ref _loseCreateAnswers);
+
+    /// <summary>Makes a transcript of the meeting <paramref name="meetingId"/> ready: listed, and its content served as WebVTT.</summary>
+    public void AddTranscript(string meetingId, string vtt)
+    {
+        var meeting = _meetings[meetingId];
+        meeting.Transcripts.Enqueue(($"transcript-{meeting.Transcripts.Count + 1}-{Guid.NewGuid():N}", vtt));
+    }
 
     public static bool Issued(string? token) => token is not null && token.StartsWith(IssuedTokenPrefix, StringComparison.Ordinal);
 
@@ -160,6 +186,12 @@ public sealed class FakeGraph : IAsyncDisposable
             return Results.Json(new { token_type = "Bearer", expires_in = 3599, ext_expires_in = 3599, access_token = token });
         });
         _app.MapPost("/v1.0/teams/{teamId}/channels", (HttpContext http, string teamId) => HandleAsync(http, teamId, null, CreateChannel));
+        _app.MapGet("/v1.0/teams/{teamId}/channels", (HttpContext http, string teamId) => HandleAsync(http, teamId, null, (_, _, _) => ListChannels(teamId, http.Request.Query["$filter"].ToString())));
+        _app.MapPost("/v1.0/users/{userId}/onlineMeetings/createOrGet", (HttpContext http, string userId) => HandleAsync(http, userId, null, CreateOrGetMeeting));
+        _app.MapGet("/v1.0/users/{userId}/onlineMeetings/{meetingId}/transcripts", (HttpContext http, string userId, string meetingId) =>
+            HandleAsync(http, userId, meetingId, ListTranscripts));
+        _app.MapGet("/v1.0/users/{userId}/onlineMeetings/{meetingId}/transcripts/{transcriptId}/content", (HttpContext http, string userId, string meetingId, string transcriptId) =>
+            HandleAsync(http, userId, meetingId, (_, _, _) => TranscriptContent(userId, meetingId, transcriptId, http.Request.Query["$format"].ToString())));
         _app.MapPost("/v1.0/teams/{teamId}/channels/{channelId}/archive", (HttpContext http, string teamId, string channelId) => HandleAsync(http, teamId, channelId, Archive));
         await _app.StartAsync();
         var address = _app.Services.GetRequiredService<IServer>().Features.Get<IServerAddressesFeature>()!.Addresses.First();
@@ -208,7 +240,7 @@ public sealed class FakeGraph : IAsyncDisposable
             return Record(http, teamId, body, authorization, Error(f.Status, code, "Scripted failure."));
         }
 
-        if (_teams.Count > 0 && !_teams.Contains(teamId))
+        if (_teams.Count > 0 && !_teams.Contains(teamId) && !http.Request.Path.StartsWithSegments("/v1.0/users", StringComparison.Ordinal))
         {
             return Record(http, teamId, body, authorization, Error(404, "NotFound", $"No team found with Group Id {teamId}"));
         }
@@ -242,7 +274,7 @@ public sealed class FakeGraph : IAsyncDisposable
                 return Error(409, "NameAlreadyExists", "Channel name already existed, please use other name.");
             }
 
-            var channel = new GraphChannel(teamId, NewChannelId(), name, membership);
+            var channel = new GraphChannel(teamId, NewChannelId(), name, membership) { Description = body?["description"]?.GetValue<string>() };
             _channels[channel.Id] = channel;
             return (201, new JsonObject
             {
@@ -261,8 +293,106 @@ public sealed class FakeGraph : IAsyncDisposable
     private IResult CreateChannel(string teamId, string? channelId, JsonNode? body)
     {
         var (status, json) = CreateChannelCore(teamId, body);
+        if (status == 201 && LoseThisAnswer())
+        {
+            (status, json) = Error(503, "ServiceNotAvailable", "Scripted: the channel was made but the answer was lost.");
+        }
+
         return Results.Text(json?.ToJsonString() ?? "", "application/json", statusCode: status);
     }
+
+    private IResult ListChannels(string teamId, string filter)
+    {
+        // Supports the one filter the bot uses: displayName eq '…'.
+        const string prefix = "displayName eq '";
+        var name = filter.StartsWith(prefix, StringComparison.Ordinal) && filter.EndsWith('\'')
+            ? filter[prefix.Length..^1].Replace("''", "'", StringComparison.Ordinal)
+            : null;
+        var channels = _channels.Values.Where(c => c.TeamId == teamId && (name is null || string.Equals(c.DisplayName, name, StringComparison.OrdinalIgnoreCase)))
+            .Select(c => (JsonNode)new JsonObject { ["id"] = c.Id, ["displayName"] = c.DisplayName, ["description"] = c.Description, ["membershipType"] = c.MembershipType })
+            .ToArray();
+        return Results.Text(new JsonObject { ["value"] = new JsonArray(channels) }.ToJsonString(), "application/json");
+    }
+
+    private IResult CreateOrGetMeeting(string userId, string? unused, JsonNode? body)
+    {
+        var externalId = body?["externalId"]?.GetValue<string>();
+        if (string.IsNullOrWhiteSpace(externalId))
+        {
+            return Json(Error(400, "BadRequest", "externalId is required."));
+        }
+
+        var meeting = _meetings.Values.FirstOrDefault(m => m.OrganizerId == userId && m.ExternalId == externalId);
+        var status = 200;
+        if (meeting is null)
+        {
+            var n = Interlocked.Increment(ref _nextMeeting).ToString(CultureInfo.InvariantCulture);
+            meeting = new GraphMeeting(userId, $"MSo{n}fakemeeting{Guid.NewGuid():N}", externalId, body?["subject"]?.GetValue<string>() ?? "",
+                $"https://teams.microsoft.com/l/meetup-join/19%3ameeting_fake{n}%40thread.v2/0", $"19:meeting_fake{n}@thread.v2");
+            _meetings[meeting.Id] = meeting;
+            status = 201;
+            if (LoseThisAnswer())
+            {
+                return Json(Error(503, "ServiceNotAvailable", "Scripted: the meeting was made but the answer was lost."));
+            }
+        }
+
+        return Json((status, new JsonObject
+        {
+            ["id"] = meeting.Id,
+            ["externalId"] = meeting.ExternalId,
+            ["subject"] = meeting.Subject,
+            ["joinWebUrl"] = meeting.JoinUrl,
+            ["startDateTime"] = body?["startDateTime"]?.GetValue<string>(),
+            ["endDateTime"] = body?["endDateTime"]?.GetValue<string>(),
+            ["chatInfo"] = new JsonObject { ["threadId"] = meeting.ThreadId, ["messageId"] = "0" },
+            ["participants"] = new JsonObject { ["organizer"] = new JsonObject { ["identity"] = new JsonObject { ["user"] = new JsonObject { ["id"] = userId } } } },
+        }));
+    }
+
+    private IResult ListTranscripts(string userId, string? meetingId, JsonNode? body)
+    {
+        // Graph answers 404 until the meeting has a transcript (minutes after it ends).
+        if (meetingId is null || !_meetings.TryGetValue(meetingId, out var meeting) || meeting.OrganizerId != userId || meeting.Transcripts.IsEmpty)
+        {
+            return Json(Error(404, "NotFound", "The requested resource was not found."));
+        }
+
+        var items = meeting.Transcripts.Select(t => (JsonNode)new JsonObject
+        {
+            ["id"] = t.Id,
+            ["meetingId"] = meeting.Id,
+            ["meetingOrganizerId"] = userId,
+            ["createdDateTime"] = DateTimeOffset.UtcNow.ToString("O", CultureInfo.InvariantCulture),
+        }).ToArray();
+        return Json((200, new JsonObject { ["value"] = new JsonArray(items) }));
+    }
+
+    private IResult TranscriptContent(string userId, string meetingId, string transcriptId, string format)
+    {
+        if (!_meetings.TryGetValue(meetingId, out var meeting) || meeting.OrganizerId != userId || meeting.Transcripts.All(t => t.Id != transcriptId))
+        {
+            return Json(Error(404, "NotFound", "The requested resource was not found."));
+        }
+
+        return format == "text/vtt"
+            ? Results.Text(meeting.Transcripts.First(t => t.Id == transcriptId).Vtt, "text/vtt")
+            : Json(Error(400, "BadRequest", "Only $format=text/vtt is served by this fake."));
+    }
+
+    private bool LoseThisAnswer()
+    {
+        if (Interlocked.Decrement(ref _loseCreateAnswers) >= 0)
+        {
+            return true;
+        }
+
+        Interlocked.Exchange(ref _loseCreateAnswers, 0);
+        return false;
+    }
+
+    private static IResult Json((int Status, JsonObject? Body) answer) =>
+        Results.Text(answer.Body?.ToJsonString() ?? "", "application/json", statusCode: answer.Status);
 
     private IResult Archive(string teamId, string? channelId, JsonNode? body)
     {
