@@ -122,7 +122,8 @@ public abstract class WarRoomFirstSecondsTests<TDatabase>(ITestOutputHelper outp
             said.Add(await slack.SayAsync(room, OutboxFaults.Carol, $"During the outage {i}: replica lag {i * 5}s"));
         }
 
-        await _faults.CommandAsync($"update {number} Failing over to the standby", _faults.General.Id, OutboxFaults.Ann, "ann");
+        // In the war room: changes typed elsewhere are refused (Permissions:ChangesOnlyInWarRoom).
+        await _faults.CommandAsync($"update {number} Failing over to the standby", room, OutboxFaults.Ann, "ann");
         // A minute of 503s, as in a real Slack incident, then recovery.
         var outageFor = Stopwatch.StartNew();
         await OutboxFaults.WaitUntilAsync(() => Task.FromResult(slack.OutageAnswers >= 4), "four calls refused by the outage", TimeSpan.FromSeconds(30));

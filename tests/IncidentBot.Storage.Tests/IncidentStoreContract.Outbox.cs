@@ -450,7 +450,9 @@ public abstract partial class IncidentStoreContract
             await MigrateToAsync(services, version: 4);
             var store = services.GetRequiredService<IIncidentStore>();
 
-            // What a build from before per-handler lanes leaves behind.
+            // What a build from before per-handler lanes leaves behind. This build's store writes is_private (storage
+            // 0013): the column is there only while the old build's rows are written.
+            await ExecuteAsync(services, postgres: "ALTER TABLE incidents ADD COLUMN is_private boolean NOT NULL DEFAULT FALSE", sqlite: "ALTER TABLE incidents ADD COLUMN is_private INTEGER NOT NULL DEFAULT 0");
             var delivered = await store.DeclareAsync(n => NewIncident(n, "Delivered before the upgrade"), None);
             var backingOff = await store.DeclareAsync(n => NewIncident(n, "Backing off"), None);
             var leased = await store.DeclareAsync(n => NewIncident(n, "Being delivered by an old instance"), None);
@@ -470,6 +472,8 @@ public abstract partial class IncidentStoreContract
                     connection, $"UPDATE outbox SET attempts = 1, locked_until = @At WHERE {FirstOf}", new { leased.Id, At = Now + TimeSpan.FromSeconds(30) });
                 await Dapper.SqlMapper.ExecuteAsync(connection, $"UPDATE outbox SET failed_at = @Now, attempts = 12 WHERE {FirstOf}", new { failed.Id, Now });
             }
+
+            await ExecuteAsync(services, postgres: "ALTER TABLE incidents DROP COLUMN is_private", sqlite: "ALTER TABLE incidents DROP COLUMN is_private");
 
             // 0005 and whatever came after it.
             var migrator = services.GetRequiredService<DatabaseMigrator>();

@@ -106,6 +106,35 @@ public sealed class CardActionTests : IAsyncLifetime
         Assert.Equal(HttpStatusCode.NotImplemented, (await _world.PostAsync(invoke)).StatusCode);
     }
 
+    [Fact]
+    public async Task CardAction_FromOutsideTheWarRoom_RefusedLikeTypedCommandAndNothingChanges()
+    {
+        var before = await _world.IncidentAsync(1);
+
+        var answer = await _world.PostInvokeAsync(_world.Activities.CardAction(
+            "19:general@thread.v2", TeamsWorld.Ann, "resolve", new JsonObject { ["verb"] = "resolve", ["incident"] = "INC-1" }, "card-activity", "groupChat"));
+
+        Assert.Equal("application/vnd.microsoft.activity.message", (string?)answer["type"]);
+        Assert.Contains("war room", (string?)answer["value"], StringComparison.Ordinal);
+        Assert.Equal(before.Version, (await _world.IncidentAsync(1)).Version);
+    }
+
+    [Fact]
+    public async Task CardAction_ResolveByNoRoleHolder_RefusedWhenRestrictedToRoles()
+    {
+        await using var world = await TeamsWorld.StartAsync(settings: new Dictionary<string, string?> { ["Permissions:RestrictToRoles"] = "true" });
+        world.Connector.AddMember(TeamsWorld.Bo.Mri, TeamsWorld.Bo.AadObjectId, TeamsWorld.Bo.Name);
+        await world.PostAsync(world.Activities.Command(Room, TeamsWorld.Ann, "declare sev2 Checkout is down", "groupChat"));
+        await world.PostInvokeAsync(world.Activities.CardAction(Room, TeamsWorld.Ann, "assignRole",
+            new JsonObject { ["verb"] = "assignRole", ["incident"] = "INC-1", ["role"] = "ic", ["user"] = TeamsWorld.Ann.AadObjectId }, "card-activity", "groupChat"));
+
+        var answer = await world.PostInvokeAsync(world.Activities.CardAction(
+            Room, TeamsWorld.Bo, "resolve", new JsonObject { ["verb"] = "resolve", ["incident"] = "INC-1" }, "card-activity", "groupChat"));
+
+        Assert.Equal("application/vnd.microsoft.activity.message", (string?)answer["type"]);
+        Assert.False((await world.IncidentAsync(1)).IsResolved);
+    }
+
     private async Task<JsonObject> Invoke(string verb, JsonObject data)
     {
         data["verb"] = verb;

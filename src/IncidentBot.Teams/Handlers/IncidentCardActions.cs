@@ -3,6 +3,7 @@ using System.Text.Json.Nodes;
 using IncidentBot.Core.Application;
 using IncidentBot.Core.Commands;
 using IncidentBot.Core.Incidents;
+using IncidentBot.Core.Permissions;
 using IncidentBot.Teams.Cards;
 using IncidentBot.Teams.Inbound;
 using IncidentBot.Teams.Schema;
@@ -12,12 +13,12 @@ namespace IncidentBot.Teams.Handlers;
 
 /// <summary>
 /// The cards' buttons (invoke <c>adaptiveCard/action</c>, or Action.Submit on older clients): each read into a typed
-/// <see cref="CardAction"/> and done through a typed <see cref="IncidentService"/> method. An invoke is answered with the
+/// <see cref="CardAction"/> and run as its typed command through the <see cref="CommandDispatcher"/>. An invoke is answered with the
 /// card as it now is (for the person who clicked; the outbox updates it for everyone) or with a message saying what was wrong.
 /// </summary>
 public sealed partial class IncidentCardActions(
-    IncidentService incidents,
     IIncidentStore store,
+    IncidentAccess access,
     CommandDispatcher dispatcher,
     IncidentDeclarer declarer,
     TeamsUserDirectory users,
@@ -78,41 +79,61 @@ public sealed partial class IncidentCardActions(
         return await CardOfAsync(reply, reminderAnswered, cancellationToken);
     }
 
+    /// <summary>
+    /// Each button as its typed command through the dispatcher, so a card obeys the same permissions as typed text
+    /// (changes only in the war room, role-holder rules, private incidents); a refresh is a read under the same rules.
+    /// </summary>
     private async Task<CommandReply> RunAsync(CardAction action, TeamsTurn turn, CancellationToken cancellationToken)
     {
         var actor = turn.Actor;
+        Person? picked = null;
+        if (action is CardAction.AssignRole role && (picked = await users.FindAsync(role.UserId, turn, null, cancellationToken)) is null)
+        {
+            return new CommandReply(ReplyKind.Error, "I can't find the person picked for the role.");
+        }
+
+        if (action is CardAction.Refresh refresh)
+        {
+            return await RefreshAsync(refresh.Incident, actor, cancellationToken);
+        }
+
+        ChatCommand command = action switch
+        {
+            CardAction.Acknowledge ack => new AcknowledgeCommand { Number = ack.Incident },
+            CardAction.Resolve resolve => new ResolveCommand(resolve.Summary) { Number = resolve.Incident },
+            CardAction.SetSeverity sev => new ChangeSeverityCommand(sev.Severity) { Number = sev.Incident },
+            CardAction.SetStatus status => new ChangeStatusCommand(status.Status) { Number = status.Incident },
+            CardAction.PostUpdate update => new PostUpdateCommand(update.Text) { Number = update.Incident },
+            CardAction.AssignRole assign => new AssignRoleCommand(assign.Role, assign.UserId) { Number = assign.Incident },
+            CardAction.ShowPostmortem postmortem => new ShowPostmortemCommand { Number = postmortem.Incident },
+            _ => throw new InvalidOperationException($"No handler for card action {action.GetType().Name}."),
+        };
+        var context = new CommandContext(actor, TeamsIds.Trigger, (_, _) => Task.FromResult(picked));
+        return await dispatcher.ExecuteAsync(command, context, cancellationToken);
+    }
+
+    private async Task<CommandReply> RefreshAsync(IncidentNumber number, Actor actor, CancellationToken cancellationToken)
+    {
+        if (await store.GetAsync(number, cancellationToken) is not { } current)
+        {
+            return new CommandReply(ReplyKind.Error, "That incident does not exist.");
+        }
+
         try
         {
-            return action switch
-            {
-                CardAction.Acknowledge ack => Changed(await incidents.AcknowledgeAsync(ack.Incident, actor, cancellationToken)),
-                CardAction.Resolve resolve => Changed(await incidents.ResolveAsync(resolve.Incident, resolve.Summary, actor, cancellationToken)),
-                CardAction.SetSeverity sev => Changed(await incidents.ChangeSeverityAsync(sev.Incident, sev.Severity, actor, cancellationToken)),
-                CardAction.SetStatus status => Changed(await incidents.ChangeStatusAsync(status.Incident, status.Status, actor, cancellationToken)),
-                CardAction.PostUpdate update => Changed(await incidents.PostUpdateAsync(update.Incident, update.Text, actor, cancellationToken)),
-                CardAction.AssignRole role => await users.FindAsync(role.UserId, turn, null, cancellationToken) is { } holder
-                    ? Changed(await incidents.AssignRoleAsync(role.Incident, role.Role, holder, actor, cancellationToken))
-                    : new CommandReply(ReplyKind.Error, "I can't find the person picked for the role."),
-                CardAction.ShowPostmortem postmortem => await dispatcher.ExecuteAsync(
-                    new ShowPostmortemCommand { Number = postmortem.Incident },
-                    new CommandContext(actor, TeamsIds.Trigger, (_, _) => Task.FromResult<Person?>(null)),
-                    cancellationToken),
-                CardAction.Refresh refresh => await store.GetAsync(refresh.Incident, cancellationToken) is { } current
-                    ? new CommandReply(ReplyKind.Changed, "") { Incident = current }
-                    : new CommandReply(ReplyKind.Error, "That incident does not exist."),
-                _ => throw new InvalidOperationException($"No handler for card action {action.GetType().Name}."),
-            };
+            await access.EnsureAllowedAsync("card", IncidentAction.Read, current, actor, cancellationToken);
+            return new CommandReply(ReplyKind.Changed, "") { Incident = current };
         }
-        catch (IncidentRuleException rule)
+        catch (AccessRefusedException refused)
         {
-            return new CommandReply(ReplyKind.Error, rule.Message);
+            return new CommandReply(ReplyKind.Refused, refused.Message);
         }
     }
 
     /// <summary>The invoke answer: the card as it now is, or the message when nothing changed.</summary>
     private async Task<InvokeResponse> CardOfAsync(CommandReply reply, JsonObject? cardOverride, CancellationToken cancellationToken)
     {
-        if (reply.Kind == ReplyKind.Error || reply.Incident is not { } incident)
+        if (reply.Kind is ReplyKind.Error or ReplyKind.Refused || reply.Incident is not { } incident)
         {
             return InvokeResponses.Message(reply.Text);
         }
@@ -136,7 +157,6 @@ public sealed partial class IncidentCardActions(
         return null;
     }
 
-    private static CommandReply Changed(IncidentResult result) => new(ReplyKind.Changed, result.Message) { Incident = result.Incident };
 
     [LoggerMessage(Level = LogLevel.Warning, Message = "Teams: card action in activity {ActivityId} refused: {Reason}")]
     private static partial void LogBadPayload(ILogger logger, string? activityId, string reason);
