@@ -35,6 +35,11 @@ public sealed class ConnectionBudgetTests
     }
 }
 
+/// <summary>Npgsql's pool metrics are process-wide and keyed by pool name: no other store may be open beside these.</summary>
+[CollectionDefinition(nameof(PoolMetrics), DisableParallelization = true)]
+public sealed class PoolMetrics;
+
+[Collection(nameof(PoolMetrics))]
 public sealed class PostgresConnectionBudgetTests : IAsyncLifetime
 {
     private readonly PostgresTestDatabase _database = new();

@@ -142,10 +142,7 @@ public static class SlackRenderer
         }
     }
 
-    /// <summary>
-    /// Where the postmortem draft of <paramref name="number"/> lives: the dashboard page and the Markdown, or
-    /// <paramref name="fallback"/> (Core's hint) when the dashboard's public address is not configured.
-    /// </summary>
+    /// <summary>Where the draft lives: the dashboard page and Markdown, or Core's hint without a public dashboard address.</summary>
     public static SlackMessage Postmortem(IncidentNumber number, Uri? page, Uri? markdown, string fallback)
     {
         if (page is null)
@@ -154,9 +151,7 @@ public static class SlackRenderer
             return new SlackMessage(Truncate(fallback, MaxMessageText), Limit([Section(hint)]));
         }
 
-        var links = markdown is null
-            ? $"<{Escape(page.AbsoluteUri)}|Open it on the dashboard>"
-            : $"<{Escape(page.AbsoluteUri)}|Open it on the dashboard> · <{Escape(markdown.AbsoluteUri)}|Markdown>";
+        var links = $"<{Escape(page.AbsoluteUri)}|Open it on the dashboard>" + (markdown is null ? "" : $" · <{Escape(markdown.AbsoluteUri)}|Markdown>");
         var text = markdown is null
             ? $"Postmortem draft for {number}: {page.AbsoluteUri}"
             : $"Postmortem draft for {number}: {page.AbsoluteUri} (Markdown: {markdown.AbsoluteUri})";
