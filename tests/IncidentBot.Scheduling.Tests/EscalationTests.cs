@@ -110,6 +110,18 @@ public abstract class EscalationTests<TDatabase> : IAsyncLifetime
         Assert.Contains(timeline, e => e.Text.Contains("no status update after 2 reminders", StringComparison.Ordinal));
     }
 
+    /// <summary>
+    /// The next step's timer is set when the previous step's pages have gone out, which can be just after the host
+    /// looked settled: move the clock a second at a time until the incident escalated <paramref name="times"/> (a few steps at most).
+    /// </summary>
+    private static async Task AdvanceUntilEscalatedAsync(SchedulingHost host, Incident incident, int times)
+    {
+        for (var step = 0; step < 5 && host.Events.Of<IncidentEscalated>(incident.Number).Count < times; step++)
+        {
+            await host.AdvanceAsync(TimeSpan.FromSeconds(1));
+        }
+    }
+
     [Fact]
     public async Task SecondLevelPagingTheSameProvider_OpensANewAlertInsteadOfMergingIntoTheFirst()
     {
@@ -121,12 +133,7 @@ public abstract class EscalationTests<TDatabase> : IAsyncLifetime
             ["Escalation:Levels:1:Delay"] = "00:00:01",
         });
         var incident = await DeclareAsync(host, Severity.Sev1);
-        // Level 2 is set when level 1's run has gone out, which can be just after the host looked settled: move the
-        // clock a second at a time until it came (a few steps at most).
-        for (var step = 0; step < 5 && host.Events.Of<IncidentEscalated>(incident.Number).Count < 2; step++)
-        {
-            await host.AdvanceAsync(TimeSpan.FromSeconds(1));
-        }
+        await AdvanceUntilEscalatedAsync(host, incident, times: 2);
 
         await host.Events.WaitForAsync<IncidentEscalated>(incident.Number, count: 2);
         await _pagerDuty.Book.WaitForNotifiedAsync(2);
@@ -145,7 +152,7 @@ public abstract class EscalationTests<TDatabase> : IAsyncLifetime
             ["Escalation:RepeatDelay"] = "00:00:01",
         });
         var incident = await DeclareAsync(host, Severity.Sev1);
-        await host.AdvanceAsync(TimeSpan.FromSeconds(1));
+        await AdvanceUntilEscalatedAsync(host, incident, times: 2);
         await host.Events.WaitForAsync<IncidentEscalated>(incident.Number, count: 2);
         await _pagerDuty.Book.WaitForNotifiedAsync(2);
         await _opsgenie.Book.WaitForNotifiedAsync(2);
