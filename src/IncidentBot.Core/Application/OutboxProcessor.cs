@@ -16,8 +16,8 @@ namespace IncidentBot.Core.Application;
 public interface IIncidentEventHandler
 {
     /// <summary>
-    /// The key of this handler's lanes in the outbox, stored with every delivery: a short constant (<c>slack</c>,
-    /// <c>reminders</c>), unique among the handlers and the same across releases, whatever the type is called. Changing
+    /// The key of this handler's lanes in the outbox, stored with every delivery: a short constant (e.g. <c>reminders</c>),
+    /// unique among the handlers and the same across releases, whatever the type is called. Changing
     /// it strands the events pending under the old name unless a migration renames their lanes.
     /// </summary>
     string Name { get; }

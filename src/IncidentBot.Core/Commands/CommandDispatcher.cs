@@ -45,7 +45,7 @@ public sealed class CommandDispatcher(IncidentService incidents, IIncidentStore 
     public const Severity DefaultSeverity = Severity.Sev3;
 
     /// <summary>The answer to <c>bridge</c> on a bot that makes no meeting bridges.</summary>
-    public const string BridgesOff = "Meeting bridges are off on this bot (its operator turns them on with Teams:MeetingOrganizerId), so no bridge was made.";
+    public const string BridgesOff = "Meeting bridges are off on this bot (its operator turns them on in the configuration), so no bridge was made.";
 
     public async Task<CommandReply> ExecuteAsync(string? text, CommandContext context, CancellationToken cancellationToken)
     {

@@ -22,7 +22,7 @@ public static class CommandGrammar
         new("private", "private", "make the incident private from now on"),
         new("timeline", "timeline", "show the timeline"),
         new("postmortem", "postmortem", "produce the postmortem draft"),
-        new("bridge", "bridge", "(re)create the incident's Teams meeting bridge"),
+        new("bridge", "bridge", "(re)create the incident's meeting bridge"),
         new("link", "link <INC-N>", "make this conversation a war room of that incident", TakesIncident: false),
         new("list", "list", "open incidents", TakesIncident: false),
         new("help", "help", "this help", TakesIncident: false),

@@ -9,18 +9,18 @@ namespace IncidentBot.Core.WarRooms;
 /// </summary>
 public interface IChatWarRoom
 {
-    /// <summary>The <see cref="ChatSpace.Platform"/> of its rooms (<c>slack</c>, <c>teams</c>): also the name of its outbox lane.</summary>
+    /// <summary>The <see cref="ChatSpace.Platform"/> of its rooms : also the name of its outbox lane.</summary>
     string Platform { get; }
 
-    /// <summary>The platform's name for people (<c>Slack</c>), named in the timeline when a delivery is given up.</summary>
+    /// <summary>The platform's name for people, named in the timeline when a delivery is given up.</summary>
     string Destination { get; }
 
     /// <summary>False while the platform is not configured: its projection receives nothing.</summary>
     bool Enabled { get; }
 
     /// <summary>
-    /// Whether a command's answer in a war room is seen by everyone there (Teams), so the room the change came from is not
-    /// told again; where answers are private (Slack's ephemeral replies) every room gets the notice.
+    /// Whether a command's answer in a war room is seen by everyone there, so the room the change came from is not
+    /// told again; where answers are private (seen only by the sender) every room gets the notice.
     /// </summary>
     bool AnswersInRoom { get; }
 

@@ -22,7 +22,7 @@ public enum NoticeTopic
     Private,
 }
 
-/// <summary>What an announcements channel hears of a private incident (<c>Slack:PrivateAnnouncement</c>).</summary>
+/// <summary>What an announcements channel hears of a private incident (the front-end's private-announcement setting).</summary>
 public enum PrivateAnnouncement
 {
     /// <summary>Private incidents are not announced.</summary>
@@ -72,7 +72,7 @@ public sealed record WarRoomNotice(NoticeTopic Topic, IReadOnlyList<NoticePart> 
 
 /// <summary>
 /// The one table of what each incident event says in a war room. Both chat front-ends post these sentences, so they
-/// announce the same events in the same words; they only format them (Slack mrkdwn, Teams text).
+/// announce the same events in the same words; they only format them in their own markup.
 /// </summary>
 public static class WarRoomNotices
 {
