@@ -54,38 +54,61 @@ public sealed class SchedulingHost(
         await SettledAsync();
     }
 
-    /// <summary>Waits until no timer is due or firing and the outbox has delivered every event.</summary>
+    /// <summary>
+    /// Waits until no timer is due or firing and the outbox has delivered every event, and that state has held, unchanged
+    /// (the same timers, no new event), over a few polls: a job or a delivery can set the next timer or raise the next
+    /// event a moment after the host last looked busy, so one quiet look is not enough.
+    /// </summary>
     public async Task SettledAsync()
     {
+        const int QuietLooks = 3;
         var time = Services.GetRequiredService<TimeProvider>();
         var scheduler = await Services.GetRequiredService<ISchedulerFactory>().GetScheduler();
+        string? last = null;
+        var quiet = 0;
         await Eventually.HoldsAsync(
-            async () => await NothingDueAsync(scheduler, time.GetUtcNow()) && await OutboxDeliveredAsync(),
-            "the host settling (timers due fired, events delivered)");
+            async () =>
+            {
+                var state = await QuietStateAsync(scheduler, time.GetUtcNow());
+                quiet = state is not null && state == last ? quiet + 1 : state is null ? 0 : 1;
+                last = state;
+                return quiet >= QuietLooks;
+            },
+            "the host settling (timers due fired, events delivered)",
+            every: TimeSpan.FromMilliseconds(50));
     }
 
-    private static async Task<bool> NothingDueAsync(IScheduler scheduler, DateTimeOffset now)
+    /// <summary>The timers set and the last event, when nothing is due, firing or undelivered; null while something is.</summary>
+    private async Task<string?> QuietStateAsync(IScheduler scheduler, DateTimeOffset now)
     {
         // Firings are durable records: one that has started is listed until its job is done.
         if ((await scheduler.QueryFireInstances(new FireInstanceQuery())).Items.Count > 0)
         {
-            return false;
+            return null;
         }
 
         // A one-shot trigger that has fired has no next fire time until its job is done and it goes.
-        var triggers = await scheduler.QueryTriggers(new TriggerQuery { Group = GroupMatcher<TriggerKey>.GroupEquals(IncidentTimers.Group) });
-        return triggers.Items.All(t => t.NextFireTimeUtc is { } next && next > now);
-    }
+        var triggers = (await scheduler.QueryTriggers(new TriggerQuery { Group = GroupMatcher<TriggerKey>.GroupEquals(IncidentTimers.Group) })).Items;
+        if (!triggers.All(t => t.NextFireTimeUtc is { } next && next > now))
+        {
+            return null;
+        }
 
-    private async Task<bool> OutboxDeliveredAsync()
-    {
-        const string PendingSql =
+        const string OutboxSql =
             """
             SELECT (SELECT count(*) FROM outbox WHERE delivered_at IS NULL AND failed_at IS NULL)
-                + (SELECT count(*) FROM outbox_deliveries WHERE done_at IS NULL AND failed_at IS NULL)
+                + (SELECT count(*) FROM outbox_deliveries WHERE done_at IS NULL AND failed_at IS NULL) AS Pending,
+                (SELECT coalesce(max(id), 0) FROM outbox) AS LastEvent
             """;
         await using var connection = await Services.GetRequiredService<IDbConnectionFactory>().OpenConnectionAsync(default);
-        return await connection.ExecuteScalarAsync<long>(PendingSql) == 0;
+        var outbox = await connection.QuerySingleAsync<(long Pending, long LastEvent)>(OutboxSql);
+        if (outbox.Pending > 0)
+        {
+            return null;
+        }
+
+        var timers = triggers.Select(t => $"{t.Key}@{t.NextFireTimeUtc:O}").Order(StringComparer.Ordinal);
+        return $"{outbox.LastEvent};{string.Join(',', timers)}";
     }
 
     protected override void ConfigureWebHost(IWebHostBuilder builder)
