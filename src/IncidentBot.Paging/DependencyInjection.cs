@@ -37,7 +37,6 @@ public static class DependencyInjection
 
         // The pagers' own webhooks (acks and resolves made there), each on when its secret or token is set: POST /paging/* (MapPaging).
         services.TryAddSingleton<FailureLimiter>();
-        services.TryAddSingleton<WebhookReceipts>();
         services.TryAddSingleton<PagerWebhookHandler>();
         services.TryAddSingleton<PagerWebhookReceiver>();
 

@@ -3,8 +3,8 @@ using IncidentBot.Storage;
 namespace IncidentBot.Paging;
 
 /// <summary>
-/// Paging's tables (<c>Migrations/&lt;Provider&gt;</c> in this project): the page ledger and pager webhook receipts; and
-/// how the retention pruner ages them out.
+/// Paging's tables (<c>Migrations/&lt;Provider&gt;</c> in this project): the page ledger; and how the retention pruner
+/// ages it and the pager webhook events in the shared inbound receipts out.
 /// </summary>
 public static class PagingTables
 {
@@ -23,8 +23,8 @@ public static class PagingTables
             """),
         // Kept for Retention:Age, longer than Paging:PagerDuty:WebhookMaxAge: a receipt stops a replay of an event not yet
         // refused as stale.
-        new RetentionRule("pager_webhook_receipts", RetentionAge.Finished, """
-            DELETE FROM pager_webhook_receipts WHERE (pager, event_id) IN (
-                SELECT pager, event_id FROM pager_webhook_receipts WHERE received_at < @Before LIMIT @Batch)
-            """));
+        InboundReceipts.RetentionFor(WebhookReceipts, RetentionAge.Finished));
+
+    /// <summary>The source of the pager webhook events acted on in <see cref="InboundReceipts"/>: pager and event id.</summary>
+    public const string WebhookReceipts = "pager-webhooks";
 }

@@ -46,6 +46,7 @@ public static partial class DependencyInjection
         services.TryAddSingleton<IIncidentStore, SqlIncidentStore>();
         services.TryAddSingleton<IOutbox, SqlOutbox>();
         services.TryAddSingleton<IChatDeliveries, SqlChatDeliveries>();
+        services.TryAddSingleton<InboundReceipts>();
         services.TryAddSingleton<IDatabaseHealth, DatabaseHealth>();
         services.TryAddSingleton<DataProtectionKeyStore>();
         services.TryAddSingleton<DatabaseMigrator>();
@@ -64,7 +65,7 @@ public static partial class DependencyInjection
         return builder;
     }
 
-    /// <summary>This project's tables: incidents and their parts, the outbox, the war-room posts made, data-protection keys.</summary>
+    /// <summary>This project's tables: incidents and their parts, the outbox, the war-room posts made, the inbound requests acted on, data-protection keys.</summary>
     public static TableSet Tables { get; } = new(
         TableSet.StorageName,
         typeof(DependencyInjection).Assembly,

@@ -1,8 +1,11 @@
 using IncidentBot.Core.Application;
 using IncidentBot.Core.Incidents;
-using IncidentBot.Paging.Inbound;
+using IncidentBot.Storage;
+using IncidentBot.TestKit;
 using IncidentBot.TestKit.Databases;
 using Microsoft.Extensions.DependencyInjection;
+using Microsoft.Extensions.Logging.Abstractions;
+using Microsoft.Extensions.Options;
 
 namespace IncidentBot.Paging.Tests;
 
@@ -20,7 +23,7 @@ public abstract class PagerReportTests<TDatabase> : IAsyncLifetime
 
     private IncidentService Incidents => _fixture.Services.GetRequiredService<IncidentService>();
 
-    private WebhookReceipts Receipts => _fixture.Services.GetRequiredService<WebhookReceipts>();
+    private InboundReceipts Receipts => _fixture.Services.GetRequiredService<InboundReceipts>();
 
     private static PagerReport Report(Incident incident, DateTimeOffset at, Person? by = null) => new("PagerDuty", $"incidentbot-{incident.Number}", by ?? Ann, at);
 
@@ -82,12 +85,34 @@ public abstract class PagerReportTests<TDatabase> : IAsyncLifetime
     [Fact]
     public async Task Receipts_SecondRecordRefusedUntilForgotten()
     {
-        Assert.True(await Receipts.TryRecordAsync("PagerDuty", "E1", default));
-        Assert.False(await Receipts.TryRecordAsync("PagerDuty", "E1", default));
-        Assert.True(await Receipts.TryRecordAsync("Opsgenie", "E1", default));
+        Assert.True(await Receipts.TryRecordAsync(Webhook("PagerDuty", "E1"), default));
+        Assert.False(await Receipts.TryRecordAsync(Webhook("PagerDuty", "E1"), default));
+        Assert.True(await Receipts.TryRecordAsync(Webhook("Opsgenie", "E1"), default));
 
-        await Receipts.ForgetAsync("PagerDuty", "E1", default);
-        Assert.True(await Receipts.TryRecordAsync("PagerDuty", "E1", default));
+        await Receipts.ForgetAsync(Webhook("PagerDuty", "E1"), default);
+        Assert.True(await Receipts.TryRecordAsync(Webhook("PagerDuty", "E1"), default));
+    }
+
+    private static InboundReceipt Webhook(string pager, string eventId) => InboundReceipt.Of(PagingTables.WebhookReceipts, pager, eventId);
+
+    [Fact]
+    public async Task Receipts_PrunedAfterRetentionAge_NotAfterTheShorterReceiptAge()
+    {
+        // A receipt must outlive Paging:PagerDuty:WebhookMaxAge (a replay younger than that is not refused as stale).
+        var clock = TestClock.StartingNow();
+        await using var services = _fixture.CreateServices(clock: clock);
+        var receipts = services.GetRequiredService<InboundReceipts>();
+        await receipts.TryRecordAsync(Webhook("PagerDuty", "E-old"), default);
+        var pruner = new RetentionPruner(
+            services.GetRequiredService<IDbConnectionFactory>(), [PagingTables.Set], clock, Options.Create(new RetentionOptions()), NullLogger<RetentionPruner>.Instance);
+
+        clock.Advance(new RetentionOptions().ReceiptAge + TimeSpan.FromHours(1));
+        Assert.False((await pruner.PruneAsync(default)).Deleted.TryGetValue("inbound_receipts:pager-webhooks", out var early) && early > 0);
+        Assert.False(await receipts.TryRecordAsync(Webhook("PagerDuty", "E-old"), default));
+
+        clock.Advance(new RetentionOptions().Age);
+        Assert.Equal(1, (await pruner.PruneAsync(default)).Deleted["inbound_receipts:pager-webhooks"]);
+        Assert.True(await receipts.TryRecordAsync(Webhook("PagerDuty", "E-old"), default));
     }
 }
 

@@ -139,7 +139,7 @@ public abstract class SlackEndToEndTests<TDatabase> : IAsyncLifetime
     private static async Task<long> CountReceiptsAsync(SlackHost host)
     {
         await using var connection = await host.Factory.Services.GetRequiredService<IDbConnectionFactory>().OpenConnectionAsync(default);
-        return await connection.ExecuteScalarAsync<long>("SELECT COUNT(*) FROM slack_event_receipts");
+        return await connection.ExecuteScalarAsync<long>("SELECT COUNT(*) FROM inbound_receipts WHERE source = 'slack-events'");
     }
 
     [Fact]

@@ -181,6 +181,61 @@ public abstract partial class IncidentStoreContract
     }
 
     [Fact]
+    public async Task MigrateAsync_ReceiptsOfAnEarlierBuild_FoundInTheOneTableSoRedeliveriesStayIgnored()
+    {
+        var database = CreateDatabase(migrate: false);
+        await database.InitializeAsync();
+        try
+        {
+            await using var services = CreateServices(database);
+            await MigrateToAsync(services, 10);
+            await using (var connection = await services.GetRequiredService<IDbConnectionFactory>().OpenConnectionAsync(None))
+            {
+                // The receipts as the three front-ends of earlier builds kept them, each in a table of its own.
+                await connection.ExecuteAsync("INSERT INTO slack_event_receipts (event_id, received_at) VALUES ('Ev01', @Now)", new { Now });
+                await connection.ExecuteAsync(
+                    "INSERT INTO teams_activity_receipts (conversation_id, activity_id, received_at) VALUES ('19:war@thread.tacv2', '1001', @Now)", new { Now });
+                await connection.ExecuteAsync("INSERT INTO pager_webhook_receipts (pager, event_id, received_at) VALUES ('PagerDuty', 'E1', @Now)", new { Now });
+            }
+
+            await services.GetRequiredService<DatabaseMigrator>().MigrateAsync(None);
+
+            var receipts = services.GetRequiredService<InboundReceipts>();
+            Assert.False(await receipts.TryRecordAsync(new InboundReceipt("slack-events", "Ev01"), None));
+            Assert.False(await receipts.TryRecordAsync(InboundReceipt.Of("teams-activities", "19:war@thread.tacv2", "1001"), None));
+            Assert.False(await receipts.TryRecordAsync(InboundReceipt.Of("pager-webhooks", "PagerDuty", "E1"), None));
+            Assert.True(await receipts.TryRecordAsync(InboundReceipt.Of("teams-activities", "19:other@thread.tacv2", "1001"), None));
+            await using (var connection = await services.GetRequiredService<IDbConnectionFactory>().OpenConnectionAsync(None))
+            {
+                Assert.Equal(0, await connection.ExecuteScalarAsync<long>(services.GetRequiredService<IDbConnectionFactory>().Provider == DatabaseProvider.Postgres
+                    ? "SELECT count(*) FROM information_schema.tables WHERE table_name IN ('slack_event_receipts', 'teams_activity_receipts', 'pager_webhook_receipts')"
+                    : "SELECT count(*) FROM sqlite_master WHERE name IN ('slack_event_receipts', 'teams_activity_receipts', 'pager_webhook_receipts')"));
+            }
+        }
+        finally
+        {
+            await database.DisposeAsync();
+        }
+    }
+
+    [Fact]
+    public async Task InboundReceipts_RecordedTwice_RefusedUntilForgotten_AndOnlyForItsSource()
+    {
+        var receipts = Services.GetRequiredService<InboundReceipts>();
+        var slack = new InboundReceipt("slack-events", "Ev01");
+
+        Assert.False(await receipts.HasAsync(slack, None));
+        Assert.True(await receipts.TryRecordAsync(slack, None));
+        Assert.False(await receipts.TryRecordAsync(slack, None));
+        Assert.True(await receipts.HasAsync(slack, None));
+        Assert.True(await receipts.TryRecordAsync(slack with { Source = "pager-webhooks" }, None));
+
+        await receipts.ForgetAsync(slack, None);
+        Assert.False(await receipts.HasAsync(slack, None));
+        Assert.True(await receipts.HasAsync(slack with { Source = "pager-webhooks" }, None));
+    }
+
+    [Fact]
     public async Task ChatDeliveries_RecordedTwice_MadeOnceAndOnlyInThatRoom()
     {
         var deliveries = Services.GetRequiredService<IChatDeliveries>();

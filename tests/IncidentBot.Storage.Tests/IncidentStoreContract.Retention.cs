@@ -51,13 +51,13 @@ public abstract partial class IncidentStoreContract
         Assert.Equal(openMessages, await CountAsync("outbox_deliveries", open.Id));
         Assert.Equal(["opsgenie"], await QueryStringsAsync("SELECT target FROM page_ledger WHERE incident_id = @Id", resolved.Id));
         Assert.Equal(["pagerduty"], await QueryStringsAsync("SELECT target FROM page_ledger WHERE incident_id = @Id", open.Id));
-        Assert.Equal(["Ev-new", "Ev-yesterday"], await QueryStringsAsync("SELECT event_id FROM slack_event_receipts ORDER BY event_id"));
-        Assert.Equal(["new", "yesterday"], await QueryStringsAsync("SELECT activity_id FROM teams_activity_receipts ORDER BY activity_id"));
+        Assert.Equal(
+            ["pager-webhooks:new", "pager-webhooks:yesterday", "slack-events:new", "slack-events:yesterday", "teams-activities:new", "teams-activities:yesterday"],
+            await QueryStringsAsync("SELECT source || ':' || receipt_key FROM inbound_receipts ORDER BY 1"));
         Assert.Equal(["slack:new", "slack:yesterday", "teams:new", "teams:yesterday"], await QueryStringsAsync("SELECT platform || ':' || delivery_key FROM chat_deliveries ORDER BY 1"));
         Assert.Equal(
             ["19:chat-new", "19:chat-yesterday", "19:room@thread.v2"],
             await QueryStringsAsync("SELECT conversation_id FROM teams_conversations ORDER BY conversation_id"));
-        Assert.Equal(["new", "yesterday"], await QueryStringsAsync("SELECT event_id FROM pager_webhook_receipts ORDER BY event_id"));
         Assert.Equal(deliveries.Count(d => d.Event.IncidentId == resolved.Id), report.Deleted["outbox"]);
         Assert.Equal(1, report.Deleted["page_ledger"]);
         Assert.Equal(1, report.Deleted["teams_conversations"]);
@@ -69,12 +69,14 @@ public abstract partial class IncidentStoreContract
 
     private async Task InsertFrontEndRowsAsync(string name, DateTimeOffset at)
     {
-        await ExecuteAtAsync($"INSERT INTO slack_event_receipts (event_id, received_at) VALUES ('Ev-{name}', @At)", at);
+        foreach (var source in new[] { "slack-events", "teams-activities", "pager-webhooks" })
+        {
+            await ExecuteAtAsync($"INSERT INTO inbound_receipts (source, receipt_key, received_at) VALUES ('{source}', '{name}', @At)", at);
+        }
+
         await ExecuteAtAsync($"INSERT INTO chat_deliveries (platform, room, delivery_key, delivered_at) VALUES ('slack', 'C1', '{name}', @At)", at);
-        await ExecuteAtAsync($"INSERT INTO teams_activity_receipts (conversation_id, activity_id, received_at) VALUES ('19:c', '{name}', @At)", at);
         await ExecuteAtAsync($"INSERT INTO chat_deliveries (platform, room, delivery_key, delivered_at) VALUES ('teams', '19:c', '{name}', @At)", at);
         await ExecuteAtAsync($"INSERT INTO teams_conversations (conversation_id, service_url, bot_id, updated_at) VALUES ('19:chat-{name}', 'https://smba/', '28:bot', @At)", at);
-        await ExecuteAtAsync($"INSERT INTO pager_webhook_receipts (pager, event_id, received_at) VALUES ('PagerDuty', '{name}', @At)", at);
     }
 
     private Task InsertLedgerRowAsync(long incidentId, string action, string target, string status) =>

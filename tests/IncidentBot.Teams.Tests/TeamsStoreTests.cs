@@ -12,7 +12,7 @@ public sealed class SqliteTeamsStoreTests : TeamsStoreTests<SqliteTestDatabase>;
 
 public sealed class PostgresTeamsStoreTests : TeamsStoreTests<PostgresTestDatabase>;
 
-/// <summary>Migration 0004's tables through <see cref="TeamsStore"/>, on each database.</summary>
+/// <summary>The Teams tables through <see cref="TeamsStore"/>, and its activity receipts, on each database.</summary>
 public abstract class TeamsStoreTests<TDatabase> : IAsyncLifetime
     where TDatabase : TestDatabase, new()
 {
@@ -34,23 +34,27 @@ public abstract class TeamsStoreTests<TDatabase> : IAsyncLifetime
         await _database.DisposeAsync();
     }
 
-    [Fact]
-    public async Task TryRecordActivity_Redelivered_FalseUntilPrunedOrForgotten()
-    {
-        Assert.True(await Store.TryRecordActivityAsync("19:c@thread.v2", "1001", default));
-        Assert.False(await Store.TryRecordActivityAsync("19:c@thread.v2", "1001", default));
-        Assert.True(await Store.TryRecordActivityAsync("19:other@thread.v2", "1001", default));
+    private InboundReceipts Receipts => new(_services.GetRequiredService<IDbConnectionFactory>(), _clock);
 
-        await Store.ForgetActivityAsync("19:c@thread.v2", "1001", default);
-        Assert.True(await Store.TryRecordActivityAsync("19:c@thread.v2", "1001", default));
+    private static InboundReceipt Activity(string conversationId, string activityId) => InboundReceipt.Of(TeamsTables.ActivityReceipts, conversationId, activityId);
+
+    [Fact]
+    public async Task ActivityReceipt_Redelivered_FalseUntilPrunedOrForgotten()
+    {
+        Assert.True(await Receipts.TryRecordAsync(Activity("19:c@thread.v2", "1001"), default));
+        Assert.False(await Receipts.TryRecordAsync(Activity("19:c@thread.v2", "1001"), default));
+        Assert.True(await Receipts.TryRecordAsync(Activity("19:other@thread.v2", "1001"), default));
+
+        await Receipts.ForgetAsync(Activity("19:c@thread.v2", "1001"), default);
+        Assert.True(await Receipts.TryRecordAsync(Activity("19:c@thread.v2", "1001"), default));
 
         var keep = new RetentionOptions().ReceiptAge;
         _clock.Advance(keep + TimeSpan.FromMinutes(1));
-        Assert.True(await Store.TryRecordActivityAsync("19:c@thread.v2", "1002", default));
+        Assert.True(await Receipts.TryRecordAsync(Activity("19:c@thread.v2", "1002"), default));
         var pruned = await new RetentionPruner(_services.GetRequiredService<IDbConnectionFactory>(), [TeamsTables.Set], _clock, Options.Create(new RetentionOptions()), NullLogger<RetentionPruner>.Instance).PruneAsync(default);
-        Assert.Equal(2, pruned.Deleted["teams_activity_receipts"]);
-        Assert.False(await Store.TryRecordActivityAsync("19:c@thread.v2", "1002", default));
-        Assert.True(await Store.TryRecordActivityAsync("19:c@thread.v2", "1001", default));
+        Assert.Equal(2, pruned.Deleted["inbound_receipts:teams-activities"]);
+        Assert.False(await Receipts.TryRecordAsync(Activity("19:c@thread.v2", "1002"), default));
+        Assert.True(await Receipts.TryRecordAsync(Activity("19:c@thread.v2", "1001"), default));
     }
 
     [Fact]

@@ -58,6 +58,6 @@ public sealed partial class OwnershipTests
         return directory?.FullName ?? throw new InvalidOperationException("IncidentBot.sln not found above the test output.");
     }
 
-    [GeneratedRegex(@"\b(slack_\w+|teams_\w+|page_ledger|pager_webhook_receipts)\b")]
+    [GeneratedRegex(@"\b(slack_\w+|teams_\w+|page_ledger)\b")]
     private static partial Regex AdapterTable();
 }

@@ -1,6 +1,7 @@
 using System.Globalization;
 using IncidentBot.Core.Security;
 using IncidentBot.Core.Telemetry;
+using IncidentBot.Storage;
 using Microsoft.AspNetCore.Http;
 using Microsoft.AspNetCore.Http.HttpResults;
 using Microsoft.Extensions.Logging;
@@ -18,7 +19,7 @@ namespace IncidentBot.Paging.Inbound;
 public sealed partial class PagerWebhookReceiver(
     IOptions<PagingOptions> options,
     PagerWebhookHandler handler,
-    WebhookReceipts receipts,
+    InboundReceipts receipts,
     FailureLimiter failures,
     TimeProvider time,
     ILogger<PagerWebhookReceiver> logger)
@@ -112,7 +113,8 @@ public sealed partial class PagerWebhookReceiver(
 
     private async Task<IResult> HandleOnceAsync(PagerWebhookEvent webhookEvent, CancellationToken cancellationToken)
     {
-        if (!await receipts.TryRecordAsync(webhookEvent.Pager, webhookEvent.EventId, cancellationToken))
+        var receipt = InboundReceipt.Of(PagingTables.WebhookReceipts, webhookEvent.Pager, webhookEvent.EventId);
+        if (!await receipts.TryRecordAsync(receipt, cancellationToken))
         {
             LogRepeated(logger, webhookEvent.Pager, webhookEvent.EventId);
             return TypedResults.Ok();
@@ -126,7 +128,7 @@ public sealed partial class PagerWebhookReceiver(
         catch (Exception ex)
         {
             // Not done: forget the receipt so the pager's retry is acted on, and ask for that retry.
-            await receipts.ForgetAsync(webhookEvent.Pager, webhookEvent.EventId, CancellationToken.None);
+            await receipts.ForgetAsync(receipt, CancellationToken.None);
             if (ex is OperationCanceledException && cancellationToken.IsCancellationRequested)
             {
                 throw;

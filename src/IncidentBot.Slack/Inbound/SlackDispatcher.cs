@@ -3,6 +3,7 @@ using System.Text.Json.Nodes;
 using IncidentBot.Core.Application;
 using IncidentBot.Slack.State;
 using IncidentBot.Slack.WebApi;
+using IncidentBot.Storage;
 using Microsoft.Extensions.Logging;
 using static IncidentBot.Slack.WebApi.SlackApiClient;
 
@@ -19,7 +20,7 @@ public sealed partial class SlackDispatcher(
     IEnumerable<IBlockActionHandler> actionHandlers,
     IEnumerable<IViewSubmissionHandler> viewHandlers,
     IEnumerable<IMessageShortcutHandler> shortcutHandlers,
-    SlackStateStore state,
+    InboundReceipts receipts,
     SlackUserDirectory users,
     SlackResponder responder,
     SlackWorkspaces workspaces,
@@ -159,7 +160,8 @@ public sealed partial class SlackDispatcher(
             return;
         }
 
-        if (await state.HasReceiptAsync(eventId, cancellationToken))
+        var receipt = new InboundReceipt(SlackTables.EventReceipts, eventId);
+        if (await receipts.HasAsync(receipt, cancellationToken))
         {
             LogDuplicate(logger, eventId, retryAttempt);
             return;
@@ -168,7 +170,7 @@ public sealed partial class SlackDispatcher(
         await HandleAsync(slackEvent, cancellationToken);
 
         // Recorded after handling: a crash in between makes Slack's retry run the (idempotent) handlers again.
-        await state.AddReceiptAsync(eventId, cancellationToken);
+        await receipts.TryRecordAsync(receipt, cancellationToken);
     }
 
     private async Task HandleAsync(SlackEvent slackEvent, CancellationToken cancellationToken)

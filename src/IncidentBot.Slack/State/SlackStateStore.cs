@@ -6,28 +6,9 @@ namespace IncidentBot.Slack.State;
 /// <summary>War-room creation progress for one incident (table <c>slack_war_rooms</c>).</summary>
 public sealed record WarRoomProgress(long IncidentId, string ChannelName, string? ChannelId, bool Invited, bool TopicSet, bool Announced, bool Linked);
 
-/// <summary>The Slack front-end's own tables (<see cref="SlackTables"/>): event receipts, war-room progress, cards.</summary>
+/// <summary>The Slack front-end's own tables (<see cref="SlackTables"/>): war-room progress, cards.</summary>
 public sealed class SlackStateStore(IDbConnectionFactory database, TimeProvider time)
 {
-    /// <summary>Whether an Events API <c>event_id</c> was already handled.</summary>
-    public async Task<bool> HasReceiptAsync(string eventId, CancellationToken cancellationToken)
-    {
-        await using var connection = await database.OpenConnectionAsync(cancellationToken);
-        return await connection.ExecuteScalarAsync<long>(new CommandDefinition(
-            "SELECT COUNT(*) FROM slack_event_receipts WHERE event_id = @EventId", new { EventId = eventId }, cancellationToken: cancellationToken)) > 0;
-    }
-
-    /// <summary>Records an <c>event_id</c> as handled; false when it already was.</summary>
-    public async Task<bool> AddReceiptAsync(string eventId, CancellationToken cancellationToken)
-    {
-        const string sql = """
-            INSERT INTO slack_event_receipts (event_id, received_at) VALUES (@EventId, @Now)
-            ON CONFLICT (event_id) DO NOTHING
-            """;
-        await using var connection = await database.OpenConnectionAsync(cancellationToken);
-        return await connection.ExecuteAsync(new CommandDefinition(sql, new { EventId = eventId, Now = time.GetUtcNow() }, cancellationToken: cancellationToken)) > 0;
-    }
-
     /// <summary>The progress row of an incident's war room, created with <paramref name="channelName"/> on first use.</summary>
     public async Task<WarRoomProgress> GetOrStartWarRoomAsync(long incidentId, string channelName, CancellationToken cancellationToken)
     {

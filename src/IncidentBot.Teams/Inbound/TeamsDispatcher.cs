@@ -3,6 +3,7 @@ using IncidentBot.Core.Application;
 using IncidentBot.Core.Incidents;
 using IncidentBot.Teams.Cards;
 using IncidentBot.Teams.Schema;
+using IncidentBot.Storage;
 using IncidentBot.Teams.Storage;
 using Microsoft.Extensions.Logging;
 
@@ -18,10 +19,11 @@ public sealed partial class TeamsDispatcher
     private readonly Dictionary<TeamsActivityKind, ITeamsActivityHandler> _handlers;
     private readonly IIncidentStore _incidents;
     private readonly TeamsStore _store;
+    private readonly InboundReceipts _receipts;
     private readonly ReplySender _replies;
     private readonly ILogger<TeamsDispatcher> _logger;
 
-    public TeamsDispatcher(IEnumerable<ITeamsActivityHandler> handlers, IIncidentStore incidents, TeamsStore store, ReplySender replies, ILogger<TeamsDispatcher> logger)
+    public TeamsDispatcher(IEnumerable<ITeamsActivityHandler> handlers, IIncidentStore incidents, TeamsStore store, InboundReceipts receipts, ReplySender replies, ILogger<TeamsDispatcher> logger)
     {
         _handlers = [];
         foreach (var handler in handlers)
@@ -37,6 +39,7 @@ public sealed partial class TeamsDispatcher
 
         _incidents = incidents;
         _store = store;
+        _receipts = receipts;
         _replies = replies;
         _logger = logger;
     }
@@ -58,7 +61,8 @@ public sealed partial class TeamsDispatcher
         // needs no receipt (one statement per message); commands, card submits and events do.
         var talk = activity.Type == ActivityTypes.Message && kind == TeamsActivityKind.MessageCapture;
         var dedupe = activity.Type is ActivityTypes.Message or ActivityTypes.Event && activity.Id is { Length: > 0 } && !talk;
-        if (dedupe && !await _store.TryRecordActivityAsync(conversationId, activity.Id!, cancellationToken))
+        var receipt = InboundReceipt.Of(TeamsTables.ActivityReceipts, conversationId, activity.Id ?? "");
+        if (dedupe && !await _receipts.TryRecordAsync(receipt, cancellationToken))
         {
             LogRedelivery(_logger, activity.Type, activity.Id);
             return null;
@@ -93,7 +97,7 @@ public sealed partial class TeamsDispatcher
         catch when (dedupe)
         {
             // Not done: let Teams' redelivery try again.
-            await _store.ForgetActivityAsync(conversationId, activity.Id!, CancellationToken.None);
+            await _receipts.ForgetAsync(receipt, CancellationToken.None);
             throw;
         }
     }

@@ -18,7 +18,7 @@ public sealed record ConversationReference(
 /// <summary>The incident card posted in one war room.</summary>
 public sealed record CardPost(long IncidentId, string ConversationId, string ActivityId);
 
-/// <summary>The Teams tables (<see cref="TeamsTables"/>): conversation references, activity receipts, cards.</summary>
+/// <summary>The Teams tables (<see cref="TeamsTables"/>): conversation references, cards.</summary>
 public sealed class TeamsStore(IDbConnectionFactory database, TimeProvider time)
 {
     public async Task SaveConversationAsync(ConversationReference reference, CancellationToken cancellationToken)
@@ -72,32 +72,6 @@ public sealed class TeamsStore(IDbConnectionFactory database, TimeProvider time)
                meeting_id AS MeetingId, bot_id AS BotId, bot_name AS BotName
         FROM teams_conversations WHERE conversation_id = @ConversationId
         """;
-
-    /// <summary>Records that an activity is being processed; false when it was seen before (a redelivery).</summary>
-    public async Task<bool> TryRecordActivityAsync(string conversationId, string activityId, CancellationToken cancellationToken)
-    {
-        await using var connection = await database.OpenConnectionAsync(cancellationToken);
-        return await connection.ExecuteAsync(new CommandDefinition(
-            InsertReceiptSql,
-            new { ConversationId = conversationId, ActivityId = activityId, ReceivedAt = time.GetUtcNow() },
-            cancellationToken: cancellationToken)) == 1;
-    }
-
-    private const string InsertReceiptSql = """
-        INSERT INTO teams_activity_receipts (conversation_id, activity_id, received_at)
-        VALUES (@ConversationId, @ActivityId, @ReceivedAt)
-        ON CONFLICT (conversation_id, activity_id) DO NOTHING
-        """;
-
-    /// <summary>Forgets an activity whose processing failed, so Teams' redelivery is processed.</summary>
-    public async Task ForgetActivityAsync(string conversationId, string activityId, CancellationToken cancellationToken)
-    {
-        await using var connection = await database.OpenConnectionAsync(cancellationToken);
-        await connection.ExecuteAsync(new CommandDefinition(
-            "DELETE FROM teams_activity_receipts WHERE conversation_id = @ConversationId AND activity_id = @ActivityId",
-            new { ConversationId = conversationId, ActivityId = activityId },
-            cancellationToken: cancellationToken));
-    }
 
     public async Task<CardPost?> GetCardAsync(long incidentId, string conversationId, CancellationToken cancellationToken)
     {
