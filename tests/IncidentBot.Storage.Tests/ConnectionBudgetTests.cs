@@ -1,5 +1,6 @@
 using Dapper;
 using IncidentBot.Core.Application;
+using IncidentBot.TestKit;
 using IncidentBot.TestKit.Databases;
 using Microsoft.Extensions.DependencyInjection;
 using Npgsql;
@@ -123,31 +124,82 @@ public sealed class PostgresConnectionBudgetTests : IAsyncLifetime
     }
 
     [Fact]
-    public async Task PoolExhaustedByRequests_WaitsThenTimesOut_CountedInPools()
+    public async Task PoolExhaustedByRequests_ARequestWaitsOnlyThePoolWaitNotTheConnectTimeout_CountedInPools()
     {
-        var connectionString = _database.ConnectionString + ";Timeout=1";
-        await using var services = _database.CreateServices(settings:
-        [
-            new(DatabaseOptions.MaxConnectionsKey, ConnectionBudget.LeastMax.ToString(System.Globalization.CultureInfo.InvariantCulture)),
-            new(DatabaseOptions.ConnectionStringKey, connectionString),
-        ]);
+        // The connection string's Timeout (15 s by default) bounds opening a connection; a request waits for a busy
+        // pool only Database:PoolWait (here on a fake clock), then is refused.
+        var clock = TestClock.StartingNow();
+        await using var services = _database.CreateServices(
+            builder => builder.Services.AddSingleton<TimeProvider>(clock),
+            [
+                new(DatabaseOptions.MaxConnectionsKey, ConnectionBudget.LeastMax.ToString(System.Globalization.CultureInfo.InvariantCulture)),
+                new(DatabaseOptions.PoolWaitKey, "00:00:01"),
+            ]);
         var database = services.GetRequiredService<IDbConnectionFactory>();
         var pools = services.GetRequiredService<ConnectionPools>();
+        var held = await HoldStorePoolAsync(database);
+
+        var request = database.RunAsync(connection => connection.ExecuteScalarAsync<int>("SELECT 1"), default);
+        await WaitUntilAsync(() => pools.Snapshot()[ConnectionPools.Store].Waiting == 1);
+        clock.Advance(TimeSpan.FromMilliseconds(999));
+        Assert.False(request.IsCompleted, "refused before its pool wait was over");
+        clock.Advance(TimeSpan.FromMilliseconds(1));
+        var refused = await Assert.ThrowsAsync<StorePoolExhaustedException>(() => request);
+        await ReleaseAsync(held);
+
+        var store = pools.Snapshot()[ConnectionPools.Store];
+        Assert.IsType<TimeoutException>(refused.InnerException);
+        Assert.Contains(DatabaseOptions.PoolWaitKey, refused.Message, StringComparison.Ordinal);
+        Assert.Equal((0, 1L, 1L), (store.Waiting, store.Waits, store.Timeouts));
+        Assert.Equal(1, await database.RunAsync(connection => connection.ExecuteScalarAsync<int>("SELECT 1"), default));
+    }
+
+    [Fact]
+    public async Task PoolExhaustedByRequests_BackgroundWorkWaitsPastThePoolWait_AndGetsTheNextFreeConnection()
+    {
+        var clock = TestClock.StartingNow();
+        await using var services = _database.CreateServices(
+            builder => builder.Services.AddSingleton<TimeProvider>(clock),
+            [new(DatabaseOptions.MaxConnectionsKey, ConnectionBudget.LeastMax.ToString(System.Globalization.CultureInfo.InvariantCulture))]);
+        var database = services.GetRequiredService<IDbConnectionFactory>();
+        var pools = services.GetRequiredService<ConnectionPools>();
+        var held = await HoldStorePoolAsync(database);
+
+        var delivery = Task.Run(async () =>
+        {
+            BackgroundWork.Enter();
+            return await database.RunAsync(connection => connection.ExecuteScalarAsync<int>("SELECT 1"), default);
+        });
+        await WaitUntilAsync(() => pools.Snapshot()[ConnectionPools.Store].Waiting == 1);
+        clock.Advance(new DatabaseOptions().PoolWait * 5);
+        var request = database.RunAsync(connection => connection.ExecuteScalarAsync<int>("SELECT 1"), default);
+        await WaitUntilAsync(() => pools.Snapshot()[ConnectionPools.Store].Waiting == 2);
+        clock.Advance(new DatabaseOptions().PoolWait);
+        await Assert.ThrowsAsync<StorePoolExhaustedException>(() => request);
+
+        Assert.False(delivery.IsCompleted, "background work gave up at the requests' pool wait");
+        await held[0].DisposeAsync();
+        Assert.Equal(1, await delivery);
+        await ReleaseAsync(held.Skip(1));
+    }
+
+    private static async Task<List<System.Data.Common.DbConnection>> HoldStorePoolAsync(IDbConnectionFactory database)
+    {
         var held = new List<System.Data.Common.DbConnection>();
         for (var i = 0; i < ConnectionBudget.Split(ConnectionBudget.LeastMax).Store; i++)
         {
             held.Add(await database.OpenConnectionAsync(default));
         }
 
-        var refused = await Assert.ThrowsAnyAsync<NpgsqlException>(() => database.RunAsync(connection => connection.ExecuteScalarAsync<int>("SELECT 1"), default));
+        return held;
+    }
+
+    private static async Task ReleaseAsync(IEnumerable<System.Data.Common.DbConnection> held)
+    {
         foreach (var connection in held)
         {
             await connection.DisposeAsync();
         }
-
-        var store = pools.Snapshot()[ConnectionPools.Store];
-        Assert.IsType<TimeoutException>(refused.InnerException);
-        Assert.Equal((1, 1L), (store.Waits, store.Timeouts));
     }
 
     private static async Task WaitUntilAsync(Func<bool> condition)
