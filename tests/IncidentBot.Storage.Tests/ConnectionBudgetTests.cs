@@ -183,6 +183,104 @@ public sealed class PostgresConnectionBudgetTests : IAsyncLifetime
         await ReleaseAsync(held.Skip(1));
     }
 
+    [Fact]
+    public async Task SlowToOpenConnection_PoolNotBusy_KeepsTheConnectTimeoutNotThePoolWait()
+    {
+        // A server far away (TLS, authentication) can take longer to open a connection than a request waits for a
+        // busy pool: with a free slot, the open is bounded by the connection string's Timeout only.
+        var clock = TestClock.StartingNow();
+        await using var slow = await HeldOpenProxy.StartAsync(new NpgsqlConnectionStringBuilder(_database.ConnectionString));
+        var connectionString = new NpgsqlConnectionStringBuilder(_database.ConnectionString) { Host = "127.0.0.1", Port = slow.Port }.ConnectionString;
+        await using var services = _database.CreateServices(
+            builder => builder.Services.AddSingleton<TimeProvider>(clock),
+            [new(DatabaseOptions.ConnectionStringKey, connectionString), new(DatabaseOptions.PoolWaitKey, "00:00:01")]);
+        var database = services.GetRequiredService<IDbConnectionFactory>();
+
+        var request = database.RunAsync(connection => connection.ExecuteScalarAsync<int>("SELECT 1"), default);
+        await WaitUntilAsync(() => slow.Accepted == 1);
+        clock.Advance(TimeSpan.FromSeconds(5));
+        slow.Release();
+
+        Assert.Equal(1, await request);
+    }
+
+    /// <summary>A TCP proxy to PostgreSQL that holds each connection it accepts until released: a connection slow to open.</summary>
+    private sealed class HeldOpenProxy : IAsyncDisposable
+    {
+        private readonly System.Net.Sockets.TcpListener _listener = new(System.Net.IPAddress.Loopback, 0);
+        private readonly TaskCompletionSource _released = new(TaskCreationOptions.RunContinuationsAsynchronously);
+        private readonly CancellationTokenSource _stop = new();
+        private readonly List<System.Net.Sockets.TcpClient> _clients = [];
+        private Task _loop = Task.CompletedTask;
+        private int _accepted;
+
+        public int Port => ((System.Net.IPEndPoint)_listener.LocalEndpoint).Port;
+
+        public int Accepted => Volatile.Read(ref _accepted);
+
+        public static Task<HeldOpenProxy> StartAsync(NpgsqlConnectionStringBuilder server)
+        {
+            var proxy = new HeldOpenProxy();
+            proxy._listener.Start();
+            proxy._loop = proxy.AcceptAsync(server.Host!, server.Port);
+            return Task.FromResult(proxy);
+        }
+
+        public void Release() => _released.TrySetResult();
+
+        private async Task AcceptAsync(string host, int port)
+        {
+            try
+            {
+                while (true)
+                {
+                    var client = await _listener.AcceptTcpClientAsync(_stop.Token);
+                    Interlocked.Increment(ref _accepted);
+                    _ = PipeAsync(client, host, port);
+                }
+            }
+            catch (OperationCanceledException)
+            {
+            }
+        }
+
+        private async Task PipeAsync(System.Net.Sockets.TcpClient client, string host, int port)
+        {
+            var server = new System.Net.Sockets.TcpClient();
+            lock (_clients)
+            {
+                _clients.Add(client);
+                _clients.Add(server);
+            }
+
+            try
+            {
+                await _released.Task.WaitAsync(_stop.Token);
+                await server.ConnectAsync(host, port, _stop.Token);
+                await Task.WhenAny(
+                    client.GetStream().CopyToAsync(server.GetStream(), _stop.Token),
+                    server.GetStream().CopyToAsync(client.GetStream(), _stop.Token));
+            }
+            catch (Exception ex) when (ex is OperationCanceledException or IOException or System.Net.Sockets.SocketException)
+            {
+                // Stopped, or one side hung up.
+            }
+        }
+
+        public async ValueTask DisposeAsync()
+        {
+            await _stop.CancelAsync();
+            _listener.Stop();
+            await _loop;
+            lock (_clients)
+            {
+                _clients.ForEach(c => c.Dispose());
+            }
+
+            _stop.Dispose();
+        }
+    }
+
     private static async Task<List<System.Data.Common.DbConnection>> HoldStorePoolAsync(IDbConnectionFactory database)
     {
         var held = new List<System.Data.Common.DbConnection>();
