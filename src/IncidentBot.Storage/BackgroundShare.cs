@@ -1,4 +1,3 @@
-using System.Data;
 using System.Data.Common;
 using IncidentBot.Core.Application;
 using IncidentBot.Core.Telemetry;
@@ -49,14 +48,7 @@ public sealed class BackgroundShare(int max) : IDisposable
             throw;
         }
 
-        var released = 0;
-        connection.StateChange += (_, change) =>
-        {
-            if (change.CurrentState == ConnectionState.Closed && Interlocked.Exchange(ref released, 1) == 0)
-            {
-                _slots.Release();
-            }
-        };
+        connection.ReleaseOnClose(_slots);
         return connection;
     }
 

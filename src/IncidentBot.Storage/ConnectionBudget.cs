@@ -7,10 +7,19 @@ namespace IncidentBot.Storage;
 /// the store and outbox (inbound requests and deliveries), a smaller one for the scheduler's own bookkeeping (trigger
 /// acquisition, cluster check-in; its jobs use the store's), and the outbox listener's single connection. Each pool is
 /// its own Npgsql pool with its own <c>Maximum Pool Size</c>, so one side can never take the other's connections; a
-/// request that finds the store's pool busy waits for a connection and, past the wait, is answered 503 (the chat
-/// platform retries) instead of the server refusing new clients for everyone. Background work (outbox deliveries,
+/// request that finds the store's pool busy waits for a connection at most <c>Database:PoolWait</c> (see
+/// <see cref="StorePoolGate"/>) and is then answered 503 (the chat platform retries) instead of the server refusing new
+/// clients for everyone. Background work (outbox deliveries,
 /// timers, sweeps; see <c>BackgroundWork</c>) holds at most <see cref="Background"/> of the store's connections, so the
 /// rest is always there for inbound requests.
+/// <para>
+/// The scheduler's pool is smaller than Quartz's job threads (<c>Scheduler:MaxConcurrency</c>, 16) on purpose. A job's
+/// own work runs on the store's connections (as background work); a job thread takes a scheduler connection only for
+/// Quartz's bookkeeping (recording that the job completed, setting a trigger), which Quartz writes under its
+/// cluster-wide <c>TRIGGER_ACCESS</c> row lock, one at a time across every instance. More scheduler connections would
+/// only wait on that lock while held open, counted against the server's <c>max_connections</c>; a thread waiting for one
+/// here holds nothing. Fewer threads would slow the jobs' own work, which does run in parallel.
+/// </para>
 /// </summary>
 public sealed record ConnectionBudget(int Max, int Store, int Scheduler, int Listener)
 {

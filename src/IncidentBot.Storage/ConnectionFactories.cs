@@ -30,12 +30,13 @@ internal sealed class PostgresConnectionFactory : IDbConnectionFactory, IAsyncDi
 
     static PostgresConnectionFactory() => TypeHandlers.EnsureRegistered();
 
-    public PostgresConnectionFactory(NpgsqlDataSource dataSource, TransientRetry retry, BackgroundShare background)
+    public PostgresConnectionFactory(NpgsqlDataSource dataSource, TransientRetry retry, BackgroundShare background, StorePoolGate pool)
     {
         _dataSource = dataSource;
         _retry = retry;
         _background = background;
-        _open = async cancellationToken => await _dataSource.OpenConnectionAsync(cancellationToken);
+        // Background work first waits for its share, then, like a request, for one of the pool's connections.
+        _open = cancellationToken => pool.OpenAsync(async ct => await _dataSource.OpenConnectionAsync(ct), cancellationToken);
     }
 
     public DatabaseProvider Provider => DatabaseProvider.Postgres;

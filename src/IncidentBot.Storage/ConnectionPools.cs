@@ -16,7 +16,8 @@ public sealed record PoolUse(int Max, int Busy, int? Idle, int Waiting, long Wai
 /// <summary>
 /// Reads the pools of this instance from Npgsql's own metrics (the <c>Npgsql</c> meter, also exported through
 /// OpenTelemetry): the store's (<c>store</c>), the scheduler's (<c>scheduler</c>), and the background share of the
-/// store's (<c>background</c>). Counts every wait and timeout in <see cref="IncidentBotTelemetry.ConnectionWaits"/>.
+/// store's (<c>background</c>), adding the waits at the store's <see cref="StorePoolGate"/>. Counts every wait and timeout
+/// in <see cref="IncidentBotTelemetry.ConnectionWaits"/>.
 /// Empty on SQLite, which has no pool.
 /// </summary>
 public sealed class ConnectionPools : IDisposable
@@ -37,10 +38,11 @@ public sealed class ConnectionPools : IDisposable
     private readonly NpgsqlConnectionStringBuilder? _scheduler;
     private readonly Dictionary<string, string?> _roles = new(StringComparer.Ordinal);
     private readonly BackgroundShare? _background;
+    private readonly StorePoolGate? _gate;
     private readonly Lock _lock = new();
     private readonly Dictionary<string, Counts> _counts = new(StringComparer.Ordinal);
 
-    public ConnectionPools(DatabaseOptions options, BackgroundShare? background)
+    public ConnectionPools(DatabaseOptions options, BackgroundShare? background, StorePoolGate? gate = null)
     {
         ArgumentNullException.ThrowIfNull(options);
         if (!options.TryGetProvider(out var provider) || provider != DatabaseProvider.Postgres)
@@ -49,6 +51,7 @@ public sealed class ConnectionPools : IDisposable
         }
 
         _background = background;
+        _gate = gate;
         _scheduler = new NpgsqlConnectionStringBuilder(options.Budget.ForScheduler(options.GetConnectionString()));
         _listener = new MeterListener
         {
@@ -90,6 +93,19 @@ public sealed class ConnectionPools : IDisposable
             {
                 pools[name] = new PoolUse(c.Max, c.Busy, c.Idle, c.Waiting, c.Waits, c.Timeouts);
             }
+        }
+
+        // Requests and background work wait for a store connection at the gate before Npgsql's pool (so Npgsql's own
+        // pending and timed-out requests stay near zero): its waits are the store's.
+        if (_gate is { } gate)
+        {
+            var store = pools.GetValueOrDefault(Store) ?? new PoolUse(gate.Size, 0, 0, 0, 0, 0);
+            pools[Store] = store with
+            {
+                Waiting = store.Waiting + gate.Waiting,
+                Waits = store.Waits + gate.Waits,
+                Timeouts = (store.Timeouts ?? 0) + gate.Timeouts,
+            };
         }
 
         if (_background is { } share)

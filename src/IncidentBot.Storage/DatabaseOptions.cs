@@ -35,6 +35,18 @@ public sealed class DatabaseOptions
     /// </summary>
     public int MaxConnections { get; set; } = ConnectionBudget.DefaultMax;
 
+    public const string PoolWaitKey = "Database:PoolWait";
+
+    /// <summary>The longest an inbound request waits for a store connection when all are busy (then it is refused with 503).</summary>
+    public static readonly TimeSpan MostPoolWait = TimeSpan.FromSeconds(30);
+
+    /// <summary>
+    /// On PostgreSQL, how long an inbound request waits for a free connection of the store's pool before it is refused
+    /// with 503 and Retry-After, so the chat platform retries: well under Slack's 3 s by default. Opening a new
+    /// connection keeps the connection string's <c>Timeout</c>; background work waits as long as that.
+    /// </summary>
+    public TimeSpan PoolWait { get; set; } = TimeSpan.FromSeconds(2);
+
     public const string ListenConnectionStringKey = "Database:ListenConnectionString";
 
     /// <summary>
@@ -92,6 +104,12 @@ internal sealed class DatabaseOptionsValidator : IValidateOptions<DatabaseOption
         {
             return ValidateOptionsResult.Fail(
                 $"{DatabaseOptions.MaxConnectionsKey} must be between {ConnectionBudget.LeastMax} and {ConnectionBudget.MostMax} (was {options.MaxConnections})");
+        }
+
+        if (options.PoolWait <= TimeSpan.Zero || options.PoolWait > DatabaseOptions.MostPoolWait)
+        {
+            return ValidateOptionsResult.Fail(
+                $"{DatabaseOptions.PoolWaitKey} must be more than 00:00:00 and at most {DatabaseOptions.MostPoolWait:c}, such as 00:00:02 (was {options.PoolWait:c})");
         }
 
         if (CheckPassword(DatabaseOptions.ConnectionStringKey, provider, options.GetConnectionString()) is { } failure)

@@ -29,6 +29,7 @@ public static partial class DependencyInjection
                 options.Provider = database.Provider;
                 options.ConnectionString = database.ConnectionString;
                 options.MaxConnections = database.MaxConnections;
+                options.PoolWait = database.PoolWait;
                 options.ListenConnectionString = database.ListenConnectionString;
             })
             .ValidateOnStart();
@@ -37,9 +38,10 @@ public static partial class DependencyInjection
         services.TryAddSingleton(TimeProvider.System);
         services.TryAddSingleton<TransientRetry>();
         services.TryAddSingleton(services => new BackgroundShare(services.GetRequiredService<IOptions<DatabaseOptions>>().Value.Budget.Background));
+        services.TryAddSingleton(services => StorePoolGate.For(services.GetRequiredService<IOptions<DatabaseOptions>>().Value, services.GetRequiredService<TimeProvider>()));
         services.TryAddSingleton(CreateConnectionFactory);
         services.TryAddSingleton(services => new ConnectionPools(
-            services.GetRequiredService<IOptions<DatabaseOptions>>().Value, services.GetRequiredService<BackgroundShare>()));
+            services.GetRequiredService<IOptions<DatabaseOptions>>().Value, services.GetRequiredService<BackgroundShare>(), services.GetRequiredService<StorePoolGate>()));
         services.AddOptions<GroupCommitOptions>().BindConfiguration(GroupCommitOptions.Section).ValidateOnStart();
         services.TryAddEnumerable(ServiceDescriptor.Singleton<IValidateOptions<GroupCommitOptions>, GroupCommitOptionsValidator>());
         services.TryAddSingleton<GroupCommitWriter>();
@@ -108,6 +110,7 @@ public static partial class DependencyInjection
             Provider = builder.Configuration[DatabaseOptions.ProviderKey],
             ConnectionString = builder.Configuration.GetConnectionString(DatabaseOptions.ConnectionStringName),
             MaxConnections = builder.Configuration.GetValue(DatabaseOptions.MaxConnectionsKey, ConnectionBudget.DefaultMax),
+            PoolWait = builder.Configuration.GetValue(DatabaseOptions.PoolWaitKey, new DatabaseOptions().PoolWait),
             ListenConnectionString = builder.Configuration[DatabaseOptions.ListenConnectionStringKey],
         };
         builder.Properties[typeof(DatabaseOptions)] = options;
@@ -133,7 +136,7 @@ public static partial class DependencyInjection
             LogBudget(logger, budget);
         }
 
-        return new PostgresConnectionFactory(builder.Build(), retry, services.GetRequiredService<BackgroundShare>());
+        return new PostgresConnectionFactory(builder.Build(), retry, services.GetRequiredService<BackgroundShare>(), services.GetRequiredService<StorePoolGate>());
     }
 
     private static void AddFirstHostedService<T>(IServiceCollection services)

@@ -1,5 +1,6 @@
 using Dapper;
 using IncidentBot.Core.Application;
+using IncidentBot.TestKit;
 using IncidentBot.TestKit.Databases;
 using Microsoft.Extensions.DependencyInjection;
 using Npgsql;
@@ -123,31 +124,180 @@ public sealed class PostgresConnectionBudgetTests : IAsyncLifetime
     }
 
     [Fact]
-    public async Task PoolExhaustedByRequests_WaitsThenTimesOut_CountedInPools()
+    public async Task PoolExhaustedByRequests_ARequestWaitsOnlyThePoolWaitNotTheConnectTimeout_CountedInPools()
     {
-        var connectionString = _database.ConnectionString + ";Timeout=1";
-        await using var services = _database.CreateServices(settings:
-        [
-            new(DatabaseOptions.MaxConnectionsKey, ConnectionBudget.LeastMax.ToString(System.Globalization.CultureInfo.InvariantCulture)),
-            new(DatabaseOptions.ConnectionStringKey, connectionString),
-        ]);
+        // The connection string's Timeout (15 s by default) bounds opening a connection; a request waits for a busy
+        // pool only Database:PoolWait (here on a fake clock), then is refused.
+        var clock = TestClock.StartingNow();
+        await using var services = _database.CreateServices(
+            builder => builder.Services.AddSingleton<TimeProvider>(clock),
+            [
+                new(DatabaseOptions.MaxConnectionsKey, ConnectionBudget.LeastMax.ToString(System.Globalization.CultureInfo.InvariantCulture)),
+                new(DatabaseOptions.PoolWaitKey, "00:00:01"),
+            ]);
         var database = services.GetRequiredService<IDbConnectionFactory>();
         var pools = services.GetRequiredService<ConnectionPools>();
+        var held = await HoldStorePoolAsync(database);
+
+        var request = database.RunAsync(connection => connection.ExecuteScalarAsync<int>("SELECT 1"), default);
+        await WaitUntilAsync(() => pools.Snapshot()[ConnectionPools.Store].Waiting == 1);
+        clock.Advance(TimeSpan.FromMilliseconds(999));
+        Assert.False(request.IsCompleted, "refused before its pool wait was over");
+        clock.Advance(TimeSpan.FromMilliseconds(1));
+        var refused = await Assert.ThrowsAsync<StorePoolExhaustedException>(() => request);
+        await ReleaseAsync(held);
+
+        var store = pools.Snapshot()[ConnectionPools.Store];
+        Assert.IsType<TimeoutException>(refused.InnerException);
+        Assert.Contains(DatabaseOptions.PoolWaitKey, refused.Message, StringComparison.Ordinal);
+        Assert.Equal((0, 1L, 1L), (store.Waiting, store.Waits, store.Timeouts));
+        Assert.Equal(1, await database.RunAsync(connection => connection.ExecuteScalarAsync<int>("SELECT 1"), default));
+    }
+
+    [Fact]
+    public async Task PoolExhaustedByRequests_BackgroundWorkWaitsPastThePoolWait_AndGetsTheNextFreeConnection()
+    {
+        var clock = TestClock.StartingNow();
+        await using var services = _database.CreateServices(
+            builder => builder.Services.AddSingleton<TimeProvider>(clock),
+            [new(DatabaseOptions.MaxConnectionsKey, ConnectionBudget.LeastMax.ToString(System.Globalization.CultureInfo.InvariantCulture))]);
+        var database = services.GetRequiredService<IDbConnectionFactory>();
+        var pools = services.GetRequiredService<ConnectionPools>();
+        var held = await HoldStorePoolAsync(database);
+
+        var delivery = Task.Run(async () =>
+        {
+            BackgroundWork.Enter();
+            return await database.RunAsync(connection => connection.ExecuteScalarAsync<int>("SELECT 1"), default);
+        });
+        await WaitUntilAsync(() => pools.Snapshot()[ConnectionPools.Store].Waiting == 1);
+        clock.Advance(new DatabaseOptions().PoolWait * 5);
+        var request = database.RunAsync(connection => connection.ExecuteScalarAsync<int>("SELECT 1"), default);
+        await WaitUntilAsync(() => pools.Snapshot()[ConnectionPools.Store].Waiting == 2);
+        clock.Advance(new DatabaseOptions().PoolWait);
+        await Assert.ThrowsAsync<StorePoolExhaustedException>(() => request);
+
+        Assert.False(delivery.IsCompleted, "background work gave up at the requests' pool wait");
+        await held[0].DisposeAsync();
+        Assert.Equal(1, await delivery);
+        await ReleaseAsync(held.Skip(1));
+    }
+
+    [Fact]
+    public async Task SlowToOpenConnection_PoolNotBusy_KeepsTheConnectTimeoutNotThePoolWait()
+    {
+        // A server far away (TLS, authentication) can take longer to open a connection than a request waits for a
+        // busy pool: with a free slot, the open is bounded by the connection string's Timeout only.
+        var clock = TestClock.StartingNow();
+        await using var slow = await HeldOpenProxy.StartAsync(new NpgsqlConnectionStringBuilder(_database.ConnectionString));
+        var connectionString = new NpgsqlConnectionStringBuilder(_database.ConnectionString) { Host = "127.0.0.1", Port = slow.Port }.ConnectionString;
+        await using var services = _database.CreateServices(
+            builder => builder.Services.AddSingleton<TimeProvider>(clock),
+            [new(DatabaseOptions.ConnectionStringKey, connectionString), new(DatabaseOptions.PoolWaitKey, "00:00:01")]);
+        var database = services.GetRequiredService<IDbConnectionFactory>();
+
+        var request = database.RunAsync(connection => connection.ExecuteScalarAsync<int>("SELECT 1"), default);
+        await WaitUntilAsync(() => slow.Accepted == 1);
+        clock.Advance(TimeSpan.FromSeconds(5));
+        slow.Release();
+
+        Assert.Equal(1, await request);
+    }
+
+    /// <summary>A TCP proxy to PostgreSQL that holds each connection it accepts until released: a connection slow to open.</summary>
+    private sealed class HeldOpenProxy : IAsyncDisposable
+    {
+        private readonly System.Net.Sockets.TcpListener _listener = new(System.Net.IPAddress.Loopback, 0);
+        private readonly TaskCompletionSource _released = new(TaskCreationOptions.RunContinuationsAsynchronously);
+        private readonly CancellationTokenSource _stop = new();
+        private readonly List<System.Net.Sockets.TcpClient> _clients = [];
+        private Task _loop = Task.CompletedTask;
+        private int _accepted;
+
+        public int Port => ((System.Net.IPEndPoint)_listener.LocalEndpoint).Port;
+
+        public int Accepted => Volatile.Read(ref _accepted);
+
+        public static Task<HeldOpenProxy> StartAsync(NpgsqlConnectionStringBuilder server)
+        {
+            var proxy = new HeldOpenProxy();
+            proxy._listener.Start();
+            proxy._loop = proxy.AcceptAsync(server.Host!, server.Port);
+            return Task.FromResult(proxy);
+        }
+
+        public void Release() => _released.TrySetResult();
+
+        private async Task AcceptAsync(string host, int port)
+        {
+            try
+            {
+                while (true)
+                {
+                    var client = await _listener.AcceptTcpClientAsync(_stop.Token);
+                    Interlocked.Increment(ref _accepted);
+                    _ = PipeAsync(client, host, port);
+                }
+            }
+            catch (OperationCanceledException)
+            {
+            }
+        }
+
+        private async Task PipeAsync(System.Net.Sockets.TcpClient client, string host, int port)
+        {
+            var server = new System.Net.Sockets.TcpClient();
+            lock (_clients)
+            {
+                _clients.Add(client);
+                _clients.Add(server);
+            }
+
+            try
+            {
+                await _released.Task.WaitAsync(_stop.Token);
+                await server.ConnectAsync(host, port, _stop.Token);
+                await Task.WhenAny(
+                    client.GetStream().CopyToAsync(server.GetStream(), _stop.Token),
+                    server.GetStream().CopyToAsync(client.GetStream(), _stop.Token));
+            }
+            catch (Exception ex) when (ex is OperationCanceledException or IOException or System.Net.Sockets.SocketException)
+            {
+                // Stopped, or one side hung up.
+            }
+        }
+
+        public async ValueTask DisposeAsync()
+        {
+            await _stop.CancelAsync();
+            _listener.Stop();
+            await _loop;
+            lock (_clients)
+            {
+                _clients.ForEach(c => c.Dispose());
+            }
+
+            _stop.Dispose();
+        }
+    }
+
+    private static async Task<List<System.Data.Common.DbConnection>> HoldStorePoolAsync(IDbConnectionFactory database)
+    {
         var held = new List<System.Data.Common.DbConnection>();
         for (var i = 0; i < ConnectionBudget.Split(ConnectionBudget.LeastMax).Store; i++)
         {
             held.Add(await database.OpenConnectionAsync(default));
         }
 
-        var refused = await Assert.ThrowsAnyAsync<NpgsqlException>(() => database.RunAsync(connection => connection.ExecuteScalarAsync<int>("SELECT 1"), default));
+        return held;
+    }
+
+    private static async Task ReleaseAsync(IEnumerable<System.Data.Common.DbConnection> held)
+    {
         foreach (var connection in held)
         {
             await connection.DisposeAsync();
         }
-
-        var store = pools.Snapshot()[ConnectionPools.Store];
-        Assert.IsType<TimeoutException>(refused.InnerException);
-        Assert.Equal((1, 1L), (store.Waits, store.Timeouts));
     }
 
     private static async Task WaitUntilAsync(Func<bool> condition)

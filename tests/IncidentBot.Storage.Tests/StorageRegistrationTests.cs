@@ -39,6 +39,19 @@ public sealed class StorageRegistrationTests
         Assert.Equal("Database:MaxConnections must be between 6 and 1000 (was 3)", error.Message);
     }
 
+    [Theory]
+    [InlineData("00:00:00", "was 00:00:00")]
+    [InlineData("-00:00:01", "was -00:00:01")]
+    [InlineData("00:01:00", "was 00:01:00")]
+    public async Task StartAsync_PoolWaitOutOfRange_FailsWithOneMessageNamingTheKey(string configured, string shown)
+    {
+        using var host = BuildHost(new() { [DatabaseOptions.PoolWaitKey] = configured });
+
+        var error = await Assert.ThrowsAsync<OptionsValidationException>(() => host.StartAsync());
+
+        Assert.Equal($"Database:PoolWait must be more than 00:00:00 and at most 00:00:30, such as 00:00:02 ({shown})", error.Message);
+    }
+
     [Fact]
     public async Task StartAsync_MalformedConnectionString_FailsNamingTheKey()
     {
