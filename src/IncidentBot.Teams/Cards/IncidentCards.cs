@@ -184,6 +184,7 @@ public static class IncidentCards
         {
             ["type"] = "Input.Toggle",
             ["id"] = "private",
+            ["label"] = "Visibility",
             ["title"] = "Private: a group chat of the people named, no title outside",
             ["valueOn"] = "true",
             ["valueOff"] = "false",
