@@ -70,6 +70,7 @@ public static partial class DependencyInjection
         services.AddHostedService(sp => sp.GetRequiredService<ReplySender>());
         services.AddHostedService<TeamsStartupLog>();
         services.AddSingleton<WarRoomOpener>();
+        services.AddSingleton<PrivateChatOpener>();
         builder.AddChatWarRoom<TeamsWarRoom>();
         services.AddSingleton<IMeetingBridges>(sp => sp.GetRequiredService<MeetingBridge>());
         services.TryAddEnumerable(ServiceDescriptor.Singleton<IIncidentEventHandler, BridgeRequestHandler>());

@@ -1,3 +1,5 @@
+using IncidentBot.Teams.Graph;
+
 namespace IncidentBot.Teams;
 
 /// <summary>
@@ -24,6 +26,20 @@ public static class TeamsIds
     public const string MeetingEndEvent = "application/vnd.microsoft.meetingEnd";
     public const string MeetingJoinEvent = "application/vnd.microsoft.meetingParticipantJoin";
     public const string MeetingLeaveEvent = "application/vnd.microsoft.meetingParticipantLeave";
+
+    /// <summary>
+    /// The app's resource-specific permissions as <c>manifests/teams/manifest.json</c> lists them (a test holds them equal):
+    /// consented to when the bot installs itself into a private incident's chat, as Graph requires for an app that has them.
+    /// </summary>
+    public static IReadOnlyList<ResourceSpecificPermission> ResourceSpecificPermissions { get; } =
+    [
+        new("ChannelMessage.Read.Group", "Application"),
+        new("ChatMessage.Read.Chat", "Application"),
+        new("OnlineMeeting.ReadBasic.Chat", "Application"),
+        new("ChannelMeeting.ReadBasic.Group", "Application"),
+        new("OnlineMeetingParticipant.Read.Chat", "Application"),
+        new("Channel.Create.Group", "Application"),
+    ];
 
     /// <summary>A post in a channel is its own conversation: <c>19:…@thread.tacv2;messageid=…</c>.</summary>
     public const string ThreadSeparator = ";messageid=";

@@ -101,9 +101,31 @@ public sealed class TeamsOptions
     /// <summary>Transcript lines added to the timeline one by one; the rest of a longer transcript goes into one entry.</summary>
     public int TranscriptMaxEntries { get; set; } = 200;
 
+    /// <summary>
+    /// The app's id in the organisation's app catalog (Graph <c>teamsApp</c> id, not the manifest id): the bot installs
+    /// itself into a private incident's group chat with it. Empty: no private incidents from Teams.
+    /// </summary>
+    public string AppCatalogId { get; set; } = "";
+
+    /// <summary>
+    /// An Entra user object id added to a private incident's chat when the declarer names nobody else (a group chat
+    /// needs two people). Empty: the declarer is asked to name a commander or responders in the declare form.
+    /// </summary>
+    public string PrivateChatFallbackMemberId { get; set; } = "";
+
     public bool HasMeetingBridge => !string.IsNullOrWhiteSpace(MeetingOrganizerId);
 
     public bool IsAnonymous => string.IsNullOrWhiteSpace(AppId);
+
+    /// <summary>An app id, its secret and a tenant to get an app-only Graph token from.</summary>
+    public bool HasGraphCredentials =>
+        !IsAnonymous && !string.IsNullOrWhiteSpace(AppPassword) && !(string.IsNullOrWhiteSpace(TenantId) && string.IsNullOrWhiteSpace(GraphTokenEndpoint));
+
+    /// <summary>Private incidents can be declared from Teams: a group chat is made and the bot installed into it through Graph.</summary>
+    public bool HasPrivateChats => HasGraphCredentials && !string.IsNullOrWhiteSpace(AppCatalogId);
+
+    /// <summary>What an admin must set for private incidents in Teams, for the refusal when they are missing.</summary>
+    public const string PrivateChatKeys = "Teams:AppId, Teams:AppPassword, Teams:TenantId and Teams:AppCatalogId";
 
     /// <summary>Authenticated with an app id; otherwise local mode only when opted in (Development or <see cref="LocalMode"/>).</summary>
     public TeamsMode ModeIn(IHostEnvironment environment)
@@ -213,6 +235,21 @@ internal sealed class TeamsOptionsValidator : IValidateOptions<TeamsOptions>
             || string.IsNullOrWhiteSpace(options.TenantId) && string.IsNullOrWhiteSpace(options.GraphTokenEndpoint)))
         {
             failures.Add("Teams:MeetingOrganizerId needs Graph credentials: set Teams:AppId, Teams:AppPassword and Teams:TenantId (the app's Graph token comes from that tenant)");
+        }
+
+        if (!string.IsNullOrWhiteSpace(options.AppCatalogId) && !Guid.TryParse(options.AppCatalogId, out _))
+        {
+            failures.Add("Teams:AppCatalogId must be the app's id in your app catalog (a GUID; Graph: GET appCatalogs/teamsApps?$filter=externalId eq '<manifest id>')");
+        }
+
+        if (!string.IsNullOrWhiteSpace(options.AppCatalogId) && !options.HasGraphCredentials)
+        {
+            failures.Add("Teams:AppCatalogId needs Graph credentials: set Teams:AppId, Teams:AppPassword and Teams:TenantId (private incident chats are made through Graph)");
+        }
+
+        if (!string.IsNullOrWhiteSpace(options.PrivateChatFallbackMemberId) && !Guid.TryParse(options.PrivateChatFallbackMemberId, out _))
+        {
+            failures.Add("Teams:PrivateChatFallbackMemberId must be a user's Entra object id (a GUID)");
         }
 
         if (options.TranscriptMaxEntries is < 1 or > 1000)

@@ -33,7 +33,9 @@ public sealed class DeclareFormTests : IAsyncLifetime
         var inputs = IncidentCards.DeclareForm()["body"]!.AsArray().Select(b => b!.AsObject()).Where(b => ((string?)b["type"])!.StartsWith("Input.", StringComparison.Ordinal))
             .ToDictionary(b => (string)b["id"]!);
 
-        Assert.Equal(["title", "severity", "description", "commander", "responders"], inputs.Keys);
+        Assert.Equal(["title", "severity", "description", "commander", "responders", "private"], inputs.Keys);
+        Assert.Equal("Input.Toggle", (string?)inputs["private"]["type"]);
+        Assert.Equal("false", (string?)inputs["private"]["value"]);
         Assert.True((bool?)inputs["title"]["isRequired"]);
         Assert.True((bool?)inputs["description"]["isMultiline"]);
         foreach (var picker in new[] { inputs["commander"], inputs["responders"] })

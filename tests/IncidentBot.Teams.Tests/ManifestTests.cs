@@ -32,6 +32,15 @@ public sealed class ManifestTests
         }
     }
 
+    /// <summary>The bot consents to exactly these when it installs itself into a private incident's chat (Graph requires them to match).</summary>
+    [Fact]
+    public void Manifest_Rsc_IsWhatTheBotConsentsToInPrivateChats()
+    {
+        var declared = Manifest()["authorization"]!["permissions"]!["resourceSpecific"]!.AsArray()
+            .Select(p => ((string)p!["name"]!, (string)p["type"]!)).ToHashSet();
+        Assert.Equal(declared, TeamsIds.ResourceSpecificPermissions.Select(p => (p.Name, p.Type)).ToHashSet());
+    }
+
     [Fact]
     public void Manifest_MessageAction_IsTheOneTheBotHandles()
     {

@@ -20,6 +20,9 @@ public sealed class OptionsTests
     [InlineData("Teams:MeetingOrganizerId needs Graph credentials", "Teams__MeetingOrganizerId", "5f0c2d1e-0000-4000-8000-0000000000aa", "Teams__AppId", "")]
     [InlineData("Teams:TranscriptMaxEntries", "Teams__TranscriptMaxEntries", "0", "Teams__AppId", "")]
     [InlineData("Teams:GraphBaseUrl", "Teams__GraphBaseUrl", "http://graph.example.com/v1.0/", "Teams__AppId", "")]
+    [InlineData("Teams:AppCatalogId must be the app's id in your app catalog", "Teams__AppCatalogId", "com.contoso.incidentbot", "Teams__AppId", "")]
+    [InlineData("Teams:AppCatalogId needs Graph credentials", "Teams__AppCatalogId", "5f0c6e1a-0000-4000-8000-0000000ca7a1", "Teams__AppId", "")]
+    [InlineData("Teams:PrivateChatFallbackMemberId must be a user's Entra object id", "Teams__PrivateChatFallbackMemberId", "lead@contoso.com", "Teams__AppId", "")]
     public async Task Start_InvalidTeamsSetting_ExitsNamingTheKey(string namedKey, string key1, string value1, string key2, string value2)
     {
         var workingDirectory = Directory.CreateTempSubdirectory("incidentbot-teams-options-").FullName;

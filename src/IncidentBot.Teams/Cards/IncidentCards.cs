@@ -180,8 +180,21 @@ public static class IncidentCards
         body.Add(TextInput("description", "Description (optional)", IncidentService.MaxTextLength, values.Description, multiline: true));
         body.Add(PeoplePicker("commander", "Incident commander (optional)", required: false, value: values.Commander));
         body.Add(PeoplePicker("responders", "Responders (optional)", required: false, multiSelect: true, value: values.ResponderList));
+        body.Add(new JsonObject
+        {
+            ["type"] = "Input.Toggle",
+            ["id"] = "private",
+            ["label"] = "Visibility",
+            ["title"] = "Private: a group chat of the people named, no title outside",
+            ["valueOn"] = "true",
+            ["valueOff"] = "false",
+            ["value"] = values.Private ? "true" : "false",
+        });
         return Card(body, [Execute("Declare", CardVerbs.Declare, null)]);
     }
+
+    /// <summary>What replaces a submitted declare form of a private incident: the answer, without title or people.</summary>
+    public static JsonObject PrivateDeclared(string text) => Card([Text(text)]);
 
     /// <summary>The latest pages as facts (level and target: alert key, outcome, when), then the ack and the next level.</summary>
     private static void AddEscalation(JsonArray body, EscalationState escalation)

@@ -57,7 +57,9 @@ public sealed partial class IncidentCardActions(
             var (declared, form) = await declarer.SubmitFormAsync(declare.Values, turn, cancellationToken);
             // A declaration is announced by the declarer; only what went wrong is answered here.
             return turn.IsInvoke
-                ? form is not null ? InvokeResponses.Card(form) : await CardOfAsync(declared, cardOverride: null, cancellationToken)
+                ? form is not null ? InvokeResponses.Card(form)
+                    : declared.Incident is { IsPrivate: true } ? InvokeResponses.Card(IncidentCards.PrivateDeclared(declared.Text))
+                    : await CardOfAsync(declared, cardOverride: null, cancellationToken)
                 : Respond(turn, declared.Kind == ReplyKind.Error ? declared : null);
         }
 

@@ -4,6 +4,7 @@ using IncidentBot.Core.Commands;
 using IncidentBot.Core.Incidents;
 using IncidentBot.Teams.Cards;
 using IncidentBot.Teams.Inbound;
+using IncidentBot.Teams.Outbound;
 using IncidentBot.Teams.Storage;
 using Microsoft.Extensions.Logging;
 using Microsoft.Extensions.Options;
@@ -22,12 +23,42 @@ public sealed partial class IncidentDeclarer(
     IOptions<TeamsOptions> options,
     ILogger<IncidentDeclarer> logger)
 {
+    /// <summary>Why Teams cannot open a private incident's chat: Graph is not set up for it.</summary>
+    public static readonly string PrivateNotConfigured =
+        $"Private incidents in Teams need Microsoft Graph: ask an admin to set {TeamsOptions.PrivateChatKeys} and grant the app "
+        + "Chat.Create and TeamsAppInstallation.ReadWriteAndConsentSelfForChat.All (see the README).";
+
+    /// <summary>Why Teams cannot open a private incident's chat: a group chat needs two people.</summary>
+    public const string PrivateTooFewPeople =
+        "A private incident's chat needs at least two people: name its commander or responders in the form (or ask an admin to set Teams:PrivateChatFallbackMemberId).";
+
+    /// <summary>Why a private incident's chat could not be made for these people, or null when it can.</summary>
+    public string? PrivateRefusal(Person declarer, Person? commander, IReadOnlyList<Person> responders) =>
+        !options.Value.HasPrivateChats ? PrivateNotConfigured
+        : PrivateChatOpener.MemberIds([declarer, commander, .. responders], options.Value).Count < PrivateChatOpener.MinimumMembers ? PrivateTooFewPeople
+        : null;
+
     public async Task<CommandReply> DeclareAsync(DeclareRequest request, TeamsTurn turn, CancellationToken cancellationToken)
     {
-        var here = await DeclaresHereAsync(turn.Room, cancellationToken);
+        if (request.IsPrivate && PrivateRefusal(turn.From, request.Commander, request.Responders) is { } refusal)
+        {
+            LogPrivateRefused(logger, refusal);
+            return new CommandReply(ReplyKind.Error, refusal);
+        }
+
+        // A private incident's war room is a chat of its own, never the conversation it was declared in.
+        var here = !request.IsPrivate && await DeclaresHereAsync(turn.Room, cancellationToken);
         try
         {
             var declared = await incidents.DeclareAsync(here ? request with { WarRoom = turn.Actor.Origin } : request, turn.Actor, cancellationToken);
+            if (declared.Incident.IsPrivate)
+            {
+                // Seen by everyone in this conversation: the number only.
+                return new CommandReply(ReplyKind.Declared,
+                    $"🔒 {declared.Incident.Number}: a private incident was declared. You and the people named are added to its private chat.")
+                { Incident = declared.Incident };
+            }
+
             var opens = here ? ""
                 : options.Value.WarRoom == WarRoomMode.Channel ? " The war room opens as a new channel of its own."
                 : " The war room opens as a new thread in the incidents channel.";
@@ -83,11 +114,19 @@ public sealed partial class IncidentDeclarer(
         {
             Commander = commander,
             Responders = responders,
+            IsPrivate = form.Private,
         };
         var reply = await DeclareAsync(request, turn, cancellationToken);
         if (reply.Kind == ReplyKind.Error)
         {
             return Invalid(reply.Text);
+        }
+
+        if (form.Private)
+        {
+            // Nobody is named where everyone sees it; they meet in the private chat.
+            replies.Answer(turn, TeamsRenderer.Text(reply.Text));
+            return (reply, null);
         }
 
         List<Person> people = commander is null ? responders : [commander, .. responders];
@@ -109,6 +148,9 @@ public sealed partial class IncidentDeclarer(
         // A meeting chat becomes a war room too, beside the thread in the incidents channel or the incident's own channel.
         return (await store.GetConversationAsync(room, cancellationToken))?.MeetingId is not null;
     }
+
+    [LoggerMessage(Level = LogLevel.Information, Message = "Teams: private declare refused: {Reason}")]
+    private static partial void LogPrivateRefused(ILogger logger, string reason);
 
     [LoggerMessage(Level = LogLevel.Information, Message = "Teams: declare form refused: {Error}")]
     private static partial void LogInvalidForm(ILogger logger, string error);

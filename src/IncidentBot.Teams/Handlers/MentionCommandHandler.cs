@@ -15,6 +15,7 @@ namespace IncidentBot.Teams.Handlers;
 /// </summary>
 public sealed partial class MentionCommandHandler(
     CommandDispatcher dispatcher,
+    IIncidentStore store,
     IncidentDeclarer declarer,
     TeamsUserDirectory users,
     ReplySender replies,
@@ -26,25 +27,47 @@ public sealed partial class MentionCommandHandler(
     public async Task<InvokeResponse?> HandleAsync(TeamsTurn turn, CancellationToken cancellationToken)
     {
         var parsed = CommandParser.Parse(turn.Message.Text, TeamsIds.Trigger);
-        var reply = parsed.Command switch
+        var answer = parsed.Command switch
         {
-            null => new CommandReply(ReplyKind.Error, parsed.Error ?? CommandGrammar.HelpText(TeamsIds.Trigger)),
-            DeclareCommand { Private: true } or OpenDeclareFormCommand { Private: true } or MakePrivateCommand => NoPrivateRooms,
-            DeclareCommand declare => await declarer.DeclareAsync(
-                new DeclareRequest(declare.Title, declare.Severity ?? CommandDispatcher.DefaultSeverity), turn, cancellationToken),
-            _ => await dispatcher.ExecuteAsync(parsed.Command, Context(turn), cancellationToken),
+            null => TeamsRenderer.Reply(new CommandReply(ReplyKind.Error, parsed.Error ?? CommandGrammar.HelpText(TeamsIds.Trigger)), links),
+            OpenDeclareFormCommand { Private: true } => TeamsRenderer.Card(IncidentCards.DeclareForm(DeclareFormValues.Empty with { Private = true })),
+            // Nobody but the declarer is named in a command: when that is too few for a chat, the form asks for more people.
+            DeclareCommand { Private: true } declare when declarer.PrivateRefusal(turn.From, null, []) == IncidentDeclarer.PrivateTooFewPeople =>
+                TeamsRenderer.Card(IncidentCards.DeclareForm(
+                    new DeclareFormValues(declare.Title, (declare.Severity ?? CommandDispatcher.DefaultSeverity).ToLabel(), null, null, []) { Private = true },
+                    IncidentDeclarer.PrivateTooFewPeople)),
+            _ => TeamsRenderer.Reply(await ReplyAsync(parsed.Command, turn, cancellationToken), links),
         };
-        LogCommand(logger, turn.Activity.Id, reply.Kind);
-        replies.Answer(turn, TeamsRenderer.Reply(reply, links));
+        LogCommand(logger, turn.Activity.Id, parsed.Command?.GetType().Name ?? "error");
+        replies.Answer(turn, answer);
         return null;
     }
 
+    private async Task<CommandReply> ReplyAsync(ChatCommand command, TeamsTurn turn, CancellationToken cancellationToken) => command switch
+    {
+        DeclareCommand declare => await declarer.DeclareAsync(
+            new DeclareRequest(declare.Title, declare.Severity ?? CommandDispatcher.DefaultSeverity) { IsPrivate = declare.Private }, turn, cancellationToken),
+        MakePrivateCommand when await PrivateRefusalAsync(turn, cancellationToken) is { } refusal => new CommandReply(ReplyKind.Error, refusal),
+        _ => await dispatcher.ExecuteAsync(command, Context(turn), cancellationToken),
+    };
+
     /// <summary>
-    /// A Teams war room is a thread of a team channel, a channel of its own or the conversation it was declared in, all seen
-    /// beyond the people named; until private rooms exist here, refuse rather than leak.
+    /// <c>private</c> in a Teams war room of an incident declared from Teams opens a private chat for its declarer, role
+    /// holders and the sender: refused before anything changes when that chat cannot be made.
     /// </summary>
-    private static readonly CommandReply NoPrivateRooms =
-        new(ReplyKind.Error, "Private incidents are not available in Teams yet: declare it from Slack (`/incident declare private …`).");
+    private async Task<string?> PrivateRefusalAsync(TeamsTurn turn, CancellationToken cancellationToken)
+    {
+        if (await store.FindByWarRoomAsync(new ChatSpace(TeamsIds.Platform, turn.Room), cancellationToken) is not { IsPrivate: false } incident
+            || incident.DeclaredBy.Platform != TeamsIds.Platform)
+        {
+            return null;
+        }
+
+        var refusal = declarer.PrivateRefusal(incident.DeclaredBy, turn.From, [.. incident.Roles.Values]);
+        return refusal == IncidentDeclarer.PrivateTooFewPeople
+            ? $"{incident.Number} cannot turn private yet: its private chat needs at least two people. Give someone a role first (@IncidentBot role ic @person), then type private again."
+            : refusal;
+    }
 
     private CommandContext Context(TeamsTurn turn) =>
         new(turn.Actor, TeamsIds.Trigger, (token, ct) => ResolveMentionAsync(token, turn, ct));
@@ -66,6 +89,6 @@ public sealed partial class MentionCommandHandler(
     [GeneratedRegex(@"^<@(?<id>[^|>]+)(\|[^>]*)?>$")]
     private static partial Regex MentionToken();
 
-    [LoggerMessage(Level = LogLevel.Debug, Message = "Teams: command in activity {ActivityId}: {Kind}")]
-    private static partial void LogCommand(ILogger logger, string? activityId, ReplyKind kind);
+    [LoggerMessage(Level = LogLevel.Debug, Message = "Teams: command in activity {ActivityId}: {Command}")]
+    private static partial void LogCommand(ILogger logger, string? activityId, string command);
 }

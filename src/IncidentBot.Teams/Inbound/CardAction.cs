@@ -41,7 +41,10 @@ public abstract record CardAction
         if (verb == CardVerbs.Declare)
         {
             action = new Declare(new DeclareFormValues(
-                Str(data, "title"), Str(data, "severity"), Str(data, "description"), Str(data, "commander"), Ids(Str(data, "responders"))));
+                Str(data, "title"), Str(data, "severity"), Str(data, "description"), Str(data, "commander"), Ids(Str(data, "responders")))
+            {
+                Private = string.Equals(Str(data, "private"), "true", StringComparison.OrdinalIgnoreCase),
+            });
             return true;
         }
 
@@ -95,6 +98,9 @@ public abstract record CardAction
 public sealed record DeclareFormValues(string? Title, string? Severity, string? Description, string? Commander, IReadOnlyList<string> Responders)
 {
     public static DeclareFormValues Empty { get; } = new(null, null, null, null, []);
+
+    /// <summary>The form's "Private" toggle: a group chat of the people named, no title outside.</summary>
+    public bool Private { get; init; }
 
     /// <summary>The responders as the people picker's value.</summary>
     public string ResponderList => string.Join(',', Responders);

@@ -86,6 +86,12 @@ public sealed partial class MeetingBridge(
         var text = meeting.Created ? $"{incident.Number} meeting bridge: [Join the meeting]({meeting.JoinUrl})" : Line(incident, meeting);
         foreach (var room in incident.WarRooms.Where(r => r.Platform == TeamsIds.Platform && r.Channel != meeting.ThreadId))
         {
+            // A room a private incident left hears nothing more of it.
+            if (incident.IsPrivate && await deliveries.WasMadeAsync(room, DeliveryKey.Left(incident), cancellationToken))
+            {
+                continue;
+            }
+
             if (await store.GetConversationAsync(room.Channel, cancellationToken) is { } reference)
             {
                 await deliveries.OnceAsync(

@@ -22,6 +22,8 @@ namespace IncidentBot.Teams.Outbound;
 /// </summary>
 public sealed partial class TeamsWarRoom(
     WarRoomOpener opener,
+    PrivateChatOpener privateChats,
+    IChatDeliveries deliveries,
     TeamsStore store,
     ConnectorClient connector,
     IncidentCardSource cards,
@@ -47,7 +49,10 @@ public sealed partial class TeamsWarRoom(
             return;
         }
 
-        var rooms = await opener.OpenAsync(incident, declared, origin, cancellationToken);
+        // A private incident never opens in (or as) the conversation it was declared in: a group chat of the people named.
+        IReadOnlyList<ChatSpace> rooms = incident.IsPrivate
+            ? await privateChats.OpenAsync(incident, declared, [incident.DeclaredBy, .. incident.Roles.Values, .. declared.Responders], origin, cancellationToken) is { } chat ? [chat] : []
+            : await opener.OpenAsync(incident, declared, origin, cancellationToken);
         if (bridge.Enabled)
         {
             // Every Teams room's card is refreshed there, now showing the bridge.
@@ -77,7 +82,10 @@ public sealed partial class TeamsWarRoom(
         incident = await incidents.GetAsync(request.Number, cancellationToken) ?? incident;
         foreach (var room in incident.WarRooms.Where(r => r.Platform == TeamsIds.Platform && r.Channel != meeting.ThreadId))
         {
-            await RefreshCardAsync(incident, room, cancellationToken);
+            if (!await HasLeftAsync(incident, room, cancellationToken))
+            {
+                await RefreshCardAsync(incident, room, cancellationToken);
+            }
         }
 
         await bridge.AnnounceAsync(incident, meeting, cancellationToken);
@@ -146,9 +154,32 @@ public sealed partial class TeamsWarRoom(
         }
     }
 
-    /// <summary>No private rooms in Teams yet (declaring or turning private is refused here): the incident's private room is elsewhere.</summary>
-    public Task<ChatSpace?> OpenPrivateAsync(Incident incident, IncidentMadePrivate madePrivate, CancellationToken cancellationToken) =>
-        Task.FromResult<ChatSpace?>(null);
+    /// <summary>
+    /// An incident declared from Teams turned private: a group chat for its declarer, role holders and whoever typed
+    /// <c>private</c>, with the card as its first post (the projection then leaves the other Teams rooms with a pointer).
+    /// An incident declared elsewhere keeps its private room there.
+    /// </summary>
+    public async Task<ChatSpace?> OpenPrivateAsync(Incident incident, IncidentMadePrivate madePrivate, CancellationToken cancellationToken)
+    {
+        ArgumentNullException.ThrowIfNull(incident);
+        ArgumentNullException.ThrowIfNull(madePrivate);
+        if (incident.DeclaredBy.Platform != TeamsIds.Platform)
+        {
+            return null;
+        }
+
+        var chat = await privateChats.OpenAsync(incident, madePrivate, [incident.DeclaredBy, .. incident.Roles.Values, madePrivate.Actor], madePrivate.Origin, cancellationToken);
+        if (chat is not null)
+        {
+            await RefreshCardAsync(await incidents.GetAsync(incident.Number, cancellationToken) ?? incident, chat, cancellationToken);
+        }
+
+        return chat;
+    }
+
+    /// <summary>A room the private incident left hears nothing more of it (the projection skips it; so does the bridge).</summary>
+    private async Task<bool> HasLeftAsync(Incident incident, ChatSpace room, CancellationToken cancellationToken) =>
+        incident.IsPrivate && await deliveries.WasMadeAsync(room, DeliveryKey.Left(incident), cancellationToken);
 
     /// <summary>A Teams room the now private incident left (a linked chat or thread): the pointer, and nothing more from then on.</summary>
     public async Task<string> LeaveAsync(Incident incident, ChatSpace room, WarRoomNotice pointer, CancellationToken cancellationToken)

@@ -25,6 +25,12 @@ public sealed record GraphChannel(string TeamId, string Id, string DisplayName, 
     public string? Description { get; init; }
 }
 
+/// <summary>A chat the fake made (<c>POST /chats</c>): its members' Entra ids and the catalog ids of the apps installed into it.</summary>
+public sealed record GraphChat(string Id, string ChatType, string? Topic, IReadOnlyList<string> MemberIds, DateTimeOffset CreatedAt)
+{
+    public ConcurrentQueue<string> InstalledApps { get; } = new();
+}
+
 /// <summary>An online meeting the fake made (<c>createOrGet</c>), with the transcripts it serves once they are ready.</summary>
 public sealed record GraphMeeting(string OrganizerId, string Id, string ExternalId, string Subject, string JoinUrl, string ThreadId)
 {
@@ -36,7 +42,9 @@ public sealed record GraphMeeting(string OrganizerId, string Id, string External
 /// <c>POST /{tenant}/oauth2/v2.0/token</c> (checks client id, secret and the Graph <c>.default</c> scope),
 /// <c>POST /v1.0/teams/{id}/channels</c> with Graph's naming rules (400 <c>BadRequest</c>) and
 /// <c>NameAlreadyExists</c> (409) per team, <c>POST …/channels/{id}/archive</c> (202), scripted failures
-/// (429 with <c>Retry-After</c>, 503, 403), and a record of every call.
+/// (429 with <c>Retry-After</c>, 503, 403), <c>POST /v1.0/chats</c> (201 with the chat; 400 for a malformed member or a
+/// group of fewer than two) and <c>POST /v1.0/chats/{id}/installedApps</c> (201; 404 for an unknown chat or catalog app,
+/// 409 when installed already, 403 when the app's resource-specific permissions are not consented), and a record of every call.
 /// </summary>
 public sealed class FakeGraph : IAsyncDisposable
 {
@@ -54,6 +62,7 @@ public sealed class FakeGraph : IAsyncDisposable
     private readonly ConcurrentDictionary<string, GraphChannel> _channels = new(StringComparer.Ordinal);
     private readonly HashSet<string> _teams = new(StringComparer.OrdinalIgnoreCase);
     private readonly ConcurrentDictionary<string, GraphMeeting> _meetings = new(StringComparer.Ordinal);
+    private readonly ConcurrentDictionary<string, GraphChat> _chats = new(StringComparer.Ordinal);
     private int _loseCreateAnswers;
     private int _nextMeeting;
     private WebApplication? _app;
@@ -77,6 +86,14 @@ public sealed class FakeGraph : IAsyncDisposable
     public IReadOnlyList<IReadOnlyDictionary<string, string>> TokenRequests => _tokenRequests.ToList();
 
     public IReadOnlyList<GraphChannel> Channels => _channels.Values.OrderBy(c => c.Id, StringComparer.Ordinal).ToList();
+
+    public IReadOnlyList<GraphChat> Chats => _chats.Values.OrderBy(c => c.CreatedAt).ToList();
+
+    /// <summary>The app's id in the tenant's app catalog; installing another id answers 404.</summary>
+    public string CatalogAppId { get; init; } = "5f0c6e1a-0000-4000-8000-0000000ca7a1";
+
+    /// <summary>The app definition's resource-specific permissions (name, type), which an install must consent to exactly.</summary>
+    public IReadOnlyList<(string Name, string Type)> AppResourceSpecificPermissions { get; set; } = [];
 
     public IReadOnlyList<GraphMeeting> Meetings => _meetings.Values.OrderBy(m => m.Id, StringComparer.Ordinal).ToList();
 
@@ -192,6 +209,8 @@ public sealed class FakeGraph : IAsyncDisposable
             HandleAsync(http, userId, meetingId, ListTranscripts));
         _app.MapGet("/v1.0/users/{userId}/onlineMeetings/{meetingId}/transcripts/{transcriptId}/content", (HttpContext http, string userId, string meetingId, string transcriptId) =>
             HandleAsync(http, userId, meetingId, (_, _, _) => TranscriptContent(userId, meetingId, transcriptId, http.Request.Query["$format"].ToString())));
+        _app.MapPost("/v1.0/chats", (Delegate)((HttpContext http) => HandleAsync(http, "", null, CreateChat)));
+        _app.MapPost("/v1.0/chats/{chatId}/installedApps", (HttpContext http, string chatId) => HandleAsync(http, "", chatId, InstallApp));
         _app.MapPost("/v1.0/teams/{teamId}/channels/{channelId}/archive", (HttpContext http, string teamId, string channelId) => HandleAsync(http, teamId, channelId, Archive));
         await _app.StartAsync();
         var address = _app.Services.GetRequiredService<IServer>().Features.Get<IServerAddressesFeature>()!.Addresses.First();
@@ -240,7 +259,7 @@ public sealed class FakeGraph : IAsyncDisposable
             return Record(http, teamId, body, authorization, Error(f.Status, code, "Scripted failure."));
         }
 
-        if (_teams.Count > 0 && !_teams.Contains(teamId) && !http.Request.Path.StartsWithSegments("/v1.0/users", StringComparison.Ordinal))
+        if (_teams.Count > 0 && !_teams.Contains(teamId) && http.Request.Path.StartsWithSegments("/v1.0/teams", StringComparison.Ordinal))
         {
             return Record(http, teamId, body, authorization, Error(404, "NotFound", $"No team found with Group Id {teamId}"));
         }
@@ -348,6 +367,98 @@ public sealed class FakeGraph : IAsyncDisposable
             ["chatInfo"] = new JsonObject { ["threadId"] = meeting.ThreadId, ["messageId"] = "0" },
             ["participants"] = new JsonObject { ["organizer"] = new JsonObject { ["identity"] = new JsonObject { ["user"] = new JsonObject { ["id"] = userId } } } },
         }));
+    }
+
+    private IResult CreateChat(string unused, string? none, JsonNode? body)
+    {
+        var chatType = body?["chatType"]?.GetValue<string>();
+        if (chatType is not ("group" or "oneOnOne"))
+        {
+            return Json(Error(400, "BadRequest", "chatType must be group or oneOnOne."));
+        }
+
+        var ids = new List<string>();
+        foreach (var member in body?["members"] as JsonArray ?? [])
+        {
+            var bind = member?["user@odata.bind"]?.GetValue<string>() ?? "";
+            var roles = (member?["roles"] as JsonArray ?? []).Select(r => r?.GetValue<string>()).ToList();
+            var open = bind.IndexOf("/users('", StringComparison.Ordinal);
+            if (member?["@odata.type"]?.GetValue<string>() != "#microsoft.graph.aadUserConversationMember" || open < 0 || !bind.EndsWith("')", StringComparison.Ordinal)
+                || !roles.Any(r => r is "owner" or "guest"))
+            {
+                return Json(Error(400, "BadRequest", "Each member must be an aadUserConversationMember with user@odata.bind and the owner or guest role."));
+            }
+
+            ids.Add(Uri.UnescapeDataString(bind[(open + "/users('".Length)..^2]));
+        }
+
+        if (chatType == "group" && ids.Distinct(StringComparer.OrdinalIgnoreCase).Count() < 2 || chatType == "oneOnOne" && ids.Count != 2)
+        {
+            return Json(Error(400, "BadRequest", "A group chat needs at least two members; a one-on-one chat exactly two."));
+        }
+
+        var topic = body?["topic"]?.GetValue<string>();
+        if (topic is not null && chatType != "group")
+        {
+            return Json(Error(400, "BadRequest", "Only a group chat can have a topic."));
+        }
+
+        var chat = new GraphChat($"19:{Guid.NewGuid():N}@thread.v2", chatType, topic, ids, DateTimeOffset.UtcNow);
+        _chats[chat.Id] = chat;
+        if (LoseThisAnswer())
+        {
+            return Json(Error(503, "ServiceNotAvailable", "Scripted: the chat was made but the answer was lost."));
+        }
+
+        return Json((201, new JsonObject
+        {
+            ["@odata.context"] = "https://graph.microsoft.com/v1.0/$metadata#chats/$entity",
+            ["id"] = chat.Id,
+            ["topic"] = topic,
+            ["createdDateTime"] = chat.CreatedAt.ToString("O", CultureInfo.InvariantCulture),
+            ["lastUpdatedDateTime"] = chat.CreatedAt.ToString("O", CultureInfo.InvariantCulture),
+            ["chatType"] = chatType,
+            ["webUrl"] = $"https://teams.microsoft.com/l/chat/{Uri.EscapeDataString(chat.Id)}/0?tenantId={Tenant}",
+            ["tenantId"] = Tenant,
+        }));
+    }
+
+    private IResult InstallApp(string unused, string? chatId, JsonNode? body)
+    {
+        if (chatId is null || !_chats.TryGetValue(chatId, out var chat))
+        {
+            return Json(Error(404, "NotFound", "Chat not found."));
+        }
+
+        var bind = body?["teamsApp@odata.bind"]?.GetValue<string>() ?? "";
+        const string marker = "/appCatalogs/teamsApps/";
+        var at = bind.IndexOf(marker, StringComparison.Ordinal);
+        if (at < 0)
+        {
+            return Json(Error(400, "BadRequest", "teamsApp@odata.bind is required."));
+        }
+
+        var appId = Uri.UnescapeDataString(bind[(at + marker.Length)..]);
+        if (!string.Equals(appId, CatalogAppId, StringComparison.OrdinalIgnoreCase))
+        {
+            return Json(Error(404, "NotFound", $"App {appId} not found in the app catalog."));
+        }
+
+        var consented = (body?["consentedPermissionSet"]?["resourceSpecificPermissions"] as JsonArray ?? [])
+            .Select(p => (p?["permissionValue"]?.GetValue<string>() ?? "", p?["permissionType"]?.GetValue<string>() ?? ""))
+            .ToHashSet();
+        if (!consented.SetEquals(AppResourceSpecificPermissions))
+        {
+            return Json(Error(403, "Forbidden", "The consented permissions do not match the resource-specific permissions of the app definition."));
+        }
+
+        if (chat.InstalledApps.Contains(appId, StringComparer.OrdinalIgnoreCase))
+        {
+            return Json(Error(409, "Conflict", "The app is already installed in this chat."));
+        }
+
+        chat.InstalledApps.Enqueue(appId);
+        return Results.StatusCode(StatusCodes.Status201Created);
     }
 
     private IResult ListTranscripts(string userId, string? meetingId, JsonNode? body)
