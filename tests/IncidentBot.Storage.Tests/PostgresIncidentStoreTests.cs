@@ -51,8 +51,8 @@ public sealed class PostgresIncidentStoreTests : IncidentStoreContract
         });
         var claim = await PagesReadAsync(SqlOutbox.ClaimPostgresSql, new
         {
-            Handler = "slack-war-rooms",
-            Max = 64,
+            SlotHandlers = new[] { "slack-war-rooms", "reminders" },
+            SlotSizes = new[] { 64, 64 },
             Now,
             LeaseUntil = Now + Lease,
             Instance = "test",
