@@ -43,6 +43,7 @@ public static class DependencyInjection
         services.AddOptions<IncidentLinkOptions>().BindConfiguration(IncidentLinkOptions.Section);
         services.TryAddSingleton<IncidentLinks>();
         services.TryAddSingleton<OutboxSignal>();
+        services.TryAddSingleton(sp => new OutboxRoutes(sp));
         if (!services.Any(d => d.ServiceType == typeof(OutboxProcessor)))
         {
             services.AddSingleton<OutboxProcessor>();

@@ -31,12 +31,24 @@ public sealed partial class SqlOutbox(IDbConnectionFactory database, TimeProvide
             Alone = starting && database.Provider == DatabaseProvider.Sqlite,
         };
         await using var connection = await database.OpenConnectionAsync(cancellationToken);
+        if (database.Provider == DatabaseProvider.Postgres)
+        {
+            // One statement, committed on its own: the idle instance's most frequent write.
+            return [.. await connection.QueryAsync<string>(new CommandDefinition(CheckInPostgresSql, parameters, cancellationToken: cancellationToken))];
+        }
+
         await using var transaction = await connection.BeginWriteAsync(cancellationToken);
         await connection.ExecuteAsync(new CommandDefinition(CheckInSql, parameters, transaction, cancellationToken: cancellationToken));
         var gone = (await connection.QueryAsync<string>(new CommandDefinition(ForgetStaleSql, parameters, transaction, cancellationToken: cancellationToken))).ToList();
         await transaction.CommitAsync(cancellationToken);
         return gone;
     }
+
+    private const string CheckInPostgresSql = $"""
+        WITH checked_in AS ({CheckInSql}),
+        gone AS ({ForgetStaleSql})
+        SELECT instance_id FROM gone
+        """;
 
     private const string CheckInSql = """
         INSERT INTO outbox_instances (instance_id, started_at, checked_in_at) VALUES (@Instance, @Now, @Now)
@@ -58,7 +70,7 @@ public sealed partial class SqlOutbox(IDbConnectionFactory database, TimeProvide
     }
 
     public async Task<IReadOnlyList<OutboxDelivery>> ClaimAsync(
-        IReadOnlyDictionary<string, int> capacity, Func<string, Type, bool> receives, TimeSpan lease, CancellationToken cancellationToken)
+        IReadOnlyDictionary<string, int> capacity, Func<string, Type, bool> receives, TimeSpan lease, bool fanOut, CancellationToken cancellationToken)
     {
         ArgumentNullException.ThrowIfNull(capacity);
         ArgumentNullException.ThrowIfNull(receives);
@@ -74,34 +86,10 @@ public sealed partial class SqlOutbox(IDbConnectionFactory database, TimeProvide
         // Lanes are made for the handlers this claimer runs when it first sees a message. So a handler added later
         // (Teams configured months after Slack) starts with the events stored from then on instead of being flooded
         // with old history, and a message is never fanned out twice. Worked out before the write lock is taken.
-        var fanOut = FanOutParameters(capacity, receives, most, now, postgres);
-        var rows = await database.RunAsync(async connection =>
-        {
-            var claimed = new List<DeliveryRow>();
-            await using var transaction = await connection.BeginWriteAsync(cancellationToken);
-            if (postgres)
-            {
-                await connection.ExecuteAsync(new CommandDefinition(FanOutPostgresSql, fanOut, transaction, cancellationToken: cancellationToken));
-            }
-            else
-            {
-                await connection.ExecuteAsync(new CommandDefinition(FanOutSqliteSql, fanOut, transaction, cancellationToken: cancellationToken));
-                await connection.ExecuteAsync(new CommandDefinition(MarkFannedOutSqliteSql, new { Max = most, Now = now }, transaction, cancellationToken: cancellationToken));
-            }
-
-            // One statement per handler, so each takes only as many as that handler has room for.
-            foreach (var (handler, max) in capacity.Where(c => c.Value > 0).OrderBy(c => c.Key, StringComparer.Ordinal))
-            {
-                claimed.AddRange(await connection.QueryAsync<DeliveryRow>(new CommandDefinition(
-                    postgres ? ClaimPostgresSql : ClaimSqliteSql,
-                    new { Handler = handler, Max = max, Now = now, LeaseUntil = now + lease, Instance, StaleBefore = StaleBefore(now) },
-                    transaction,
-                    cancellationToken: cancellationToken)));
-            }
-
-            await transaction.CommitAsync(cancellationToken);
-            return claimed;
-        }, cancellationToken);
+        var routes = FanOutParameters(capacity, receives, most, now, postgres);
+        var rows = postgres
+            ? await ClaimPostgresAsync(capacity, routes, fanOut, most, now, lease, cancellationToken)
+            : await ClaimSqliteAsync(capacity, routes, most, now, lease, cancellationToken);
 
         var deliveries = new List<OutboxDelivery>(rows.Count);
         foreach (var row in rows.OrderBy(r => r.MessageId).ThenBy(r => r.Handler, StringComparer.Ordinal))
@@ -119,6 +107,68 @@ public sealed partial class SqlOutbox(IDbConnectionFactory database, TimeProvide
         }
 
         return deliveries;
+    }
+
+    // A fan-out that took a full batch may have left more messages behind: the next claim fans out again, asked or not.
+    private volatile bool _fanOutBacklog;
+
+    /// <summary>
+    /// One command, one round trip, no BEGIN/COMMIT: the fan-out (when asked for, or a backlog is left) and a single
+    /// claim statement for every handler. PostgreSQL runs the statements of one command as one implicit transaction,
+    /// and each sees what the one before it wrote, so lanes made by the fan-out are claimable by the claim.
+    /// </summary>
+    private async Task<List<DeliveryRow>> ClaimPostgresAsync(
+        IReadOnlyDictionary<string, int> capacity, object routes, bool fanOut, int most, DateTimeOffset now, TimeSpan lease, CancellationToken cancellationToken)
+    {
+        var slots = capacity.Where(c => c.Value > 0).OrderBy(c => c.Key, StringComparer.Ordinal).ToList();
+        var claim = new DynamicParameters(routes);
+        claim.AddDynamicParams(new
+        {
+            SlotHandlers = slots.Select(s => s.Key).ToArray(),
+            SlotSizes = slots.Select(s => s.Value).ToArray(),
+            LeaseUntil = now + lease,
+            Instance,
+            StaleBefore = StaleBefore(now),
+        });
+        var fanOutNow = fanOut || _fanOutBacklog;
+        return await database.RunAsync(async connection =>
+        {
+            if (!fanOutNow)
+            {
+                return (await connection.QueryAsync<DeliveryRow>(new CommandDefinition(ClaimPostgresSql, claim, cancellationToken: cancellationToken))).AsList();
+            }
+
+            await using var results = await connection.QueryMultipleAsync(new CommandDefinition(
+                FanOutPostgresSql + ";\n" + ClaimPostgresSql, claim, cancellationToken: cancellationToken));
+            var fanned = await results.ReadSingleAsync<int>();
+            var claimed = (await results.ReadAsync<DeliveryRow>()).AsList();
+            _fanOutBacklog = fanned >= most;
+            return claimed;
+        }, cancellationToken);
+    }
+
+    /// <summary>SQLite runs one writer at a time: fan-out and one claim per handler inside one write transaction.</summary>
+    private async Task<List<DeliveryRow>> ClaimSqliteAsync(
+        IReadOnlyDictionary<string, int> capacity, object routes, int most, DateTimeOffset now, TimeSpan lease, CancellationToken cancellationToken)
+    {
+        return await database.RunAsync(async connection =>
+        {
+            var claimed = new List<DeliveryRow>();
+            await using var transaction = await connection.BeginWriteAsync(cancellationToken);
+            await connection.ExecuteAsync(new CommandDefinition(FanOutSqliteSql, routes, transaction, cancellationToken: cancellationToken));
+            await connection.ExecuteAsync(new CommandDefinition(MarkFannedOutSqliteSql, new { Max = most, Now = now }, transaction, cancellationToken: cancellationToken));
+            foreach (var (handler, max) in capacity.Where(c => c.Value > 0).OrderBy(c => c.Key, StringComparer.Ordinal))
+            {
+                claimed.AddRange(await connection.QueryAsync<DeliveryRow>(new CommandDefinition(
+                    ClaimSqliteSql,
+                    new { Handler = handler, Max = max, Now = now, LeaseUntil = now + lease, Instance, StaleBefore = StaleBefore(now) },
+                    transaction,
+                    cancellationToken: cancellationToken)));
+            }
+
+            await transaction.CommitAsync(cancellationToken);
+            return claimed;
+        }, cancellationToken);
     }
 
     private static readonly string[] KnownTypes = [.. EventJson.StoredTypes.Values];
@@ -180,13 +230,15 @@ public sealed partial class SqlOutbox(IDbConnectionFactory database, TimeProvide
             UPDATE outbox SET delivered_at = @Now, locked_until = NULL
             FROM pending
             WHERE outbox.id = pending.id
-            RETURNING outbox.id, outbox.incident_id, outbox.available_at, outbox.event_type)
-        INSERT INTO outbox_deliveries (message_id, handler, incident_id, not_before)
-        SELECT fanned.id, routes.handler, fanned.incident_id, fanned.available_at
-        FROM fanned JOIN unnest(@Handlers::text[], @Types::text[]) AS routes (handler, event_type)
-            ON routes.event_type = fanned.event_type
-            OR (routes.event_type = '{UnknownType}' AND fanned.event_type <> ALL (@Known::text[]))
-        ON CONFLICT (message_id, handler) DO NOTHING
+            RETURNING outbox.id, outbox.incident_id, outbox.available_at, outbox.event_type),
+        lanes AS (
+            INSERT INTO outbox_deliveries (message_id, handler, incident_id, not_before)
+            SELECT fanned.id, routes.handler, fanned.incident_id, fanned.available_at
+            FROM fanned JOIN unnest(@Handlers::text[], @Types::text[]) AS routes (handler, event_type)
+                ON routes.event_type = fanned.event_type
+                OR (routes.event_type = '{UnknownType}' AND fanned.event_type <> ALL (@Known::text[]))
+            ON CONFLICT (message_id, handler) DO NOTHING)
+        SELECT count(*)::int FROM fanned
         """;
 
     // SQLite runs one writer at a time, and the claim's transaction holds the write lock from its start, so the
@@ -228,14 +280,18 @@ public sealed partial class SqlOutbox(IDbConnectionFactory database, TimeProvide
             AND unfanned.delivered_at IS NULL AND unfanned.failed_at IS NULL)
         """;
 
-    // SKIP LOCKED: a delivery another instance is claiming right now is left to it, never claimed twice.
+    // Every handler in one statement, each taking only as many as it has free slots (the LATERAL limit). SKIP LOCKED: a
+    // delivery another instance is claiming right now is left to it, never claimed twice.
     internal const string ClaimPostgresSql = $"""
         WITH due AS (
-            SELECT d.message_id, d.handler FROM outbox_deliveries d
-            WHERE d.handler = @Handler AND {DueCondition}
-            ORDER BY d.message_id, d.handler
-            LIMIT @Max
-            FOR UPDATE SKIP LOCKED)
+            SELECT pick.message_id, pick.handler
+            FROM unnest(@SlotHandlers::text[], @SlotSizes::int[]) AS slots (handler, size)
+            CROSS JOIN LATERAL (
+                SELECT d.message_id, d.handler FROM outbox_deliveries d
+                WHERE d.handler = slots.handler AND {DueCondition}
+                ORDER BY d.message_id, d.handler
+                LIMIT slots.size
+                FOR UPDATE SKIP LOCKED) AS pick)
         UPDATE outbox_deliveries AS delivery SET lease_until = @LeaseUntil, claimed_by = @Instance, attempts = delivery.attempts + 1
         FROM due, outbox AS message
         WHERE delivery.message_id = due.message_id AND delivery.handler = due.handler AND message.id = due.message_id

@@ -3,6 +3,7 @@ using System.Diagnostics.Metrics;
 using Dapper;
 using IncidentBot.Core.Application;
 using IncidentBot.Core.Incidents;
+using IncidentBot.Core;
 using IncidentBot.Core.Telemetry;
 using IncidentBot.Storage;
 using IncidentBot.TestKit;
@@ -98,6 +99,12 @@ public abstract class OutboxProcessorTests<TDatabase> : IAsyncLifetime
     {
         await using var connection = await _services!.GetRequiredService<IDbConnectionFactory>().OpenConnectionAsync(default);
         return (await connection.ExecuteScalarAsync<T>(sql, parameters))!;
+    }
+
+    private async Task<IEnumerable<T>> QueryAsync<T>(string sql, object? parameters = null)
+    {
+        await using var connection = await _services!.GetRequiredService<IDbConnectionFactory>().OpenConnectionAsync(default);
+        return await connection.QueryAsync<T>(sql, parameters);
     }
 
     [Fact]
@@ -374,6 +381,64 @@ public abstract class OutboxProcessorTests<TDatabase> : IAsyncLifetime
         Assert.Equal(ThreeEvents, Teams.Received.Select(e => e.GetType()));
         Assert.All(Teams.Received, e => Assert.Equal(after.Id, e.IncidentId));
     }
+
+    [Fact]
+    public async Task AddNote_NoHandlerReceivesNotes_QueuesNothingAndSignalsNothingButTheTimelineHasIt()
+    {
+        Slack.Ignores = Teams.Ignores = new HashSet<Type> { typeof(NoteAdded) };
+        var incidents = IncidentsRoutedTo(Slack, Teams);
+        var incident = (await incidents.DeclareAsync(new DeclareRequest("Checkout is down", Severity.Sev1), AsAnn, default)).Incident;
+        await RunRoundsAsync(Processor(Slack, Teams), rounds: 1);
+        while (await _signal.WaitAsync(TimeSpan.Zero, default))
+        {
+            // Drains the wake-up the declare left.
+        }
+
+        await incidents.AddNoteAsync(incident.Number, "Rolled back the deploy", AsAnn, default);
+
+        Assert.Equal(0L, await QueryScalarAsync<long>("SELECT count(*) FROM outbox WHERE event_type = 'note_added'"));
+        Assert.False(await _signal.WaitAsync(TimeSpan.Zero, default), "a note nobody receives must not wake the outbox");
+        Assert.Contains(await TimelineAsync(incident), e => e.Kind == TimelineKind.Note && e.Text == "Rolled back the deploy");
+    }
+
+    [Fact]
+    public async Task AddNote_OneHandlerReceivesNotes_QueuedAndDeliveredToItOnly()
+    {
+        Teams.Ignores = new HashSet<Type> { typeof(NoteAdded) };
+        var incidents = IncidentsRoutedTo(Slack, Teams);
+        var incident = (await incidents.DeclareAsync(new DeclareRequest("Checkout is down", Severity.Sev1), AsAnn, default)).Incident;
+        await incidents.AddNoteAsync(incident.Number, "Rolled back the deploy", AsAnn, default);
+
+        await RunRoundsAsync(Processor(Slack, Teams), rounds: 2);
+
+        Assert.Equal([typeof(IncidentDeclared), typeof(NoteAdded)], Slack.Received.Select(e => e.GetType()));
+        Assert.Equal([typeof(IncidentDeclared)], Teams.Received.Select(e => e.GetType()));
+    }
+
+    [Fact]
+    public async Task AddIncidentEngine_IncidentService_QueuesOnlyTheEventsARegisteredHandlerReceives()
+    {
+        Slack.Ignores = new HashSet<Type> { typeof(NoteAdded) };
+        await using var services = _database.CreateServices(b =>
+        {
+            b.Services.AddSingleton<TimeProvider>(Clock);
+            b.Services.AddSingleton<IIncidentEventHandler>(Slack);
+            b.AddIncidentEngine();
+        });
+        var incidents = services.GetRequiredService<IncidentService>();
+
+        var incident = (await incidents.DeclareAsync(new DeclareRequest("Checkout is down", Severity.Sev1), AsAnn, default)).Incident;
+        await incidents.AddNoteAsync(incident.Number, "Rolled back the deploy", AsAnn, default);
+
+        Assert.Equal(
+            ["declared"],
+            (await QueryAsync<string>("SELECT event_type FROM outbox WHERE incident_id = @Id ORDER BY id", new { incident.Id })).ToList());
+    }
+
+    /// <summary>The service as the host wires it: it queues only the events one of <paramref name="handlers"/> receives.</summary>
+    private IncidentService IncidentsRoutedTo(params IIncidentEventHandler[] handlers) => new(
+        _services!.GetRequiredService<IIncidentStore>(), Clock, Options.Create(new UpdateCadence()), _signal, NullLogger<IncidentService>.Instance,
+        new OutboxRoutes(handlers));
 
     [Fact]
     public void Constructor_TwoHandlersWithTheSameName_Throws()

@@ -1,3 +1,5 @@
+using System.Collections.Concurrent;
+using System.Diagnostics;
 using Dapper;
 using IncidentBot.Core.Application;
 using IncidentBot.Core.Incidents;
@@ -51,8 +53,8 @@ public sealed class PostgresIncidentStoreTests : IncidentStoreContract
         });
         var claim = await PagesReadAsync(SqlOutbox.ClaimPostgresSql, new
         {
-            Handler = "slack-war-rooms",
-            Max = 64,
+            SlotHandlers = new[] { "slack-war-rooms", "reminders" },
+            SlotSizes = new[] { 64, 64 },
             Now,
             LeaseUntil = Now + Lease,
             Instance = "test",
@@ -62,6 +64,83 @@ public sealed class PostgresIncidentStoreTests : IncidentStoreContract
         Assert.True(historyPages > 500, $"the history should span many pages ({historyPages})");
         Assert.True(fanOut < 100, $"the fan-out read {fanOut} pages");
         Assert.True(claim < 100, $"the claim read {claim} pages");
+    }
+
+    [Fact]
+    public async Task ClaimAsync_ThreeHandlers_OneCommandWithOneClaimStatementAndNoTransaction()
+    {
+        await Incidents.DeclareAsync(new DeclareRequest("Checkout is failing", Severity.Sev1) { Commander = Bob }, AsAlice, None);
+        await Outbox.CheckInAsync(starting: false, None);
+        var all = new Dictionary<string, int> { [SlackHandler] = 10, [TeamsHandler] = 10, [ReminderHandler] = 10 };
+
+        var (claimed, commands) = await CommandsOfAsync(() => Outbox.ClaimAsync(all, Lease, None));
+
+        Assert.Equal(3, claimed.Select(d => d.Handler).Distinct().Count());
+        var command = Assert.Single(commands);
+        Assert.Equal(1, Occurrences(command, "UPDATE outbox_deliveries"));
+        Assert.DoesNotContain("BEGIN", command, StringComparison.OrdinalIgnoreCase);
+    }
+
+    [Fact]
+    public async Task ClaimAsync_NothingStoredSince_ClaimsWithoutFanningOut()
+    {
+        await DeclareAsync();
+        await Outbox.CheckInAsync(starting: false, None);
+        var slack = new Dictionary<string, int> { [SlackHandler] = 10 };
+        await Outbox.ClaimAsync(slack, (_, _) => true, Lease, fanOut: true, None);
+        var unseen = await DeclareAsync("Stored without a wake-up");
+
+        var (claimed, commands) = await CommandsOfAsync(() => Outbox.ClaimAsync(slack, (_, _) => true, Lease, fanOut: false, None));
+
+        Assert.Empty(claimed);
+        Assert.DoesNotContain("INSERT INTO outbox_deliveries", Assert.Single(commands), StringComparison.Ordinal);
+        var next = await Outbox.ClaimAsync(slack, (_, _) => true, Lease, fanOut: true, None);
+        Assert.Equal(unseen.Id, Assert.Single(next).Event.IncidentId);
+    }
+
+    [Fact]
+    public async Task ClaimAsync_FanOutLeftABacklog_NextClaimFansOutUnasked()
+    {
+        foreach (var title in new[] { "First", "Second", "Third" })
+        {
+            await DeclareAsync(title);
+        }
+
+        await Outbox.CheckInAsync(starting: false, None);
+        var one = new Dictionary<string, int> { [SlackHandler] = 1 };
+        await Outbox.ClaimAsync(one, (_, _) => true, Lease, fanOut: true, None);
+        var pendingAfterFirst = await QueryScalarAsync<long>("SELECT count(*) FROM outbox WHERE delivered_at IS NULL");
+
+        await Outbox.ClaimAsync(one, (_, _) => true, Lease, fanOut: false, None);
+
+        Assert.Equal(pendingAfterFirst - 1, await QueryScalarAsync<long>("SELECT count(*) FROM outbox WHERE delivered_at IS NULL"));
+    }
+
+    private static int Occurrences(string text, string part) => (text.Length - text.Replace(part, "", StringComparison.Ordinal).Length) / part.Length;
+
+    /// <summary>The text of every database command <paramref name="action"/> sends (Npgsql's tracing, this test's own only).</summary>
+    private static async Task<(T Result, List<string> Commands)> CommandsOfAsync<T>(Func<Task<T>> action)
+    {
+        using var source = new ActivitySource("IncidentBot.Storage.Tests.Commands");
+        var commands = new ConcurrentQueue<string>();
+        using var listener = new ActivityListener
+        {
+            ShouldListenTo = s => s.Name is "Npgsql" || s == source,
+            Sample = (ref ActivityCreationOptions<ActivityContext> _) => ActivitySamplingResult.AllDataAndRecorded,
+        };
+        ActivityTraceId? trace = null;
+        listener.ActivityStopped = activity =>
+        {
+            if (activity.Source.Name == "Npgsql" && activity.TraceId == trace)
+            {
+                commands.Enqueue(activity.GetTagItem("db.query.text") as string ?? activity.GetTagItem("db.statement") as string ?? activity.DisplayName);
+            }
+        };
+        ActivitySource.AddActivityListener(listener);
+        using var parent = source.StartActivity("commands")!;
+        trace = parent.TraceId;
+        var result = await action();
+        return (result, [.. commands]);
     }
 
     /// <summary>Shared buffers the statement touched (hit or read), run for real inside a transaction that is rolled back.</summary>

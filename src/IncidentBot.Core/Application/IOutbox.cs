@@ -55,7 +55,16 @@ public interface IOutbox
     /// handler receives is fanned out to no lane at all, and never claimed.
     /// </summary>
     Task<IReadOnlyList<OutboxDelivery>> ClaimAsync(
-        IReadOnlyDictionary<string, int> capacity, Func<string, Type, bool> receives, TimeSpan lease, CancellationToken cancellationToken);
+        IReadOnlyDictionary<string, int> capacity, Func<string, Type, bool> receives, TimeSpan lease, CancellationToken cancellationToken) =>
+        ClaimAsync(capacity, receives, lease, fanOut: true, cancellationToken);
+
+    /// <summary>
+    /// As <see cref="ClaimAsync(IReadOnlyDictionary{string, int}, Func{string, Type, bool}, TimeSpan, CancellationToken)"/>;
+    /// with <paramref name="fanOut"/> false the caller knows that no message was stored since its last claim (nothing
+    /// woke it), so only lanes already made are claimed, unless the last fan-out left a backlog. A store may fan out anyway.
+    /// </summary>
+    Task<IReadOnlyList<OutboxDelivery>> ClaimAsync(
+        IReadOnlyDictionary<string, int> capacity, Func<string, Type, bool> receives, TimeSpan lease, bool fanOut, CancellationToken cancellationToken);
 
     private static bool EveryEvent(string handler, Type eventType) => true;
 

@@ -134,8 +134,13 @@ public sealed partial class IncidentService
 
             try
             {
-                var saved = await store.SaveAsync(change, cancellationToken);
-                outboxSignal.Notify();
+                var queued = change with { Events = Queued(change.Events) };
+                var saved = await store.SaveAsync(queued, cancellationToken);
+                if (queued.Events.Count > 0)
+                {
+                    outboxSignal.Notify();
+                }
+
                 return saved;
             }
             catch (ConcurrencyConflictException) when (attempt < MaxAttempts)

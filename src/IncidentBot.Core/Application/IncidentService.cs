@@ -15,7 +15,8 @@ public sealed partial class IncidentService(
     TimeProvider time,
     IOptions<UpdateCadence> cadence,
     OutboxSignal outboxSignal,
-    ILogger<IncidentService> logger)
+    ILogger<IncidentService> logger,
+    OutboxRoutes? routes = null)
 {
     public const int MaxTitleLength = 200;
     public const int MaxTextLength = 4000;
@@ -23,6 +24,9 @@ public sealed partial class IncidentService(
     private const int MaxAttempts = 8;
 
     private UpdateCadence Cadence => cadence.Value;
+
+    /// <summary>The events worth an outbox row: without routes (a test wiring the service by hand) every event.</summary>
+    private IReadOnlyList<IncidentEvent> Queued(IReadOnlyList<IncidentEvent> events) => routes is null ? events : routes.Queued(events);
 
     public async Task<IncidentResult> DeclareAsync(DeclareRequest request, Actor actor, CancellationToken cancellationToken)
     {
@@ -64,7 +68,7 @@ public sealed partial class IncidentService(
                     events.Add(Stamp(new RoleAssigned(IncidentRole.Commander, request.Commander, null), declared, now, actor));
                 }
 
-                return new IncidentChange(declared, entries, events)
+                return new IncidentChange(declared, entries, Queued(events))
                 {
                     RoleAssignment = request.Commander is null
                         ? null
@@ -167,9 +171,14 @@ public sealed partial class IncidentService(
         var note = RequireText(text, "the note text", MaxTextLength);
         var now = time.GetUtcNow();
         var added = new NoteAdded(note) { Number = number, OccurredAt = now, Actor = actor.Person, Origin = actor.Origin };
-        var incident = await store.AppendAsync(number, [new(now, TimelineKind.Note, actor.Person, note)], [added], cancellationToken)
+        var queued = Queued([added]);
+        var incident = await store.AppendAsync(number, [new(now, TimelineKind.Note, actor.Person, note)], queued, cancellationToken)
             ?? throw new IncidentRuleException($"{number} does not exist.");
-        outboxSignal.Notify();
+        if (queued.Count > 0)
+        {
+            outboxSignal.Notify();
+        }
+
         return new IncidentResult(incident, $"{incident.Number}: note added.");
     }
 
@@ -384,8 +393,13 @@ public sealed partial class IncidentService(
             var decision = decide(incident, time.GetUtcNow());
             try
             {
-                var saved = await store.SaveAsync(decision.Change, cancellationToken);
-                outboxSignal.Notify();
+                var change = decision.Change with { Events = Queued(decision.Change.Events) };
+                var saved = await store.SaveAsync(change, cancellationToken);
+                if (change.Events.Count > 0)
+                {
+                    outboxSignal.Notify();
+                }
+
                 return new IncidentResult(saved, decision.Message);
             }
             catch (ConcurrencyConflictException) when (attempt < MaxAttempts)

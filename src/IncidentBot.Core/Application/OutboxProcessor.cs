@@ -77,6 +77,7 @@ public sealed class OutboxSignal : IDisposable
 {
     private readonly SemaphoreSlim _signal = new(0, 1);
     private volatile bool _pushedAcrossInstances;
+    private int _stored = 1;
 
     /// <summary>
     /// True while events stored by any instance wake this one (the store listens for them), so an idle instance need
@@ -88,7 +89,15 @@ public sealed class OutboxSignal : IDisposable
         set => _pushedAcrossInstances = value;
     }
 
+    /// <summary>Events were stored (by this instance, or by any while they are pushed): the next claim fans them out.</summary>
     public void Notify()
+    {
+        Volatile.Write(ref _stored, 1);
+        Wake();
+    }
+
+    /// <summary>Something already fanned out may be due (a slot came free, a retry came due): a claim, no fan-out.</summary>
+    public void Wake()
     {
         if (_signal.CurrentCount == 0)
         {
@@ -108,6 +117,9 @@ public sealed class OutboxSignal : IDisposable
     }
 
     public Task<bool> WaitAsync(TimeSpan timeout, CancellationToken cancellationToken) => _signal.WaitAsync(timeout, cancellationToken);
+
+    /// <summary>Whether events were stored since the last call (or ever, on the first); resets it.</summary>
+    public bool TakeStored() => Interlocked.Exchange(ref _stored, 0) == 1;
 
     public void Dispose() => _signal.Dispose();
 }
@@ -213,7 +225,21 @@ public sealed partial class OutboxProcessor(
             return (0, false, []);
         }
 
-        var batch = await outbox.ClaimAsync(capacity, Receives, settings.Lease, cancellationToken);
+        // While every instance's stores are pushed, a wake-up without one (a freed slot, a due retry, the check-in
+        // timeout) has nothing new to fan out: the claim alone, one statement.
+        var fanOut = signal.TakeStored() || !signal.PushedAcrossInstances;
+        IReadOnlyList<OutboxDelivery> batch;
+        try
+        {
+            batch = await outbox.ClaimAsync(capacity, Receives, settings.Lease, fanOut, cancellationToken);
+        }
+        catch (Exception) when (fanOut)
+        {
+            // Not fanned out after all: the next round must.
+            signal.Notify();
+            throw;
+        }
+
         var runs = new List<Task>(batch.Count);
         foreach (var delivery in batch)
         {
@@ -236,7 +262,7 @@ public sealed partial class OutboxProcessor(
                     finally
                     {
                         _running.TryRemove(key, out _);
-                        signal.Notify();
+                        signal.Wake();
                         run.SetResult();
                     }
                 },
@@ -365,7 +391,7 @@ public sealed partial class OutboxProcessor(
     private async Task WakeWhenDueAsync(TimeSpan delay, CancellationToken cancellationToken)
     {
         await Task.Delay(delay, time, cancellationToken).ConfigureAwait(ConfigureAwaitOptions.SuppressThrowing);
-        signal.Notify();
+        signal.Wake();
     }
 
     /// <summary>
