@@ -22,6 +22,18 @@ public sealed class ConnectionBudgetTests
         Assert.InRange(budget.Background, 1, budget.Store - 1);
     }
 
+    [Theory]
+    [InlineData("Host=pgbouncer;Database=incidentbot;Max Auto Prepare=0", 0)]
+    [InlineData("Host=pgbouncer;Database=incidentbot;maxautoprepare=0", 0)]
+    [InlineData("Host=db;Database=incidentbot;Max Auto Prepare=10", 10)]
+    [InlineData("Host=db;Database=incidentbot", ConnectionBudget.AutoPrepared)]
+    public void ForStore_AutoPreparesUnlessTheConnectionStringSaysOtherwise(string connectionString, int prepared)
+    {
+        var store = new NpgsqlConnectionStringBuilder(ConnectionBudget.Split(20).ForStore(connectionString));
+
+        Assert.Equal(prepared, store.MaxAutoPrepare);
+    }
+
     [Fact]
     public void ForStoreAndScheduler_BoundTheirPoolsSeparately()
     {
@@ -33,6 +45,7 @@ public sealed class ConnectionBudgetTests
         Assert.Equal((14, 14, "incidentbot"), (store.MaxPoolSize, store.MinPoolSize, store.ApplicationName));
         Assert.Equal((5, "incidentbot-scheduler"), (scheduler.MaxPoolSize, scheduler.ApplicationName));
         Assert.True(store.NoResetOnClose && scheduler.NoResetOnClose, "no DISCARD ALL on every reuse of a pooled connection");
+        Assert.Equal((ConnectionBudget.AutoPrepared, ConnectionBudget.AutoPrepared), (store.MaxAutoPrepare, scheduler.MaxAutoPrepare));
     }
 }
 
