@@ -37,19 +37,7 @@ public sealed class BackgroundShare(int max) : IDisposable
             await _slots.WaitAsync(cancellationToken);
         }
 
-        DbConnection connection;
-        try
-        {
-            connection = await open(cancellationToken);
-        }
-        catch
-        {
-            _slots.Release();
-            throw;
-        }
-
-        connection.ReleaseOnClose(_slots);
-        return connection;
+        return await _slots.OpenHoldingSlotAsync(open, cancellationToken);
     }
 
     public void Dispose() => _slots.Dispose();

@@ -52,19 +52,7 @@ public sealed class StorePoolGate(int size, TimeSpan requestWait, TimeSpan backg
             await WaitAsync(BackgroundWork.IsActive ? backgroundWait : requestWait, cancellationToken);
         }
 
-        DbConnection connection;
-        try
-        {
-            connection = await open(cancellationToken);
-        }
-        catch
-        {
-            _slots.Release();
-            throw;
-        }
-
-        connection.ReleaseOnClose(_slots);
-        return connection;
+        return await _slots.OpenHoldingSlotAsync(open, cancellationToken);
     }
 
     public void Dispose() => _slots.Dispose();
@@ -107,8 +95,30 @@ public sealed class StorePoolExhaustedException(int size, TimeSpan waited)
 
 internal static class SlotRelease
 {
+    /// <summary>
+    /// Opens a connection with <paramref name="open"/> holding a slot of <paramref name="slots"/> already taken; the slot
+    /// is given back when the connection closes, or at once when it fails to open.
+    /// </summary>
+    public static async ValueTask<DbConnection> OpenHoldingSlotAsync(
+        this SemaphoreSlim slots, Func<CancellationToken, ValueTask<DbConnection>> open, CancellationToken cancellationToken)
+    {
+        DbConnection connection;
+        try
+        {
+            connection = await open(cancellationToken);
+        }
+        catch
+        {
+            slots.Release();
+            throw;
+        }
+
+        connection.ReleaseOnClose(slots);
+        return connection;
+    }
+
     /// <summary>Gives <paramref name="slots"/> one slot back when <paramref name="connection"/> closes (once, however often it closes).</summary>
-    public static void ReleaseOnClose(this DbConnection connection, SemaphoreSlim slots)
+    private static void ReleaseOnClose(this DbConnection connection, SemaphoreSlim slots)
     {
         var released = 0;
         connection.StateChange += (_, change) =>

@@ -68,4 +68,17 @@ public abstract class TeamsStoreTests<TDatabase> : IAsyncLifetime
         Assert.Equal(new ConversationReference("19:m@thread.v2", "https://smba.trafficmanager.net/amer/", "t1", "groupChat", null, null, "MEETING-1", "28:bot", "IncidentBot"), reference);
         Assert.Null(await Store.GetConversationAsync("19:unknown@thread.v2", default));
     }
+
+    [Fact]
+    public async Task SaveNewConversation_AlreadyKnown_KeepsTheKnownReference()
+    {
+        var known = new ConversationReference("19:t@thread.tacv2", "https://smba.trafficmanager.net/emea/", "t1", "channel", "19:team", "19:t@thread.tacv2", null, "28:bot", "IncidentBot");
+        await Store.SaveConversationAsync(known, default);
+
+        await Store.SaveNewConversationAsync(known with { ServiceUrl = "https://smba.trafficmanager.net/amer/", TeamId = null }, default);
+        await Store.SaveNewConversationAsync(known with { ConversationId = "19:new@thread.v2", ConversationType = "groupChat" }, default);
+
+        Assert.Equal(known, await Store.GetConversationAsync("19:t@thread.tacv2", default));
+        Assert.Equal(known with { ConversationId = "19:new@thread.v2", ConversationType = "groupChat" }, await Store.GetConversationAsync("19:new@thread.v2", default));
+    }
 }

@@ -104,17 +104,14 @@ public sealed partial class PrivateChatOpener(
             await deliveries.RecordAsync(chat, ChatKey(incident), cancellationToken);
         }
 
-        if (await store.GetConversationAsync(chat.Channel, cancellationToken) is null)
+        await store.SaveNewConversationAsync(reference with
         {
-            await store.SaveConversationAsync(reference with
-            {
-                ConversationId = chat.Channel,
-                ConversationType = "groupChat",
-                TeamId = null,
-                ChannelId = null,
-                MeetingId = null,
-            }, cancellationToken);
-        }
+            ConversationId = chat.Channel,
+            ConversationType = "groupChat",
+            TeamId = null,
+            ChannelId = null,
+            MeetingId = null,
+        }, cancellationToken);
 
         var installed = InstalledKey(incident);
         if (!await deliveries.WasMadeAsync(chat, installed, cancellationToken))

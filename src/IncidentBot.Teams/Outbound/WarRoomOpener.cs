@@ -75,16 +75,13 @@ public sealed partial class WarRoomOpener(
         // Linked the moment Teams answers, before anything else is recorded, so replies in the thread are captured from
         // its first second. The Bot Connector has no history to read back what was said before that, unlike Slack.
         await EnsureLinkedAsync(incident, thread.ConversationId, declared.Actor, cancellationToken);
-        if (await store.GetConversationAsync(thread.ConversationId, cancellationToken) is null)
+        await store.SaveNewConversationAsync(reference with
         {
-            await store.SaveConversationAsync(reference with
-            {
-                ConversationId = thread.ConversationId,
-                ConversationType = "channel",
-                ChannelId = channelId,
-                MeetingId = null,
-            }, cancellationToken);
-        }
+            ConversationId = thread.ConversationId,
+            ConversationType = "channel",
+            ChannelId = channelId,
+            MeetingId = null,
+        }, cancellationToken);
 
         if (!cards.Any(c => c.ConversationId == thread.ConversationId))
         {
@@ -127,17 +124,14 @@ public sealed partial class WarRoomOpener(
             await EnsureLinkedAsync(incident, channelId, declared.Actor, cancellationToken);
         }
 
-        if (await store.GetConversationAsync(channelId, cancellationToken) is null)
+        await store.SaveNewConversationAsync(reference with
         {
-            await store.SaveConversationAsync(reference with
-            {
-                ConversationId = channelId,
-                ConversationType = "channel",
-                TeamId = teamId,
-                ChannelId = channelId,
-                MeetingId = null,
-            }, cancellationToken);
-        }
+            ConversationId = channelId,
+            ConversationType = "channel",
+            TeamId = teamId,
+            ChannelId = channelId,
+            MeetingId = null,
+        }, cancellationToken);
 
         if (await store.GetCardAsync(incident.Id, channelId, cancellationToken) is null)
         {

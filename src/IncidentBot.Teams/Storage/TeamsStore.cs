@@ -21,11 +21,25 @@ public sealed record CardPost(long IncidentId, string ConversationId, string Act
 /// <summary>The Teams tables (<see cref="TeamsTables"/>): conversation references, cards.</summary>
 public sealed class TeamsStore(IDbConnectionFactory database, TimeProvider time)
 {
-    public async Task SaveConversationAsync(ConversationReference reference, CancellationToken cancellationToken)
+    public Task SaveConversationAsync(ConversationReference reference, CancellationToken cancellationToken) =>
+        WriteConversationAsync(UpsertConversationSql, reference, cancellationToken);
+
+    /// <summary>Saves the reference of a conversation the bot opened itself, unless one is known already (that one is kept).</summary>
+    public Task SaveNewConversationAsync(ConversationReference reference, CancellationToken cancellationToken) =>
+        WriteConversationAsync(InsertConversationSql, reference, cancellationToken);
+
+    private const string InsertConversationSql = """
+        INSERT INTO teams_conversations (
+            conversation_id, service_url, tenant_id, conversation_type, team_id, channel_id, meeting_id, bot_id, bot_name, updated_at)
+        VALUES (@ConversationId, @ServiceUrl, @TenantId, @ConversationType, @TeamId, @ChannelId, @MeetingId, @BotId, @BotName, @UpdatedAt)
+        ON CONFLICT (conversation_id) DO NOTHING
+        """;
+
+    private async Task WriteConversationAsync(string sql, ConversationReference reference, CancellationToken cancellationToken)
     {
         await using var connection = await database.OpenConnectionAsync(cancellationToken);
         await connection.ExecuteAsync(new CommandDefinition(
-            UpsertConversationSql,
+            sql,
             new
             {
                 reference.ConversationId,
