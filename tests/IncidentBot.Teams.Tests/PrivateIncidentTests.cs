@@ -39,8 +39,8 @@ public sealed class PrivateIncidentTests : IAsyncLifetime
         await _database.DisposeAsync();
     }
 
-    /// <summary>The host on the shared database: Graph configured for private chats or not, with the fallback member or not.</summary>
-    private async Task<TeamsWorld> StartWorldAsync(bool graph, bool fallback)
+    /// <summary>The host on the shared database: Graph configured for private chats or not, with the fallback member or not, meeting bridges or not.</summary>
+    private async Task<TeamsWorld> StartWorldAsync(bool graph, bool fallback, bool bridges = false)
     {
         var settings = new Dictionary<string, string?>
         {
@@ -57,6 +57,11 @@ public sealed class PrivateIncidentTests : IAsyncLifetime
         if (fallback)
         {
             settings["Teams:PrivateChatFallbackMemberId"] = FallbackMember;
+        }
+
+        if (bridges)
+        {
+            settings["Teams:MeetingOrganizerId"] = FallbackMember;
         }
 
         var world = await TeamsWorld.StartAsync(_database, settings: settings);
@@ -279,6 +284,30 @@ public sealed class PrivateIncidentTests : IAsyncLifetime
         await _world.Connector.WaitForAsync(c => c.Skip(afterPointer).Any(x => x.ConversationId == chat.Id), what: "the update's card in the chat");
         Assert.DoesNotContain(_world.Connector.Calls.Skip(afterPointer), x => x.ConversationId == thread);
         Assert.Contains(await _world.TimelineAsync(1), e => e.Text.Contains(Secret, StringComparison.Ordinal));
+    }
+
+    [Fact]
+    public async Task Bridge_AskedInThePrivateChat_NeitherCardNorLinkReachTheThreadTheIncidentLeft()
+    {
+        await _world.DisposeAsync();
+        _world = await StartWorldAsync(graph: true, fallback: true, bridges: true);
+        await SayAsync(OpsChannel, "declare sev2 Checkout is down");
+        await _world.Connector.WaitForAsync(c => c.Any(x => x.Operation == ConnectorOperation.CreateConversation), what: "the thread's card");
+        var thread = (await WaitForWarRoomAsync()).WarRooms.First(r => r.Channel.StartsWith(IncidentsChannel, StringComparison.Ordinal)).Channel;
+        await _world.PostAsync(_world.Activities.Command(thread, TeamsWorld.Bo, "private"));
+        var chat = await WaitForChatCardAsync();
+        await _world.Connector.WaitForAsync(c => c.Any(x => x.ConversationId == thread && (x.Text ?? "").Contains("is private now", StringComparison.Ordinal)), what: "the pointer");
+        var meetings = _graph.Meetings.Count;
+
+        var afterPointer = _world.Connector.Calls.Count;
+        await _world.PostAsync(_world.Activities.Command(chat.Id, TeamsWorld.Ann, "bridge", conversationType: "groupChat"));
+        await _world.Connector.WaitForAsync(
+            c => c.Skip(afterPointer).Any(x => x.ConversationId == chat.Id && (x.Text ?? "").Contains("meeting bridge", StringComparison.Ordinal)),
+            what: "the new bridge's link in the private chat");
+
+        Assert.Equal(meetings + 1, _graph.Meetings.Count);
+        Assert.Contains(_graph.Meetings, m => m.Subject == "INC-1");
+        Assert.DoesNotContain(_world.Connector.Calls.Skip(afterPointer), x => x.ConversationId == thread);
     }
 
     /// <summary>
