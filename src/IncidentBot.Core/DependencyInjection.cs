@@ -43,7 +43,6 @@ public static class DependencyInjection
         services.AddOptions<IncidentLinkOptions>().BindConfiguration(IncidentLinkOptions.Section);
         services.TryAddSingleton<IncidentLinks>();
         services.TryAddSingleton<OutboxSignal>();
-        services.TryAddSingleton(sp => new OutboxRoutes(sp));
         if (!services.Any(d => d.ServiceType == typeof(OutboxProcessor)))
         {
             services.AddSingleton<OutboxProcessor>();

@@ -72,15 +72,15 @@ public abstract class OutboxProcessorTests<TDatabase> : IAsyncLifetime
         return processor;
     }
 
-    /// <summary>Declares an incident with a commander and adds a note: three events, in this order.</summary>
-    private async Task<Incident> DeclareWithNoteAsync(string title = "Checkout is down")
+    /// <summary>Declares an incident with a commander and posts a status update: three events, in this order.</summary>
+    private async Task<Incident> DeclareWithUpdateAsync(string title = "Checkout is down")
     {
         var incident = (await Incidents.DeclareAsync(new DeclareRequest(title, Severity.Sev1) { Commander = Bo }, AsAnn, default)).Incident;
-        await Incidents.AddNoteAsync(incident.Number, "Rolled back the deploy", AsAnn, default);
+        await Incidents.PostUpdateAsync(incident.Number, "Rolled back the deploy", AsAnn, default);
         return incident;
     }
 
-    private static readonly Type[] ThreeEvents = [typeof(IncidentDeclared), typeof(RoleAssigned), typeof(NoteAdded)];
+    private static readonly Type[] ThreeEvents = [typeof(IncidentDeclared), typeof(RoleAssigned), typeof(UpdatePosted)];
 
     /// <summary>Processes what is due, then moves the clock past any backoff, <paramref name="rounds"/> times.</summary>
     private async Task RunRoundsAsync(OutboxProcessor processor, int rounds)
@@ -112,7 +112,7 @@ public abstract class OutboxProcessorTests<TDatabase> : IAsyncLifetime
     {
         Slack.Behaviour = (_, _) => throw new HttpRequestException("Slack answered 503");
         var processor = Processor(Slack, Teams, Reminders);
-        await DeclareWithNoteAsync();
+        await DeclareWithUpdateAsync();
 
         await RunRoundsAsync(processor, rounds: 6);
 
@@ -128,18 +128,18 @@ public abstract class OutboxProcessorTests<TDatabase> : IAsyncLifetime
     }
 
     [Fact]
-    public async Task ProcessDue_HandlerDoesNotReceiveNotes_NeverSeesThemOthersDo()
+    public async Task ProcessDue_HandlerDoesNotReceiveUpdates_NeverSeesThemOthersDo()
     {
-        Teams.Ignores = new HashSet<Type> { typeof(NoteAdded) };
+        Teams.Ignores = new HashSet<Type> { typeof(UpdatePosted) };
         var processor = Processor(Slack, Teams);
-        var incident = await DeclareWithNoteAsync();
+        var incident = await DeclareWithUpdateAsync();
 
         await RunRoundsAsync(processor, rounds: 3);
 
         Assert.Equal(ThreeEvents, Slack.Received.Select(e => e.GetType()));
         Assert.Equal([typeof(IncidentDeclared), typeof(RoleAssigned)], Teams.Received.Select(e => e.GetType()));
         Assert.Equal(0L, await QueryScalarAsync<long>(
-            "SELECT count(*) FROM outbox_deliveries d JOIN outbox o ON o.id = d.message_id WHERE d.handler = 'teams' AND o.event_type = 'note_added' AND o.incident_id = @Id",
+            "SELECT count(*) FROM outbox_deliveries d JOIN outbox o ON o.id = d.message_id WHERE d.handler = 'teams' AND o.event_type = 'update_posted' AND o.incident_id = @Id",
             new { incident.Id }));
     }
 
@@ -149,7 +149,7 @@ public abstract class OutboxProcessorTests<TDatabase> : IAsyncLifetime
         var failures = 2;
         Slack.Behaviour = (_, _) => Interlocked.Decrement(ref failures) >= 0 ? throw new TimeoutException("Slack timed out") : Task.CompletedTask;
         var processor = Processor(Slack, Teams);
-        await DeclareWithNoteAsync();
+        await DeclareWithUpdateAsync();
 
         await processor.ProcessDueAsync(default);
         var beforeBackoff = await processor.ProcessDueAsync(default);
@@ -158,7 +158,7 @@ public abstract class OutboxProcessorTests<TDatabase> : IAsyncLifetime
         // The first call left Slack's lane waiting for its backoff while Teams' lane moved on.
         Assert.Equal(1, beforeBackoff);
         Assert.Equal(
-            [typeof(IncidentDeclared), typeof(IncidentDeclared), typeof(IncidentDeclared), typeof(RoleAssigned), typeof(NoteAdded)],
+            [typeof(IncidentDeclared), typeof(IncidentDeclared), typeof(IncidentDeclared), typeof(RoleAssigned), typeof(UpdatePosted)],
             Slack.Received.Select(e => e.GetType()));
         Assert.Equal(ThreeEvents, Teams.Received.Select(e => e.GetType()));
     }
@@ -166,10 +166,10 @@ public abstract class OutboxProcessorTests<TDatabase> : IAsyncLifetime
     [Fact]
     public async Task ProcessDue_LaneWaitingForRetry_OtherIncidentsFlowToTheSameHandler()
     {
-        var stuck = await DeclareWithNoteAsync("Stuck in Slack");
+        var stuck = await DeclareWithUpdateAsync("Stuck in Slack");
         Slack.Behaviour = (e, _) => e.IncidentId == stuck.Id ? throw new HttpRequestException("Slack answered 500") : Task.CompletedTask;
         var processor = Processor(Slack, Reminders);
-        var flowing = await DeclareWithNoteAsync("Flowing");
+        var flowing = await DeclareWithUpdateAsync("Flowing");
 
         // No clock movement: the stuck lane's backoff never runs out.
         for (var i = 0; i < 4; i++)
@@ -190,12 +190,12 @@ public abstract class OutboxProcessorTests<TDatabase> : IAsyncLifetime
         Slack.Behaviour = (e, _) => e is IncidentDeclared ? throw new InvalidOperationException("channel_not_found") : Task.CompletedTask;
         Teams.Behaviour = (e, _) => e is IncidentDeclared && Teams.Received.Count == 1 ? throw new HttpRequestException("Teams answered 502") : Task.CompletedTask;
         var processor = Processor(Slack, Teams, Reminders);
-        await DeclareWithNoteAsync();
+        await DeclareWithUpdateAsync();
 
         await RunRoundsAsync(processor, rounds: 8);
 
         Assert.Equal(
-            [typeof(IncidentDeclared), typeof(IncidentDeclared), typeof(IncidentDeclared), typeof(RoleAssigned), typeof(NoteAdded)],
+            [typeof(IncidentDeclared), typeof(IncidentDeclared), typeof(IncidentDeclared), typeof(RoleAssigned), typeof(UpdatePosted)],
             Slack.Received.Select(e => e.GetType()));
         Assert.Equal([typeof(IncidentDeclared), .. ThreeEvents], Teams.Received.Select(e => e.GetType()));
         Assert.Equal(ThreeEvents, Reminders.Received.Select(e => e.GetType()));
@@ -240,8 +240,8 @@ public abstract class OutboxProcessorTests<TDatabase> : IAsyncLifetime
         var processor = Processor(Slack, Teams, Reminders);
         await processor.StartAsync(default);
 
-        var first = await DeclareWithNoteAsync("First");
-        var second = await DeclareWithNoteAsync("Second");
+        var first = await DeclareWithUpdateAsync("First");
+        var second = await DeclareWithUpdateAsync("Second");
         await WaitUntilAsync(() => Teams.Received.Count == 6 && Reminders.Received.Count == 6, "Teams and reminders to get every event");
         var slackWhileStalled = Slack.Received.ToList();
         release.SetResult();
@@ -289,12 +289,12 @@ public abstract class OutboxProcessorTests<TDatabase> : IAsyncLifetime
         };
         using var gaveUp = new GaveUpCounter(slack.Name);
         var processor = Processor(slack, Teams);
-        var incident = await DeclareWithNoteAsync();
+        var incident = await DeclareWithUpdateAsync();
 
         await RunRoundsAsync(processor, rounds: 6).WaitAsync(Timeout);
 
         Assert.Equal(
-            [typeof(IncidentDeclared), typeof(IncidentDeclared), typeof(IncidentDeclared), typeof(RoleAssigned), typeof(NoteAdded)],
+            [typeof(IncidentDeclared), typeof(IncidentDeclared), typeof(IncidentDeclared), typeof(RoleAssigned), typeof(UpdatePosted)],
             slack.Received.Select(e => e.GetType()));
         Assert.Equal(ThreeEvents, Teams.Received.Select(e => e.GetType()));
         Assert.Equal(
@@ -310,7 +310,7 @@ public abstract class OutboxProcessorTests<TDatabase> : IAsyncLifetime
     {
         Settings.MaxAttempts = 3;
         var processor = Processor(Slack, Teams);
-        var incident = await DeclareWithNoteAsync();
+        var incident = await DeclareWithUpdateAsync();
         // Three instances in a row claim the declare for Slack and die before recording anything (kill -9 mid-call).
         for (var i = 0; i < 3; i++)
         {
@@ -324,7 +324,7 @@ public abstract class OutboxProcessorTests<TDatabase> : IAsyncLifetime
         await RunRoundsAsync(processor, rounds: 3);
 
         // The fourth claim is over the limit: given up unrun, visibly, and Slack's lane moves on.
-        Assert.Equal([typeof(RoleAssigned), typeof(NoteAdded)], Slack.Received.Select(e => e.GetType()));
+        Assert.Equal([typeof(RoleAssigned), typeof(UpdatePosted)], Slack.Received.Select(e => e.GetType()));
         Assert.Equal(ThreeEvents, Teams.Received.Select(e => e.GetType()));
         Assert.Equal("4:no outcome recorded in 3 attempts", await QueryScalarAsync<string>("SELECT attempts || ':' || error FROM outbox_deliveries WHERE failed_at IS NOT NULL"));
         Assert.Contains(await TimelineAsync(incident), e => e.Kind == TimelineKind.System && e.Text == "IncidentBot gave up delivering the new incident (its war room and card) to slack after 4 attempts");
@@ -370,10 +370,10 @@ public abstract class OutboxProcessorTests<TDatabase> : IAsyncLifetime
     [Fact]
     public async Task ProcessDue_HandlerAddedLater_GetsNoOldHistory()
     {
-        var before = await DeclareWithNoteAsync("Before Teams");
+        var before = await DeclareWithUpdateAsync("Before Teams");
         await RunRoundsAsync(Processor(Slack), rounds: 3);
 
-        var after = await DeclareWithNoteAsync("After Teams");
+        var after = await DeclareWithUpdateAsync("After Teams");
         await RunRoundsAsync(Processor(Slack, Teams), rounds: 3);
 
         Assert.Equal(ThreeEvents, Slack.Received.Where(e => e.IncidentId == before.Id).Select(e => e.GetType()));
@@ -383,10 +383,9 @@ public abstract class OutboxProcessorTests<TDatabase> : IAsyncLifetime
     }
 
     [Fact]
-    public async Task AddNote_NoHandlerReceivesNotes_QueuesNothingAndSignalsNothingButTheTimelineHasIt()
+    public async Task AddNote_EvenWithHandlersTakingEverything_QueuesNothingAndSignalsNothingButTheTimelineHasIt()
     {
-        Slack.Ignores = Teams.Ignores = new HashSet<Type> { typeof(NoteAdded) };
-        var incidents = IncidentsRoutedTo(Slack, Teams);
+        var incidents = Incidents;
         var incident = (await incidents.DeclareAsync(new DeclareRequest("Checkout is down", Severity.Sev1), AsAnn, default)).Incident;
         await RunRoundsAsync(Processor(Slack, Teams), rounds: 1);
         while (await _signal.WaitAsync(TimeSpan.Zero, default))
@@ -395,50 +394,34 @@ public abstract class OutboxProcessorTests<TDatabase> : IAsyncLifetime
         }
 
         await incidents.AddNoteAsync(incident.Number, "Rolled back the deploy", AsAnn, default);
+        await RunRoundsAsync(Processor(Slack, Teams), rounds: 1);
 
         Assert.Equal(0L, await QueryScalarAsync<long>("SELECT count(*) FROM outbox WHERE event_type = 'note_added'"));
-        Assert.False(await _signal.WaitAsync(TimeSpan.Zero, default), "a note nobody receives must not wake the outbox");
+        Assert.False(await _signal.WaitAsync(TimeSpan.Zero, default), "a note must not wake the outbox");
+        Assert.DoesNotContain(Slack.Received.Concat(Teams.Received), e => e is NoteAdded);
         Assert.Contains(await TimelineAsync(incident), e => e.Kind == TimelineKind.Note && e.Text == "Rolled back the deploy");
     }
 
     [Fact]
-    public async Task AddNote_OneHandlerReceivesNotes_QueuedAndDeliveredToItOnly()
+    public async Task AddIncidentEngine_ProcessRunningNoHandlers_StillQueuesWhatOtherInstancesDeliver()
     {
-        Teams.Ignores = new HashSet<Type> { typeof(NoteAdded) };
-        var incidents = IncidentsRoutedTo(Slack, Teams);
-        var incident = (await incidents.DeclareAsync(new DeclareRequest("Checkout is down", Severity.Sev1), AsAnn, default)).Incident;
-        await incidents.AddNoteAsync(incident.Number, "Rolled back the deploy", AsAnn, default);
-
-        await RunRoundsAsync(Processor(Slack, Teams), rounds: 2);
-
-        Assert.Equal([typeof(IncidentDeclared), typeof(NoteAdded)], Slack.Received.Select(e => e.GetType()));
-        Assert.Equal([typeof(IncidentDeclared)], Teams.Received.Select(e => e.GetType()));
-    }
-
-    [Fact]
-    public async Task AddIncidentEngine_IncidentService_QueuesOnlyTheEventsARegisteredHandlerReceives()
-    {
-        Slack.Ignores = new HashSet<Type> { typeof(NoteAdded) };
+        // A process that only declares (a tool, or an instance with no chat platform on) must still queue the declare, so
+        // the instances that run the scheduler set its reminders; only the timeline-only note is left out.
         await using var services = _database.CreateServices(b =>
         {
             b.Services.AddSingleton<TimeProvider>(Clock);
-            b.Services.AddSingleton<IIncidentEventHandler>(Slack);
             b.AddIncidentEngine();
         });
         var incidents = services.GetRequiredService<IncidentService>();
 
         var incident = (await incidents.DeclareAsync(new DeclareRequest("Checkout is down", Severity.Sev1), AsAnn, default)).Incident;
         await incidents.AddNoteAsync(incident.Number, "Rolled back the deploy", AsAnn, default);
+        await incidents.PostUpdateAsync(incident.Number, "Rolled back", AsAnn, default);
 
         Assert.Equal(
-            ["declared"],
+            ["declared", "update_posted"],
             (await QueryAsync<string>("SELECT event_type FROM outbox WHERE incident_id = @Id ORDER BY id", new { incident.Id })).ToList());
     }
-
-    /// <summary>The service as the host wires it: it queues only the events one of <paramref name="handlers"/> receives.</summary>
-    private IncidentService IncidentsRoutedTo(params IIncidentEventHandler[] handlers) => new(
-        _services!.GetRequiredService<IIncidentStore>(), Clock, Options.Create(new UpdateCadence()), _signal, NullLogger<IncidentService>.Instance,
-        new OutboxRoutes(handlers));
 
     [Fact]
     public void Constructor_TwoHandlersWithTheSameName_Throws()

@@ -15,8 +15,7 @@ public sealed partial class IncidentService(
     TimeProvider time,
     IOptions<UpdateCadence> cadence,
     OutboxSignal outboxSignal,
-    ILogger<IncidentService> logger,
-    OutboxRoutes? routes = null)
+    ILogger<IncidentService> logger)
 {
     public const int MaxTitleLength = 200;
     public const int MaxTextLength = 4000;
@@ -25,8 +24,8 @@ public sealed partial class IncidentService(
 
     private UpdateCadence Cadence => cadence.Value;
 
-    /// <summary>The events worth an outbox row: without routes (a test wiring the service by hand) every event.</summary>
-    private IReadOnlyList<IncidentEvent> Queued(IReadOnlyList<IncidentEvent> events) => routes is null ? events : routes.Queued(events);
+    /// <summary>The events worth an outbox row: all but the timeline-only ones (notes).</summary>
+    private static IReadOnlyList<IncidentEvent> Queued(IReadOnlyList<IncidentEvent> events) => OutboxRoutes.Queued(events);
 
     public async Task<IncidentResult> DeclareAsync(DeclareRequest request, Actor actor, CancellationToken cancellationToken)
     {

@@ -28,7 +28,8 @@ public interface IIncidentEventHandler
     /// <summary>
     /// Whether events of <paramref name="eventType"/> reach this handler at all. Types it says no to get no delivery
     /// row, so a handler that ignores frequent events (notes) saves the outbox a lane write and a claim per event.
-    /// Defaults to every type. Decided when an event is fanned out, so a type turned on later is not replayed.
+    /// Defaults to every type. Decided when an event is fanned out, so a type turned on later is not replayed. Timeline-only
+    /// events (<see cref="OutboxRoutes"/>: notes) are never queued, so no handler gets them whatever it says here.
     /// </summary>
     bool Receives(Type eventType) => true;
 

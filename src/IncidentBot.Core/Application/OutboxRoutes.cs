@@ -1,29 +1,22 @@
 using IncidentBot.Core.Incidents;
-using Microsoft.Extensions.DependencyInjection;
 
 namespace IncidentBot.Core.Application;
 
 /// <summary>
-/// Which events this instance queues in the outbox: those whose type at least one of its
-/// <see cref="IIncidentEventHandler"/>s receives (decision 12). An event nobody here delivers (a note: the war room
-/// already shows it as the command's answer) costs no outbox row, no <c>NOTIFY</c> and no outbox wake-up; its timeline
-/// entry is the record either way.
+/// Which events go to the outbox (decision 12): every event but those that are their timeline entry and nothing more.
+/// A note is one: the war room already shows it as the command's answer, so it costs no outbox row, no <c>NOTIFY</c>
+/// and no outbox wake-up. The rule is the build's, not the configuration's: every process writing to the database queues
+/// the same events whatever handlers it runs (one that only declares still drives the other instances' reminders).
 /// </summary>
-public sealed class OutboxRoutes
+public static class OutboxRoutes
 {
-    private readonly Lazy<IIncidentEventHandler[]> _handlers;
+    /// <summary>Whether events of <paramref name="eventType"/> are only their timeline entry: no handler ever gets them.</summary>
+    public static bool IsTimelineOnly(Type eventType) => eventType == typeof(NoteAdded);
 
-    /// <summary>The handlers are looked up on first use: most of them depend on <see cref="IncidentService"/>, which depends on this.</summary>
-    public OutboxRoutes(IServiceProvider services) => _handlers = new(() => [.. services.GetServices<IIncidentEventHandler>()]);
-
-    public OutboxRoutes(IEnumerable<IIncidentEventHandler> handlers) => _handlers = new(() => [.. handlers]);
-
-    public bool IsDelivered(Type eventType) => _handlers.Value.Any(handler => handler.Receives(eventType));
-
-    /// <summary>The events of <paramref name="events"/> that some handler receives, in order.</summary>
-    public IReadOnlyList<IncidentEvent> Queued(IReadOnlyList<IncidentEvent> events)
+    /// <summary>The events of <paramref name="events"/> that go to the outbox, in order.</summary>
+    public static IReadOnlyList<IncidentEvent> Queued(IReadOnlyList<IncidentEvent> events)
     {
         ArgumentNullException.ThrowIfNull(events);
-        return events.All(e => IsDelivered(e.GetType())) ? events : [.. events.Where(e => IsDelivered(e.GetType()))];
+        return events.Any(e => IsTimelineOnly(e.GetType())) ? [.. events.Where(e => !IsTimelineOnly(e.GetType()))] : events;
     }
 }

@@ -22,7 +22,7 @@ public sealed partial class WarRoomProjection(
     public string Destination => platform.Destination;
 
     /// <summary>Nothing while the platform is off; a note is already in the war room as the command's own answer.</summary>
-    public bool Receives(Type eventType) => platform.Enabled && eventType != typeof(NoteAdded);
+    public bool Receives(Type eventType) => platform.Enabled && !OutboxRoutes.IsTimelineOnly(eventType);
 
     public async Task HandleAsync(IncidentEvent incidentEvent, CancellationToken cancellationToken)
     {
