@@ -11,6 +11,7 @@ public sealed class PostgresCommandCount : IDisposable
     private readonly ActivityListener _listener;
     private readonly Activity _scope;
     private readonly List<string> _commands = [];
+    private readonly List<string> _texts = [];
 
     public PostgresCommandCount()
     {
@@ -22,6 +23,18 @@ public sealed class PostgresCommandCount : IDisposable
         };
         ActivitySource.AddActivityListener(_listener);
         _scope = new Activity("IncidentBot.TestKit.CommandCount").SetIdFormat(ActivityIdFormat.W3C).Start();
+    }
+
+    /// <summary>The statements of the commands sent so far (each command's text split at its semicolons).</summary>
+    public int Statements
+    {
+        get
+        {
+            lock (_commands)
+            {
+                return _texts.Sum(text => text.Split(';').Count(part => !string.IsNullOrWhiteSpace(part)));
+            }
+        }
     }
 
     /// <summary>The commands sent so far, each by its text's first line.</summary>
@@ -47,6 +60,7 @@ public sealed class PostgresCommandCount : IDisposable
         lock (_commands)
         {
             _commands.Add(text.Trim().Split('\n')[0]);
+            _texts.Add(text);
         }
     }
 
