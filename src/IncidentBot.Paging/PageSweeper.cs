@@ -50,6 +50,13 @@ public sealed partial class PageSweeper(
     /// <summary>Sends again every page whose claim has run out; returns when the next known claim runs out, if any.</summary>
     public async Task<DateTimeOffset?> SweepAsync(CancellationToken cancellationToken)
     {
+        // Mostly nothing has run out: then the earliest claim is all there is to know, one statement per wake-up.
+        var earliest = await ledger.NextExpiryAsync(cancellationToken);
+        if (earliest is not { } at || at >= time.GetUtcNow())
+        {
+            return earliest;
+        }
+
         while (true)
         {
             var expired = await ledger.ExpiredClaimsAsync(Batch, cancellationToken);

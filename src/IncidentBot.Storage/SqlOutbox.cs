@@ -70,7 +70,7 @@ public sealed partial class SqlOutbox(IDbConnectionFactory database, TimeProvide
     }
 
     public async Task<IReadOnlyList<OutboxDelivery>> ClaimAsync(
-        IReadOnlyDictionary<string, int> capacity, Func<string, Type, bool> receives, TimeSpan lease, bool fanOut, CancellationToken cancellationToken)
+        IReadOnlyDictionary<string, int> capacity, Func<string, Type, bool> receives, TimeSpan lease, bool fanOut, bool checkIn, CancellationToken cancellationToken)
     {
         ArgumentNullException.ThrowIfNull(capacity);
         ArgumentNullException.ThrowIfNull(receives);
@@ -78,6 +78,11 @@ public sealed partial class SqlOutbox(IDbConnectionFactory database, TimeProvide
         var most = capacity.Count == 0 ? 0 : capacity.Values.Max();
         if (most <= 0)
         {
+            if (checkIn)
+            {
+                await CheckInAsync(starting: false, cancellationToken);
+            }
+
             return [];
         }
 
@@ -88,8 +93,8 @@ public sealed partial class SqlOutbox(IDbConnectionFactory database, TimeProvide
         // with old history, and a message is never fanned out twice. Worked out before the write lock is taken.
         var routes = FanOutParameters(capacity, receives, most, now, postgres);
         var rows = postgres
-            ? await ClaimPostgresAsync(capacity, routes, fanOut, most, now, lease, cancellationToken)
-            : await ClaimSqliteAsync(capacity, routes, most, now, lease, cancellationToken);
+            ? await ClaimPostgresAsync(capacity, routes, fanOut, checkIn, most, now, lease, cancellationToken)
+            : await ClaimSqliteAsync(capacity, routes, checkIn, most, now, lease, cancellationToken);
 
         var deliveries = new List<OutboxDelivery>(rows.Count);
         foreach (var row in rows.OrderBy(r => r.MessageId).ThenBy(r => r.Handler, StringComparer.Ordinal))
@@ -118,7 +123,7 @@ public sealed partial class SqlOutbox(IDbConnectionFactory database, TimeProvide
     /// and each sees what the one before it wrote, so lanes made by the fan-out are claimable by the claim.
     /// </summary>
     private async Task<List<DeliveryRow>> ClaimPostgresAsync(
-        IReadOnlyDictionary<string, int> capacity, object routes, bool fanOut, int most, DateTimeOffset now, TimeSpan lease, CancellationToken cancellationToken)
+        IReadOnlyDictionary<string, int> capacity, object routes, bool fanOut, bool checkIn, int most, DateTimeOffset now, TimeSpan lease, CancellationToken cancellationToken)
     {
         var slots = capacity.Where(c => c.Value > 0).OrderBy(c => c.Key, StringComparer.Ordinal).ToList();
         var claim = new DynamicParameters(routes);
@@ -131,15 +136,16 @@ public sealed partial class SqlOutbox(IDbConnectionFactory database, TimeProvide
             StaleBefore = StaleBefore(now),
         });
         var fanOutNow = fanOut || _fanOutBacklog;
+        var claimSql = checkIn ? CheckInAndClaimPostgresSql : ClaimPostgresSql;
         return await database.RunAsync(async connection =>
         {
             if (!fanOutNow)
             {
-                return (await connection.QueryAsync<DeliveryRow>(new CommandDefinition(ClaimPostgresSql, claim, cancellationToken: cancellationToken))).AsList();
+                return (await connection.QueryAsync<DeliveryRow>(new CommandDefinition(claimSql, claim, cancellationToken: cancellationToken))).AsList();
             }
 
             await using var results = await connection.QueryMultipleAsync(new CommandDefinition(
-                FanOutPostgresSql + ";\n" + ClaimPostgresSql, claim, cancellationToken: cancellationToken));
+                FanOutPostgresSql + ";\n" + claimSql, claim, cancellationToken: cancellationToken));
             var fanned = await results.ReadSingleAsync<int>();
             var claimed = (await results.ReadAsync<DeliveryRow>()).AsList();
             _fanOutBacklog = fanned >= most;
@@ -149,12 +155,17 @@ public sealed partial class SqlOutbox(IDbConnectionFactory database, TimeProvide
 
     /// <summary>SQLite runs one writer at a time: fan-out and one claim per handler inside one write transaction.</summary>
     private async Task<List<DeliveryRow>> ClaimSqliteAsync(
-        IReadOnlyDictionary<string, int> capacity, object routes, int most, DateTimeOffset now, TimeSpan lease, CancellationToken cancellationToken)
+        IReadOnlyDictionary<string, int> capacity, object routes, bool checkIn, int most, DateTimeOffset now, TimeSpan lease, CancellationToken cancellationToken)
     {
         return await database.RunAsync(async connection =>
         {
             var claimed = new List<DeliveryRow>();
             await using var transaction = await connection.BeginWriteAsync(cancellationToken);
+            if (checkIn)
+            {
+                await connection.ExecuteAsync(new CommandDefinition(CheckInSql, new { Instance, Now = now }, transaction, cancellationToken: cancellationToken));
+            }
+
             await connection.ExecuteAsync(new CommandDefinition(FanOutSqliteSql, routes, transaction, cancellationToken: cancellationToken));
             await connection.ExecuteAsync(new CommandDefinition(MarkFannedOutSqliteSql, new { Max = most, Now = now }, transaction, cancellationToken: cancellationToken));
             foreach (var (handler, max) in capacity.Where(c => c.Value > 0).OrderBy(c => c.Key, StringComparer.Ordinal))
@@ -267,7 +278,7 @@ public sealed partial class SqlOutbox(IDbConnectionFactory database, TimeProvide
         d.done_at IS NULL AND d.failed_at IS NULL
         AND d.not_before <= @Now
         AND (d.lease_until IS NULL OR d.lease_until <= @Now
-            OR d.claimed_by IS NOT NULL AND NOT EXISTS (
+            OR d.claimed_by IS NOT NULL AND d.claimed_by <> @Instance AND NOT EXISTS (
                 SELECT 1 FROM outbox_instances claimer
                 WHERE claimer.instance_id = d.claimed_by AND claimer.checked_in_at > @StaleBefore))
         AND NOT EXISTS (
@@ -298,6 +309,10 @@ public sealed partial class SqlOutbox(IDbConnectionFactory database, TimeProvide
         RETURNING delivery.message_id AS MessageId, delivery.handler AS Handler, delivery.attempts AS Attempts,
             message.event_type AS EventType, message.payload::text AS Payload
         """;
+
+    // The check-in rides on the claim: one statement per idle tick. The claim sees the check-in before this one, which
+    // changes nothing for other instances' claims; the claimer's own claims are never taken for a dead instance's.
+    private static readonly string CheckInAndClaimPostgresSql = $"WITH checked_in AS ({CheckInSql}),\n" + ClaimPostgresSql["WITH ".Length..];
 
     // SQLite runs one writer at a time, so the select and update cannot interleave with another claim.
     private const string ClaimSqliteSql = $"""

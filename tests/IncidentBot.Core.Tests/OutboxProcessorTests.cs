@@ -368,6 +368,33 @@ public abstract class OutboxProcessorTests<TDatabase> : IAsyncLifetime
     }
 
     [Fact]
+    public async Task ProcessDue_IdleForAMinute_ChecksInWithEveryClaimInOneCommandAndForgetsOnce()
+    {
+        var processor = Processor(Slack, Teams, Reminders);
+        await processor.ProcessDueAsync(default);
+        var instance = _services!.GetRequiredService<IOutbox>().Instance;
+        var ticks = (int)(OutboxProcessor.ForgetInterval / Settings.CheckinInterval);
+
+        var commands = new PostgresCommandCount();
+        using (commands)
+        {
+            for (var i = 0; i < ticks; i++)
+            {
+                Clock.Advance(Settings.CheckinInterval);
+                await processor.ProcessDueAsync(default);
+            }
+        }
+
+        Assert.Equal(Clock.GetUtcNow(), await QueryScalarAsync<DateTimeOffset>(
+            "SELECT checked_in_at FROM outbox_instances WHERE instance_id = @Instance", new { Instance = instance }));
+        if (_database is PostgresTestDatabase)
+        {
+            // One claim per tick, all but one carrying the check-in, and once a check-in that also forgets the instances gone.
+            Assert.Equal(ticks + 1, commands.Commands.Count);
+        }
+    }
+
+    [Fact]
     public async Task ProcessDue_HandlerAddedLater_GetsNoOldHistory()
     {
         var before = await DeclareWithUpdateAsync("Before Teams");

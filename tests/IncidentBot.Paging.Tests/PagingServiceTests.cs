@@ -319,6 +319,31 @@ public abstract class PagingServiceTests<TDatabase> : IAsyncLifetime
         Assert.Contains(await Store.GetTimelineAsync(incident.Id, default), e => e.Text.StartsWith("Paging via pagerduty failed (trigger)", StringComparison.Ordinal));
     }
 
+    [Fact]
+    public async Task SweepAsync_NoClaimRunOut_OneCommandReturnsTheNextExpiry()
+    {
+        var incident = await _fixture.DeclareAsync();
+        var key = new PageKey(incident.Id, "trigger", 1, 0, PagingService.Generation(incident.DeclaredAt), Pagers.PagerDuty);
+        var clock = After(incident);
+        await using var services = _fixture.CreateServices(clock: clock);
+        await services.GetRequiredService<PageLedger>().TryClaimAsync(key, "declared at SEV1", null, TimeSpan.FromMinutes(1), default);
+        var sweeper = services.GetRequiredService<PageSweeper>();
+
+        var commands = new PostgresCommandCount();
+        DateTimeOffset? next;
+        using (commands)
+        {
+            next = await sweeper.SweepAsync(default);
+        }
+
+        Assert.Equal(clock.GetUtcNow() + TimeSpan.FromMinutes(1), next);
+        Assert.Empty(_fixture.PagerDuty.Requests);
+        if (typeof(TDatabase) == typeof(PostgresTestDatabase))
+        {
+            Assert.Single(commands.Commands);
+        }
+    }
+
     /// <summary>A fake clock a second after the incident was declared (on the real one), moving only when advanced.</summary>
     private static FakeTimeProvider After(Incident incident) => new(incident.DeclaredAt.AddSeconds(1));
 

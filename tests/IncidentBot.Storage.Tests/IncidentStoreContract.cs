@@ -44,7 +44,7 @@ public abstract partial class IncidentStoreContract : IAsyncLifetime
 
     protected IncidentService Incidents => new(Store, Clock, Options.Create(new UpdateCadence()), Signal, NullLogger<IncidentService>.Instance);
 
-    private OutboxSignal Signal { get; } = new();
+    protected OutboxSignal Signal { get; } = new();
 
     protected static Actor AsAlice { get; } = new(Alice, Origin);
 

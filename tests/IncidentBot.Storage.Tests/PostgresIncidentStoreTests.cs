@@ -26,6 +26,32 @@ public sealed class PostgresIncidentStoreTests : IncidentStoreContract
     }
 
     /// <summary>
+    /// A note as the command dispatcher runs it: the permission check's read (one statement, its own snapshot) and the
+    /// append (one statement, no read-back: the reply shows the incident as the check read it).
+    /// </summary>
+    [Fact]
+    public async Task AddNote_AfterThePermissionRead_TwoStatementsInTwoRoundTrips()
+    {
+        var declared = await DeclareAsync(commander: Bob, warRoom: Room1);
+        // As in the bot, where no handler receives notes (decision 12): nothing for the outbox.
+        var incidents = new IncidentService(Store, Clock, Options.Create(new UpdateCadence()), Signal, NullLogger<IncidentService>.Instance, new OutboxRoutes([]));
+        var commands = new PostgresCommandCount();
+        IncidentResult result;
+        using (commands)
+        {
+            var subject = await incidents.GetAsync(declared.Number, None);
+            result = await incidents.AddNoteAsync(subject, "Rolled back deploy 4411", AsAlice, None);
+        }
+
+        Assert.True(commands.Commands.Count == 2, string.Join(" | ", commands.Commands));
+        Assert.Equal(2, commands.Statements);
+        Assert.Equal(declared.Number, result.Incident.Number);
+        Assert.True(Bob.IsSameAs(result.Incident.RoleHolder(IncidentRole.Commander)));
+        Assert.Equal([Room1], result.Incident.WarRooms);
+        Assert.Contains(await Store.GetTimelineAsync(declared.Id, None), e => e.Text == "Rolled back deploy 4411");
+    }
+
+    /// <summary>
     /// A year of a busy bot leaves millions of delivered rows behind; a claim (fan-out, then the claim proper) must read
     /// only the pages of what is still pending, through the partial indexes, however long that history grows.
     /// </summary>

@@ -59,10 +59,10 @@ public interface IIncidentStore
 
     /// <summary>
     /// Appends entries and events (their <see cref="IncidentEvent.IncidentId"/> is set here) to the incident numbered
-    /// <paramref name="number"/> without reading it first: one round trip, no version check, no row lock. Returns the
-    /// incident, or null when there is none with that number (and nothing was stored).
+    /// <paramref name="number"/> without reading it: one round trip, no version check, no row lock. Returns false when
+    /// nothing was stored: there is no incident with that number (or every entry was stored before).
     /// </summary>
-    Task<Incident?> AppendAsync(IncidentNumber number, IReadOnlyList<NewTimelineEntry> entries, IReadOnlyList<IncidentEvent> events, CancellationToken cancellationToken);
+    Task<bool> AppendAsync(IncidentNumber number, IReadOnlyList<NewTimelineEntry> entries, IReadOnlyList<IncidentEvent> events, CancellationToken cancellationToken);
 
     Task<Incident?> GetAsync(IncidentNumber number, CancellationToken cancellationToken);
 

@@ -64,7 +64,16 @@ public interface IOutbox
     /// woke it), so only lanes already made are claimed, unless the last fan-out left a backlog. A store may fan out anyway.
     /// </summary>
     Task<IReadOnlyList<OutboxDelivery>> ClaimAsync(
-        IReadOnlyDictionary<string, int> capacity, Func<string, Type, bool> receives, TimeSpan lease, bool fanOut, CancellationToken cancellationToken);
+        IReadOnlyDictionary<string, int> capacity, Func<string, Type, bool> receives, TimeSpan lease, bool fanOut, CancellationToken cancellationToken) =>
+        ClaimAsync(capacity, receives, lease, fanOut, checkIn: false, cancellationToken);
+
+    /// <summary>
+    /// As <see cref="ClaimAsync(IReadOnlyDictionary{string, int}, Func{string, Type, bool}, TimeSpan, bool, CancellationToken)"/>;
+    /// with <paramref name="checkIn"/> it also records that <see cref="Instance"/> is alive now, in the claim's own
+    /// transaction (nothing is claimed unless the check-in is stored), without forgetting anyone (<see cref="CheckInAsync"/> does).
+    /// </summary>
+    Task<IReadOnlyList<OutboxDelivery>> ClaimAsync(
+        IReadOnlyDictionary<string, int> capacity, Func<string, Type, bool> receives, TimeSpan lease, bool fanOut, bool checkIn, CancellationToken cancellationToken);
 
     private static bool EveryEvent(string handler, Type eventType) => true;
 

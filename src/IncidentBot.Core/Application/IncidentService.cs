@@ -167,12 +167,26 @@ public sealed partial class IncidentService(
     /// <summary>A note needs nothing of the incident but its existence: stored without reading it first (one round trip).</summary>
     public async Task<IncidentResult> AddNoteAsync(IncidentNumber number, string text, Actor actor, CancellationToken cancellationToken)
     {
+        _ = RequireText(text, "the note text", MaxTextLength);
+        return await AddNoteAsync(await GetAsync(number, cancellationToken), text, actor, cancellationToken);
+    }
+
+    /// <summary>
+    /// Adds a note to <paramref name="incident"/> as just read (the permission check's read): a note changes nothing the
+    /// reply shows, so the incident is not read again.
+    /// </summary>
+    public async Task<IncidentResult> AddNoteAsync(Incident incident, string text, Actor actor, CancellationToken cancellationToken)
+    {
+        ArgumentNullException.ThrowIfNull(incident);
         var note = RequireText(text, "the note text", MaxTextLength);
         var now = time.GetUtcNow();
-        var added = new NoteAdded(note) { Number = number, OccurredAt = now, Actor = actor.Person, Origin = actor.Origin };
+        var added = new NoteAdded(note) { Number = incident.Number, OccurredAt = now, Actor = actor.Person, Origin = actor.Origin };
         var queued = Queued([added]);
-        var incident = await store.AppendAsync(number, [new(now, TimelineKind.Note, actor.Person, note)], queued, cancellationToken)
-            ?? throw new IncidentRuleException($"{number} does not exist.");
+        if (!await store.AppendAsync(incident.Number, [new(now, TimelineKind.Note, actor.Person, note)], queued, cancellationToken))
+        {
+            throw new IncidentRuleException($"{incident.Number} does not exist.");
+        }
+
         if (queued.Count > 0)
         {
             outboxSignal.Notify();

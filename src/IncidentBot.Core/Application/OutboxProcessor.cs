@@ -157,6 +157,13 @@ public sealed partial class OutboxProcessor(
     // When this instance last checked in; null until its first check-in succeeds.
     private DateTimeOffset? _checkedInAt;
 
+    // When this instance last forgot the instances that stopped checking in (only housekeeping and a log line: their
+    // claims are free as soon as their check-in is stale, row or no row).
+    private DateTimeOffset _forgotAt;
+
+    /// <summary>How often an instance forgets the instances that stopped checking in.</summary>
+    public static readonly TimeSpan ForgetInterval = TimeSpan.FromMinutes(1);
+
     /// <summary>
     /// Claims what is due now (for each handler as many deliveries as it has free slots), delivers them
     /// concurrently and waits for them; returns how many were claimed.
@@ -217,12 +224,18 @@ public sealed partial class OutboxProcessor(
     private async Task<(int Claimed, bool FilledAHandler, List<Task> Runs)> StartDueAsync(CancellationToken cancellationToken)
     {
         var settings = options.Value;
-        await CheckInAsync(settings, cancellationToken);
+        var checkIn = await CheckInAsync(settings, cancellationToken);
 
         var capacity = _handlers.Keys.ToDictionary(
             name => name, name => Math.Max(0, settings.BatchSize - _running.Keys.Count(k => k.Handler == name)), StringComparer.Ordinal);
         if (capacity.Values.All(free => free == 0))
         {
+            if (checkIn)
+            {
+                await outbox.CheckInAsync(starting: false, cancellationToken);
+                _checkedInAt = time.GetUtcNow();
+            }
+
             return (0, false, []);
         }
 
@@ -232,7 +245,12 @@ public sealed partial class OutboxProcessor(
         IReadOnlyList<OutboxDelivery> batch;
         try
         {
-            batch = await outbox.ClaimAsync(capacity, Receives, settings.Lease, fanOut, cancellationToken);
+            var claimedAt = time.GetUtcNow();
+            batch = await outbox.ClaimAsync(capacity, Receives, settings.Lease, fanOut, checkIn, cancellationToken);
+            if (checkIn)
+            {
+                _checkedInAt = claimedAt;
+            }
         }
         catch (Exception) when (fanOut)
         {
@@ -276,15 +294,17 @@ public sealed partial class OutboxProcessor(
     }
 
     /// <summary>
-    /// Checks in when the last check-in is an interval old. When that fails it throws, so nothing is claimed: an
-    /// instance whose check-in is not fresh may have its claims taken for a dead instance's.
+    /// Checks in at start and about every <see cref="ForgetInterval"/>, forgetting the instances gone meanwhile; when
+    /// that fails it throws, so nothing is claimed. Between those, returns whether the last check-in is an interval old:
+    /// the claim then checks in too, in its own transaction (an instance whose check-in is not fresh may have its claims
+    /// taken for a dead instance's, so it claims nothing unless it checked in).
     /// </summary>
-    private async Task CheckInAsync(OutboxOptions settings, CancellationToken cancellationToken)
+    private async Task<bool> CheckInAsync(OutboxOptions settings, CancellationToken cancellationToken)
     {
         var now = time.GetUtcNow();
-        if (_checkedInAt is { } last && now - last < settings.CheckinInterval)
+        if (_checkedInAt is { } last && now - _forgotAt < ForgetInterval)
         {
-            return;
+            return now - last >= settings.CheckinInterval;
         }
 
         var gone = await outbox.CheckInAsync(starting: _checkedInAt is null, cancellationToken);
@@ -294,10 +314,13 @@ public sealed partial class OutboxProcessor(
         }
 
         _checkedInAt = now;
+        _forgotAt = now;
         foreach (var instance in gone)
         {
             LogInstanceGone(logger, instance);
         }
+
+        return false;
     }
 
     private async Task CheckOutAsync()

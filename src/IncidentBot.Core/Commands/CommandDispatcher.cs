@@ -109,7 +109,7 @@ public sealed class CommandDispatcher(IncidentService incidents, IIncidentStore 
             case PostUpdateCommand update:
                 return Reply(ReplyKind.Changed, await incidents.PostUpdateAsync(number, update.Text, actor, ct));
             case AddNoteCommand note:
-                return Reply(ReplyKind.Changed, await incidents.AddNoteAsync(number, note.Text, actor, ct));
+                return Reply(ReplyKind.Changed, await incidents.AddNoteAsync(subject, note.Text, actor, ct));
             case AcknowledgeCommand:
                 return Reply(ReplyKind.Changed, await incidents.AcknowledgeAsync(number, actor, ct));
             case PageCommand page:
