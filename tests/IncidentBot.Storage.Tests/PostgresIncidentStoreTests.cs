@@ -33,8 +33,8 @@ public sealed class PostgresIncidentStoreTests : IncidentStoreContract
     public async Task AddNote_AfterThePermissionRead_TwoStatementsInTwoRoundTrips()
     {
         var declared = await DeclareAsync(commander: Bob, warRoom: Room1);
-        // As in the bot, where no handler receives notes (decision 12): nothing for the outbox.
-        var incidents = new IncidentService(Store, Clock, Options.Create(new UpdateCadence()), Signal, NullLogger<IncidentService>.Instance, new OutboxRoutes([]));
+        // A note is timeline-only (decision 12): nothing for the outbox.
+        var incidents = new IncidentService(Store, Clock, Options.Create(new UpdateCadence()), Signal, NullLogger<IncidentService>.Instance);
         var commands = new PostgresCommandCount();
         IncidentResult result;
         using (commands)
