@@ -99,7 +99,7 @@ public abstract partial class IncidentStoreContract
     public async Task ClaimAsync_HandlerDoesNotReceiveType_NoLaneAndLaterEventsFlow()
     {
         var incident = await DeclareAsync();
-        await Incidents.AddNoteAsync(incident.Number, "Only the reminders care about nothing here", AsAlice, None);
+        await AppendNoteAsync(incident.Number, "Only the reminders care about nothing here");
         await Incidents.PostUpdateAsync(incident.Number, "Rolled back", AsAlice, None);
         static bool NoNotesForSlack(string handler, Type type) => !(handler == SlackHandler && type == typeof(NoteAdded));
 
@@ -133,7 +133,7 @@ public abstract partial class IncidentStoreContract
             await CompleteAsync(delivery);
         }
 
-        await Incidents.AddNoteAsync(incident.Number, "Nobody delivers this", AsAlice, None);
+        await AppendNoteAsync(incident.Number, "Nobody delivers this");
         var claimed = await ClaimAsync(Outbox, Room(AllHandlers), NoNotes);
 
         Assert.Empty(claimed);
@@ -146,7 +146,7 @@ public abstract partial class IncidentStoreContract
     public async Task ClaimAsync_SecondEventOfLane_NotClaimableUntilFirstCompletes()
     {
         var first = await DeclareAsync("First");
-        await Incidents.AddNoteAsync(first.Number, "Second event of the first incident", AsAlice, None);
+        await AppendNoteAsync(first.Number, "Second event of the first incident");
         var second = await DeclareAsync("Second");
 
         var claimed = await ClaimAsync(OnlySlack);
@@ -218,8 +218,8 @@ public abstract partial class IncidentStoreContract
         for (var i = 0; i < IncidentCount; i++)
         {
             var incident = await Store.DeclareAsync(number => NewIncident(number, $"Incident {i}"), None);
-            await Incidents.AddNoteAsync(incident.Number, "First note", AsAlice, None);
-            await Incidents.AddNoteAsync(incident.Number, "Second note", AsAlice, None);
+            await AppendNoteAsync(incident.Number, "First note");
+            await AppendNoteAsync(incident.Number, "Second note");
         }
 
         var instances = Enumerable.Range(0, 4).Select(_ => CreateServices(Database)).ToList();
@@ -310,9 +310,9 @@ public abstract partial class IncidentStoreContract
         var stuck = await DeclareAsync("Stuck in Slack");
         var declared = Assert.Single(await ClaimAsync(OnlySlack));
         await Outbox.RetryLaterAsync(declared.MessageId, SlackHandler, Now + TimeSpan.FromHours(1), "slack: 503", None);
-        await Incidents.AddNoteAsync(stuck.Number, "Waits behind the declare", AsAlice, None);
+        await AppendNoteAsync(stuck.Number, "Waits behind the declare");
         var flowing = await DeclareAsync("Flowing");
-        await Incidents.AddNoteAsync(flowing.Number, "Goes through", AsAlice, None);
+        await AppendNoteAsync(flowing.Number, "Goes through");
 
         var firstOfFlowing = Assert.Single(await ClaimAsync(OnlySlack));
         await CompleteAsync(firstOfFlowing);
@@ -369,7 +369,7 @@ public abstract partial class IncidentStoreContract
                 new { incident.Id, Payload = new JsonText("""{"type":"from_the_future"}"""), Now });
         }
 
-        await Incidents.AddNoteAsync(incident.Number, "After the unreadable one", AsAlice, None);
+        await AppendNoteAsync(incident.Number, "After the unreadable one");
 
         Assert.Empty(await ClaimAsync(SlackAndReminders));
         Assert.Equal(
@@ -431,7 +431,7 @@ public abstract partial class IncidentStoreContract
             await CompleteAsync(delivery);
         }
 
-        await Incidents.AddNoteAsync(before.Number, "After Teams was configured", AsAlice, None);
+        await AppendNoteAsync(before.Number, "After Teams was configured");
         var withTeams = await ClaimAsync([SlackHandler, TeamsHandler]);
 
         Assert.Equal(

@@ -79,6 +79,18 @@ public abstract partial class IncidentStoreContract : IAsyncLifetime
 
     protected DateTimeOffset Now => Clock.GetUtcNow();
 
+    /// <summary>
+    /// A note with its <see cref="NoteAdded"/> event appended straight through the store. The service queues no notes
+    /// (timeline-only, decision 12), but the outbox's contract holds for any event, and the outbox tests need a frequent
+    /// one that keeps its order behind the declare.
+    /// </summary>
+    protected async Task AppendNoteAsync(IncidentNumber number, string text)
+    {
+        var now = Now;
+        Assert.True(await Store.AppendAsync(
+            number, [new(now, TimelineKind.Note, Alice, text)], [new NoteAdded(text) { Number = number, OccurredAt = now, Actor = Alice, Origin = AsAlice.Origin }], None));
+    }
+
     protected async Task<Incident> DeclareAsync(
         string title = "Checkout is failing", Severity severity = Severity.Sev2, Person? commander = null, ChatSpace? warRoom = null)
     {

@@ -240,12 +240,12 @@ public sealed class OutboxListenerTests : IAsyncLifetime
 
         await WaitUntilAsync(() => !_signal.PushedAcrossInstances, "the cut session to be noticed");
         await WaitUntilPushedAsync();
-        await incidents.AddNoteAsync(declared.Incident.Number, "Rolled back", actor, default);
-        var wokenByNote = await _signal.WaitAsync(TimeSpan.FromSeconds(10), default);
+        await incidents.PostUpdateAsync(declared.Incident.Number, "Rolled back", actor, default);
+        var wokenByUpdate = await _signal.WaitAsync(TimeSpan.FromSeconds(10), default);
         await listener.StopAsync(default);
 
         Assert.True(wokenByDeclare, "the declare of another instance did not wake this one");
-        Assert.True(wokenByNote, "after reconnecting, another instance's note did not wake this one");
+        Assert.True(wokenByUpdate, "after reconnecting, another instance's status update did not wake this one");
         Assert.False(_signal.PushedAcrossInstances);
     }
 
