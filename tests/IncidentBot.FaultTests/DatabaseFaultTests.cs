@@ -131,6 +131,19 @@ public sealed class DatabaseFaultTests(ITestOutputHelper output) : IAsyncLifetim
         var ts = _slack.PostUserMessage(room, Ann, "error rate back to normal?");
         var callback = SlackPayloads.EventCallback(SlackPayloads.Message(room, Ann, ts, "error rate back to normal?"));
 
+        // The declare's follow-up work (war-room posts, card, timers) writes through the same group-commit writer; let it
+        // finish first, so the read-only file meets new work only (a batch already open on the file still commits, and
+        // what it acknowledges is stored: right, but not what this test looks at).
+        await faults.WaitUntilAsync(
+            async () =>
+            {
+                await using var connection = await faults.Services.GetRequiredService<IncidentBot.Storage.IDbConnectionFactory>().OpenConnectionAsync(default);
+                return await connection.ExecuteScalarAsync<long>(
+                    "SELECT (SELECT count(*) FROM outbox WHERE delivered_at IS NULL AND failed_at IS NULL) + (SELECT count(*) FROM outbox_deliveries WHERE done_at IS NULL AND failed_at IS NULL)") == 0;
+            },
+            "the declare's follow-up work to finish",
+            TimeSpan.FromSeconds(20));
+
         HttpStatusCode eventStatus;
         HttpStatusCode declareStatus;
         await using (ReadOnlyFiles.Make(database.FilePath))
