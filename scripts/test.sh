@@ -122,7 +122,7 @@ set -e
 
 # Every test project, in two lanes side by side: the fault tests (which wait on real processes and clocks more than on
 # the CPU) with the quick projects and the Teams tests, everything else in the other; measured on a quiet machine,
-# the two take about as long (8 and 7 minutes). A test that hangs fails the run after 5 minutes
+# the two take about as long (about 8 minutes each). A test that hangs fails the run after 5 minutes
 # instead of stalling it.
 run_lane() {
   local lane_status=0 project
