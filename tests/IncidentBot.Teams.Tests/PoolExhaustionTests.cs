@@ -3,6 +3,7 @@ using System.Diagnostics;
 using System.Net;
 using IncidentBot.Core.Incidents;
 using IncidentBot.Storage;
+using IncidentBot.TestKit;
 using IncidentBot.TestKit.Databases;
 using Microsoft.Extensions.DependencyInjection;
 
@@ -66,16 +67,10 @@ public sealed class PoolExhaustionTests : IAsyncLifetime
 
     private static async Task<Incident> WaitForWarRoomAsync(TeamsWorld world)
     {
-        var deadline = DateTime.UtcNow.AddSeconds(20);
-        while (true)
-        {
-            if (await world.Store.GetAsync(new IncidentNumber(1), default) is { WarRooms.Count: 1 } incident)
-            {
-                return incident;
-            }
-
-            Assert.True(DateTime.UtcNow < deadline, "the war room of INC-1 was not opened");
-            await Task.Delay(50);
-        }
+        Incident? opened = null;
+        await Eventually.HoldsAsync(
+            async () => (opened = await world.Store.GetAsync(new IncidentNumber(1), default)) is { WarRooms.Count: 1 },
+            "the war room of INC-1 to be opened");
+        return opened!;
     }
 }

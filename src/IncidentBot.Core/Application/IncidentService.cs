@@ -164,7 +164,7 @@ public sealed partial class IncidentService(
         }, cancellationToken);
     }
 
-    /// <summary>A note needs nothing of the incident but its existence: stored without reading it first (one round trip).</summary>
+    /// <summary>A note by number: the incident is read once for the reply (a bad text is refused before that read).</summary>
     public async Task<IncidentResult> AddNoteAsync(IncidentNumber number, string text, Actor actor, CancellationToken cancellationToken)
     {
         _ = RequireText(text, "the note text", MaxTextLength);
