@@ -13,7 +13,10 @@ namespace IncidentBot.Storage;
 /// one transaction, up to <see cref="GroupCommitOptions.MaxBatch"/> of them or whatever arrived within
 /// <see cref="GroupCommitOptions.MaxDelay"/>, so a busy war room costs one commit (one fsync) per batch instead of one
 /// per message. A caller's task completes only after its batch committed. A write that fails is taken out of its batch
-/// and reaches its own caller; the others run again without it, in a fresh transaction, and commit.
+/// and reaches its own caller; the others run again without it, in a fresh transaction, and commit. A batch made only of
+/// <see cref="WriteStatement"/>s goes to PostgreSQL as one command (one round trip; the statements up to its Sync are one
+/// implicit transaction, so one commit); writes given as code, and every write on SQLite, run one after another inside an
+/// explicit transaction.
 /// </summary>
 public sealed partial class GroupCommitWriter : IAsyncDisposable, IDisposable
 {
@@ -53,7 +56,11 @@ public sealed partial class GroupCommitWriter : IAsyncDisposable, IDisposable
     public async Task<T> WriteAsync<T>(Func<DbConnection, DbTransaction, CancellationToken, Task<T>> work, CancellationToken cancellationToken)
     {
         ArgumentNullException.ThrowIfNull(work);
-        var pending = new PendingWrite<T>(work, cancellationToken);
+        return await WriteAsync(new PendingWrite<T>(work, cancellationToken), cancellationToken);
+    }
+
+    private async Task<T> WriteAsync<T>(PendingResult<T> pending, CancellationToken cancellationToken)
+    {
         try
         {
             await _queue.Writer.WriteAsync(pending, cancellationToken);
@@ -64,6 +71,17 @@ public sealed partial class GroupCommitWriter : IAsyncDisposable, IDisposable
         }
 
         return await pending.Result;
+    }
+
+    /// <summary>
+    /// Runs <paramref name="statement"/> in the next batch and returns what <paramref name="read"/> made of its result
+    /// set once the batch committed. <paramref name="read"/> may run more than once, like a write given as code.
+    /// </summary>
+    public async Task<T> WriteAsync<T>(WriteStatement statement, Func<DbDataReader, CancellationToken, Task<T>> read, CancellationToken cancellationToken)
+    {
+        ArgumentNullException.ThrowIfNull(statement);
+        ArgumentNullException.ThrowIfNull(read);
+        return await WriteAsync(new PendingStatement<T>(statement, read, cancellationToken), cancellationToken);
     }
 
     private async Task RunAsync()
@@ -123,6 +141,7 @@ public sealed partial class GroupCommitWriter : IAsyncDisposable, IDisposable
         var size = batch.Count;
         var remaining = new List<PendingWrite>(batch);
         var transientAttempt = 0;
+        var oneByOne = false;
         var stopping = _stopping.Token;
         while (remaining.Count > 0)
         {
@@ -131,27 +150,17 @@ public sealed partial class GroupCommitWriter : IAsyncDisposable, IDisposable
             try
             {
                 await using var connection = await _database.OpenConnectionAsync(stopping);
-                await using var transaction = await connection.BeginWriteAsync(stopping);
-                foreach (var pending in remaining)
+                if (!oneByOne && connection.CanCreateBatch && remaining.TrueForAll(pending => pending.Statement is not null))
                 {
-                    try
+                    (failed, failure, oneByOne) = await RunTogetherAsync(connection, remaining, stopping);
+                    if (oneByOne)
                     {
-                        await pending.ExecuteAsync(connection, transaction, stopping);
+                        continue;
                     }
-                    catch (Exception ex) when (!TransientRetry.IsTransient(ex) && ex is not OperationCanceledException)
-                    {
-                        (failed, failure) = (pending, ex);
-                        break;
-                    }
-                }
-
-                if (failed is null)
-                {
-                    await transaction.CommitAsync(stopping);
                 }
                 else
                 {
-                    await transaction.RollbackAsync(stopping);
+                    (failed, failure) = await RunOneByOneAsync(connection, remaining, stopping);
                 }
             }
             catch (Exception ex) when (TransientRetry.IsTransient(ex) && ++transientAttempt < MaxTransientAttempts)
@@ -192,6 +201,61 @@ public sealed partial class GroupCommitWriter : IAsyncDisposable, IDisposable
         IncidentBotTelemetry.GroupCommitDuration.Record(Stopwatch.GetElapsedTime(started).TotalMilliseconds);
     }
 
+    /// <summary>
+    /// Sends the statements as one batch without a transaction block: PostgreSQL runs them as one implicit transaction
+    /// that commits at the batch's end, or stops at the first error and rolls back. The error names its statement, whose
+    /// write is then taken out; when it does not, the batch runs again one by one to find it.
+    /// </summary>
+    private static async Task<(PendingWrite? Failed, Exception? Failure, bool OneByOne)> RunTogetherAsync(
+        DbConnection connection, List<PendingWrite> batch, CancellationToken cancellationToken)
+    {
+        await using var command = connection.CreateBatch();
+        foreach (var pending in batch)
+        {
+            var statement = command.CreateBatchCommand();
+            pending.Statement!.BindTo(statement);
+            command.BatchCommands.Add(statement);
+        }
+
+        try
+        {
+            await using var reader = await command.ExecuteReaderAsync(cancellationToken);
+            foreach (var pending in batch)
+            {
+                await pending.ReadAsync(reader, cancellationToken);
+                await reader.NextResultAsync(cancellationToken);
+            }
+
+            return (null, null, false);
+        }
+        catch (DbException ex) when (!TransientRetry.IsTransient(ex))
+        {
+            var index = ex.BatchCommand is { } statement ? command.BatchCommands.IndexOf(statement) : -1;
+            return index >= 0 ? (batch[index], ex, false) : (null, null, true);
+        }
+    }
+
+    private static async Task<(PendingWrite? Failed, Exception? Failure)> RunOneByOneAsync(
+        DbConnection connection, List<PendingWrite> batch, CancellationToken cancellationToken)
+    {
+        await using var transaction = await connection.BeginWriteAsync(cancellationToken);
+        foreach (var pending in batch)
+        {
+            try
+            {
+                await pending.ExecuteAsync(connection, transaction, cancellationToken);
+            }
+            catch (Exception ex) when (!TransientRetry.IsTransient(ex) && ex is not OperationCanceledException)
+            {
+                await transaction.RollbackAsync(cancellationToken);
+                return (pending, ex);
+            }
+        }
+
+        await transaction.CommitAsync(cancellationToken);
+        return (null, null);
+    }
+
     /// <summary>Stops taking writes, lets the queued ones commit, then stops.</summary>
     public async ValueTask DisposeAsync()
     {
@@ -221,30 +285,56 @@ public sealed partial class GroupCommitWriter : IAsyncDisposable, IDisposable
 
     private abstract class PendingWrite
     {
+        public virtual WriteStatement? Statement => null;
+
         public abstract bool CancelIfAbandoned();
 
         public abstract Task ExecuteAsync(DbConnection connection, DbTransaction transaction, CancellationToken cancellationToken);
+
+        /// <summary>Reads this write's result set of a batch sent as one command (only writes with a statement).</summary>
+        public virtual Task ReadAsync(DbDataReader reader, CancellationToken cancellationToken) => throw new NotSupportedException();
 
         public abstract void Complete();
 
         public abstract void Fail(Exception exception);
     }
 
-    private sealed class PendingWrite<T>(Func<DbConnection, DbTransaction, CancellationToken, Task<T>> work, CancellationToken callerToken) : PendingWrite
+    private abstract class PendingResult<T>(CancellationToken callerToken) : PendingWrite
     {
         private readonly TaskCompletionSource<T> _result = new(TaskCreationOptions.RunContinuationsAsynchronously);
-        private T _value = default!;
 
         public Task<T> Result => _result.Task;
 
+        protected T Value { get; set; } = default!;
+
         public override bool CancelIfAbandoned() => callerToken.IsCancellationRequested && _result.TrySetCanceled(callerToken);
 
-        public override async Task ExecuteAsync(DbConnection connection, DbTransaction transaction, CancellationToken cancellationToken) =>
-            _value = await work(connection, transaction, cancellationToken);
-
-        public override void Complete() => _result.TrySetResult(_value);
+        public override void Complete() => _result.TrySetResult(Value);
 
         public override void Fail(Exception exception) => _result.TrySetException(exception);
+    }
+
+    private sealed class PendingWrite<T>(Func<DbConnection, DbTransaction, CancellationToken, Task<T>> work, CancellationToken callerToken)
+        : PendingResult<T>(callerToken)
+    {
+        public override async Task ExecuteAsync(DbConnection connection, DbTransaction transaction, CancellationToken cancellationToken) =>
+            Value = await work(connection, transaction, cancellationToken);
+    }
+
+    private sealed class PendingStatement<T>(WriteStatement statement, Func<DbDataReader, CancellationToken, Task<T>> read, CancellationToken callerToken)
+        : PendingResult<T>(callerToken)
+    {
+        public override WriteStatement Statement => statement;
+
+        public override async Task ExecuteAsync(DbConnection connection, DbTransaction transaction, CancellationToken cancellationToken)
+        {
+            await using var command = statement.CreateCommand(connection, transaction);
+            await using var reader = await command.ExecuteReaderAsync(cancellationToken);
+            await ReadAsync(reader, cancellationToken);
+        }
+
+        public override async Task ReadAsync(DbDataReader reader, CancellationToken cancellationToken) =>
+            Value = await read(reader, cancellationToken);
     }
 
     [LoggerMessage(Level = LogLevel.Warning, Message = "A group commit of {Count} writes failed for a reason that usually passes; trying again (attempt {Attempt}): {Reason}")]

@@ -115,6 +115,13 @@ public sealed class SqlIncidentStore(IDbConnectionFactory database, GroupCommitW
         ArgumentNullException.ThrowIfNull(entries);
         ArgumentNullException.ThrowIfNull(events);
         var now = time.GetUtcNow();
+        if (entries is [var note] && events.Count == 0)
+        {
+            // A note: one timeline-only insert, sent with the rest of the writer's batch in one round trip.
+            var statement = TimelineStatement(AppendEntrySql, note, now).With("Number", number.Value);
+            return await writer.WriteAsync(statement, async (reader, ct) => await reader.ReadAsync(ct), cancellationToken);
+        }
+
         var sql = AppendSql(entries.Count, events.Count);
         var parameters = new DynamicParameters(new { Number = number.Value, CreatedAt = now });
         for (var i = 0; i < entries.Count; i++)
@@ -141,10 +148,8 @@ public sealed class SqlIncidentStore(IDbConnectionFactory database, GroupCommitW
 
         if (database.Provider == DatabaseProvider.Postgres)
         {
-            // One command is one round trip and, as PostgreSQL runs the statements of a command up to its Sync as one
-            // implicit transaction, one commit. Through the writer a note costs PostgreSQL half the CPU (one WAL flush
-            // per batch) but its p99 doubles at 64 connections: the writer's items are round trips in a row on one
-            // connection (decision 12, addendum).
+            // Entries with events: one command is one round trip and, as PostgreSQL runs the statements of a command up to
+            // its Sync as one implicit transaction, one commit. Not a writer item: a write given as code sends its batch one by one.
             return await database.RunAsync(
                 async connection => await connection.ExecuteAsync(new CommandDefinition(sql, parameters, cancellationToken: cancellationToken)) > 0,
                 cancellationToken);
@@ -154,6 +159,17 @@ public sealed class SqlIncidentStore(IDbConnectionFactory database, GroupCommitW
             async (connection, transaction, ct) => await connection.ExecuteAsync(new CommandDefinition(sql, parameters, transaction, cancellationToken: ct)) > 0,
             cancellationToken);
     }
+
+    private const string AppendEntrySql = $"""
+        INSERT INTO timeline_entries (
+            incident_id, occurred_at, kind, author_platform, author_user_id, author_name, text, pinned,
+            source_platform, source_channel, source_message_id, created_at)
+        SELECT i.id, @OccurredAt, @Kind, @AuthorPlatform, @AuthorUserId, @AuthorName, @Text, @Pinned,
+            @SourcePlatform, @SourceChannel, @SourceMessageId, @CreatedAt
+        FROM incidents i WHERE i.number = @Number
+        ON CONFLICT (source_platform, source_channel, source_message_id) DO NOTHING
+        RETURNING id
+        """;
 
     private static readonly System.Collections.Concurrent.ConcurrentDictionary<(DatabaseProvider, int, int), string> AppendSqlCache = new();
 
@@ -588,14 +604,7 @@ public sealed class SqlIncidentStore(IDbConnectionFactory database, GroupCommitW
             throw new ArgumentException("A captured message needs its source.", nameof(entry));
         }
 
-        var parameters = TimelineParameters(0, entry, time.GetUtcNow());
-        return await writer.WriteAsync(
-            async (connection, transaction, ct) =>
-            {
-                var row = await connection.QuerySingleOrDefaultAsync<TimelineRow>(new CommandDefinition(CaptureSql, parameters, transaction, cancellationToken: ct));
-                return row?.ToEntry();
-            },
-            cancellationToken);
+        return await writer.WriteAsync(TimelineStatement(CaptureSql, entry, time.GetUtcNow()), ReadEntryAsync, cancellationToken);
     }
 
     // The incident is the one whose war room the message is in, found in the insert itself. The conflict target
@@ -635,14 +644,8 @@ public sealed class SqlIncidentStore(IDbConnectionFactory database, GroupCommitW
     public async Task<TimelineEntry?> EditMessageAsync(MessageRef source, string text, DateTimeOffset editedAt, CancellationToken cancellationToken)
     {
         ArgumentNullException.ThrowIfNull(source);
-        var parameters = new { source.Platform, source.Channel, source.MessageId, Text = text, EditedAt = editedAt };
-        return await writer.WriteAsync(
-            async (connection, transaction, ct) =>
-            {
-                var row = await connection.QuerySingleOrDefaultAsync<TimelineRow>(new CommandDefinition(EditSql, parameters, transaction, cancellationToken: ct));
-                return row?.ToEntry();
-            },
-            cancellationToken);
+        var statement = SourceStatement(EditSql, source).With("Text", text).With("EditedAt", editedAt);
+        return await writer.WriteAsync(statement, ReadEntryAsync, cancellationToken);
     }
 
     private const string EditSql = $"""
@@ -654,26 +657,16 @@ public sealed class SqlIncidentStore(IDbConnectionFactory database, GroupCommitW
     public async Task<bool> DeleteMessageAsync(MessageRef source, CancellationToken cancellationToken)
     {
         ArgumentNullException.ThrowIfNull(source);
-        var parameters = new { source.Platform, source.Channel, source.MessageId, DeletedAt = time.GetUtcNow() };
-        return await writer.WriteAsync(
-            async (connection, transaction, ct) =>
-                await connection.ExecuteAsync(new CommandDefinition(DeleteSql, parameters, transaction, cancellationToken: ct)) > 0,
-            cancellationToken);
+        var statement = SourceStatement(DeleteSql, source).With("DeletedAt", time.GetUtcNow());
+        return await writer.WriteAsync(statement, async (reader, ct) => await reader.ReadAsync(ct), cancellationToken);
     }
 
-    private const string DeleteSql = $"UPDATE timeline_entries SET deleted_at = @DeletedAt WHERE {SourceMatch}";
+    private const string DeleteSql = $"UPDATE timeline_entries SET deleted_at = @DeletedAt WHERE {SourceMatch} RETURNING id";
 
     public async Task<TimelineEntry?> SetPinnedAsync(MessageRef source, bool pinned, CancellationToken cancellationToken)
     {
         ArgumentNullException.ThrowIfNull(source);
-        var parameters = new { source.Platform, source.Channel, source.MessageId, Pinned = pinned };
-        return await writer.WriteAsync(
-            async (connection, transaction, ct) =>
-            {
-                var row = await connection.QuerySingleOrDefaultAsync<TimelineRow>(new CommandDefinition(SetPinnedSql, parameters, transaction, cancellationToken: ct));
-                return row?.ToEntry();
-            },
-            cancellationToken);
+        return await writer.WriteAsync(SourceStatement(SetPinnedSql, source).With("Pinned", pinned), ReadEntryAsync, cancellationToken);
     }
 
     private const string SetPinnedSql = $"""
@@ -724,6 +717,27 @@ public sealed class SqlIncidentStore(IDbConnectionFactory database, GroupCommitW
         SourceMessageId = entry.Source?.MessageId,
         CreatedAt = now,
     };
+
+    private static WriteStatement TimelineStatement(string sql, NewTimelineEntry entry, DateTimeOffset now) => new WriteStatement(sql)
+        .With("OccurredAt", entry.OccurredAt)
+        .With("Kind", entry.Kind.ToToken())
+        .With("AuthorPlatform", entry.Author?.Platform)
+        .With("AuthorUserId", entry.Author?.UserId)
+        .With("AuthorName", entry.Author?.Name)
+        .With("Text", entry.Text)
+        .With("Pinned", entry.Pinned)
+        .With("SourcePlatform", entry.Source?.Platform)
+        .With("SourceChannel", entry.Source?.Channel)
+        .With("SourceMessageId", entry.Source?.MessageId)
+        .With("CreatedAt", now);
+
+    private static WriteStatement SourceStatement(string sql, MessageRef source) => new WriteStatement(sql)
+        .With("Platform", source.Platform)
+        .With("Channel", source.Channel)
+        .With("MessageId", source.MessageId);
+
+    private static async Task<TimelineEntry?> ReadEntryAsync(DbDataReader reader, CancellationToken cancellationToken) =>
+        await reader.ReadAsync(cancellationToken) ? reader.GetRowParser<TimelineRow>()(reader).ToEntry() : null;
 
     private static Person? PersonOf(string? platform, string? userId, string? name) =>
         platform is null || userId is null ? null : new Person(platform, userId, name ?? "");

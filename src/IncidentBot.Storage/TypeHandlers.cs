@@ -39,26 +39,7 @@ internal static class TypeHandlers
 
     private sealed class DateTimeOffsetHandler : SqlMapper.TypeHandler<DateTimeOffset>
     {
-        public override void SetValue(IDbDataParameter parameter, DateTimeOffset value)
-        {
-            var utc = DatabaseTime.Truncate(value);
-            switch (parameter)
-            {
-                case SqliteParameter sqlite:
-                    sqlite.SqliteType = SqliteType.Text;
-                    sqlite.Value = DatabaseTime.ToIsoText(utc);
-                    break;
-                case NpgsqlParameter npgsql:
-                    // Npgsql writes only UTC DateTimes to timestamptz.
-                    npgsql.NpgsqlDbType = NpgsqlDbType.TimestampTz;
-                    npgsql.Value = utc.UtcDateTime;
-                    break;
-                default:
-                    parameter.DbType = DbType.DateTimeOffset;
-                    parameter.Value = utc;
-                    break;
-            }
-        }
+        public override void SetValue(IDbDataParameter parameter, DateTimeOffset value) => DatabaseValues.SetTime(parameter, value);
 
         public override DateTimeOffset Parse(object value) => value switch
         {
@@ -86,5 +67,46 @@ internal static class TypeHandlers
         }
 
         public override JsonText Parse(object value) => new(value as string ?? value.ToString() ?? "");
+    }
+}
+
+/// <summary>How a value is written as a parameter on either store, for the SQL that does not go through Dapper.</summary>
+internal static class DatabaseValues
+{
+    public static void Set(IDbDataParameter parameter, object? value)
+    {
+        switch (value)
+        {
+            case null:
+                parameter.Value = DBNull.Value;
+                break;
+            case DateTimeOffset time:
+                SetTime(parameter, time);
+                break;
+            default:
+                parameter.Value = value;
+                break;
+        }
+    }
+
+    public static void SetTime(IDbDataParameter parameter, DateTimeOffset value)
+    {
+        var utc = DatabaseTime.Truncate(value);
+        switch (parameter)
+        {
+            case SqliteParameter sqlite:
+                sqlite.SqliteType = SqliteType.Text;
+                sqlite.Value = DatabaseTime.ToIsoText(utc);
+                break;
+            case NpgsqlParameter npgsql:
+                // Npgsql writes only UTC DateTimes to timestamptz.
+                npgsql.NpgsqlDbType = NpgsqlDbType.TimestampTz;
+                npgsql.Value = utc.UtcDateTime;
+                break;
+            default:
+                parameter.DbType = DbType.DateTimeOffset;
+                parameter.Value = utc;
+                break;
+        }
     }
 }

@@ -87,6 +87,55 @@ public abstract partial class IncidentStoreContract
     }
 
     [Fact]
+    public async Task GroupCommit_OneStatementOfABatchFails_OthersCommitAndOnlyItsCallerGetsTheError()
+    {
+        var incident = await DeclareAsync(warRoom: Room1);
+        var (gate, release) = await HoldWriterAsync(Writer);
+
+        var before = Store.CaptureMessageAsync(ChatMessage(Talk(1), "before the bad statement", Start), None);
+        var bad = Writer.WriteAsync(
+            new WriteStatement("INSERT INTO no_such_table (x) VALUES (@X) RETURNING x").With("X", 1),
+            async (reader, ct) => await reader.ReadAsync(ct),
+            None);
+        var note = Incidents.AddNoteAsync(incident.Number, "after the bad statement", AsAlice, None);
+        var after = Store.CaptureMessageAsync(ChatMessage(Talk(2), "after the bad statement", Start), None);
+        release.SetResult();
+        await gate;
+
+        await Assert.ThrowsAnyAsync<DbException>(() => bad);
+        Assert.NotNull(await before);
+        Assert.NotNull(await after);
+        Assert.Equal(incident.Number, (await note).Incident.Number);
+        var timeline = await Store.GetTimelineAsync(incident.Id, None);
+        Assert.Single(timeline, e => e.Source == Talk(1));
+        Assert.Single(timeline, e => e.Source == Talk(2));
+        Assert.Single(timeline, e => e.Kind == TimelineKind.Note && e.Text == "after the bad statement");
+    }
+
+    [Fact]
+    public async Task GroupCommit_SameMessageTwiceInOneBatch_StoredOnceAndTheSecondIsTheDuplicate()
+    {
+        var incident = await DeclareAsync(warRoom: Room1);
+        var (gate, release) = await HoldWriterAsync(Writer);
+
+        var first = Store.CaptureMessageAsync(ChatMessage(Talk(7), "said once", Start), None);
+        var redelivered = Store.CaptureMessageAsync(ChatMessage(Talk(7), "said once", Start), None);
+        var edited = Store.EditMessageAsync(Talk(7), "said once, edited", Start.AddSeconds(5), None);
+        var pinned = Store.SetPinnedAsync(Talk(7), true, None);
+        release.SetResult();
+        await gate;
+
+        Assert.NotNull(await first);
+        Assert.Null(await redelivered);
+        Assert.Equal("said once, edited", (await edited)?.Text);
+        Assert.True((await pinned)?.Pinned);
+        var entry = Assert.Single(await Store.GetTimelineAsync(incident.Id, None), e => e.Source == Talk(7));
+        Assert.Equal(("said once, edited", true), (entry.Text, entry.Pinned));
+        Assert.True(await Store.DeleteMessageAsync(Talk(7), None));
+        Assert.False(await Store.DeleteMessageAsync(Talk(7), None));
+    }
+
+    [Fact]
     public async Task GroupCommit_QueueFull_CallerWaitsForRoomAndMayGiveUpBeforeItsWriteRuns()
     {
         await using var writer = new GroupCommitWriter(

@@ -7,7 +7,7 @@ public abstract partial class IncidentStoreContract
 {
     private static readonly MessageRef Message1 = new("slack", Room1.Channel, "1741944413.000100");
 
-    private static NewTimelineEntry ChatMessage(MessageRef source, string text, DateTimeOffset postedAt) =>
+    protected static NewTimelineEntry ChatMessage(MessageRef source, string text, DateTimeOffset postedAt) =>
         new(postedAt, TimelineKind.Message, Carol, text, Source: source);
 
     [Fact]

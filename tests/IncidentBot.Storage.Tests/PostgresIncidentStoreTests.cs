@@ -35,7 +35,7 @@ public sealed class PostgresIncidentStoreTests : IncidentStoreContract
         var declared = await DeclareAsync(commander: Bob, warRoom: Room1);
         // A note is timeline-only (decision 12): nothing for the outbox.
         var incidents = new IncidentService(Store, Clock, Options.Create(new UpdateCadence()), Signal, NullLogger<IncidentService>.Instance);
-        var commands = new PostgresCommandCount();
+        var commands = new PostgresCommandCount(((PostgresTestDatabase)Database).DatabaseName);
         IncidentResult result;
         using (commands)
         {
@@ -49,6 +49,41 @@ public sealed class PostgresIncidentStoreTests : IncidentStoreContract
         Assert.True(Bob.IsSameAs(result.Incident.RoleHolder(IncidentRole.Commander)));
         Assert.Equal([Room1], result.Incident.WarRooms);
         Assert.Contains(await Store.GetTimelineAsync(declared.Id, None), e => e.Text == "Rolled back deploy 4411");
+    }
+
+    /// <summary>
+    /// A batch of the writer made only of statements (captures, notes, pins) is one command: one round trip, one commit.
+    /// </summary>
+    [Fact]
+    public async Task GroupCommit_CapturesNotesAndPinsQueuedTogether_OneCommand()
+    {
+        var declared = await DeclareAsync(warRoom: Room1);
+        var writer = Services.GetRequiredService<GroupCommitWriter>();
+        var running = new TaskCompletionSource(TaskCreationOptions.RunContinuationsAsynchronously);
+        var release = new TaskCompletionSource(TaskCreationOptions.RunContinuationsAsynchronously);
+        var gate = writer.WriteAsync(async (_, _, _) => { running.TrySetResult(); await release.Task; return true; }, None);
+        await running.Task;
+
+        var commands = new PostgresCommandCount(((PostgresTestDatabase)Database).DatabaseName);
+        Task[] writes;
+        using (commands)
+        {
+            writes =
+            [
+                .. Enumerable.Range(1, 20).Select(n => Store.CaptureMessageAsync(ChatMessage(new("slack", Room1.Channel, $"1741944413.{n:D6}"), $"m{n}", Start), None)),
+                Store.AppendAsync(declared.Number, [new(Start, TimelineKind.Note, Alice, "a note")], [], None),
+                Store.SetPinnedAsync(new("slack", Room1.Channel, "1741944413.000001"), true, None),
+            ];
+            release.SetResult();
+            await gate;
+            await Task.WhenAll(writes);
+        }
+
+        Assert.True(commands.Commands.Count == 1, string.Join(" | ", commands.Commands));
+        var timeline = await Store.GetTimelineAsync(declared.Id, None);
+        Assert.Equal(20, timeline.Count(e => e.Kind == TimelineKind.Message));
+        Assert.Single(timeline, e => e.Kind == TimelineKind.Note && e.Text == "a note");
+        Assert.Single(timeline, e => e.Pinned);
     }
 
     /// <summary>

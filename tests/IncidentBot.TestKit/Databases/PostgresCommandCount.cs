@@ -13,8 +13,15 @@ public sealed class PostgresCommandCount : IDisposable
     private readonly List<string> _commands = [];
     private readonly List<string> _texts = [];
 
-    public PostgresCommandCount()
+    private readonly string? _database;
+
+    /// <summary>
+    /// Counts the commands this async flow sends, and with <paramref name="database"/> also every other command sent to that
+    /// database meanwhile (the group-commit writer runs on its own flow).
+    /// </summary>
+    public PostgresCommandCount(string? database = null)
     {
+        _database = database;
         _listener = new ActivityListener
         {
             ShouldListenTo = source => source.Name is "Npgsql",
@@ -51,7 +58,9 @@ public sealed class PostgresCommandCount : IDisposable
 
     private void Stopped(Activity activity)
     {
-        if (activity.Source.Name != "Npgsql" || activity.TraceId != _scope.TraceId)
+        var ours = activity.TraceId == _scope.TraceId ||
+            _database is not null && (activity.GetTagItem("db.namespace") ?? activity.GetTagItem("db.name")) as string == _database;
+        if (activity.Source.Name != "Npgsql" || !ours)
         {
             return;
         }
