@@ -91,7 +91,7 @@ internal static partial class MessagesEndpoint
 
         try
         {
-            return await BoundedBody.ReadAsync(request.Body, MaxBodyBytes, cancellationToken);
+            return await BoundedBody.ReadAsync(request.Body, request.ContentLength, MaxBodyBytes, cancellationToken);
         }
         catch (BadHttpRequestException ex) when (ex.StatusCode == StatusCodes.Status413PayloadTooLarge)
         {

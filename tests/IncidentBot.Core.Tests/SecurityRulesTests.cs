@@ -78,4 +78,40 @@ public sealed class BoundedBodyTests
         Assert.Null(await BoundedBody.ReadAsync(body, 64 * 1024, default));
         Assert.True(body.Position <= 64 * 1024 + 16 * 1024, $"read {body.Position} bytes of a body refused at 64 KB");
     }
+
+    [Fact]
+    public async Task ReadAsync_DeclaredLength_ReturnsExactlyTheBody()
+    {
+        var sent = Enumerable.Range(0, 3000).Select(i => (byte)i).ToArray();
+        using var body = new TrickleStream(sent, 700);
+
+        Assert.Equal(sent, await BoundedBody.ReadAsync(body, sent.Length, 64 * 1024, default));
+    }
+
+    [Fact]
+    public async Task ReadAsync_MoreThanDeclared_TheRestCountsAgainstTheLimit()
+    {
+        using var within = new MemoryStream(new byte[5000]);
+        Assert.Equal(5000, (await BoundedBody.ReadAsync(within, 100, 64 * 1024, default))!.Length);
+
+        using var over = new MemoryStream(new byte[10 * 1024 * 1024]);
+        Assert.Null(await BoundedBody.ReadAsync(over, 100, 64 * 1024, default));
+        Assert.True(over.Position <= 64 * 1024 + 16 * 1024, $"read {over.Position} bytes of a body refused at 64 KB");
+    }
+
+    [Fact]
+    public async Task ReadAsync_DeclaredOverTheLimit_ReadsNoMoreThanTheLimit()
+    {
+        using var body = new MemoryStream(new byte[10 * 1024 * 1024]);
+
+        Assert.Null(await BoundedBody.ReadAsync(body, body.Length, 64 * 1024, default));
+        Assert.True(body.Position <= 64 * 1024 + 16 * 1024, $"read {body.Position} bytes of a body refused at 64 KB");
+    }
+
+    /// <summary>Hands out at most a few bytes per read, as a socket does.</summary>
+    private sealed class TrickleStream(byte[] data, int perRead) : MemoryStream(data)
+    {
+        public override ValueTask<int> ReadAsync(Memory<byte> buffer, CancellationToken cancellationToken = default) =>
+            base.ReadAsync(buffer[..Math.Min(buffer.Length, perRead)], cancellationToken);
+    }
 }

@@ -173,7 +173,7 @@ public sealed partial class PagerWebhookReceiver(
 
         try
         {
-            return await BoundedBody.ReadAsync(request.Body, maxBytes, cancellationToken);
+            return await BoundedBody.ReadAsync(request.Body, request.ContentLength, maxBytes, cancellationToken);
         }
         catch (BadHttpRequestException ex) when (ex.StatusCode == StatusCodes.Status413PayloadTooLarge)
         {

@@ -162,7 +162,7 @@ public sealed partial class SlackHttpReceiver(
 
         try
         {
-            return await BoundedBody.ReadAsync(request.Body, MaxBodyBytes, cancellationToken);
+            return await BoundedBody.ReadAsync(request.Body, request.ContentLength, MaxBodyBytes, cancellationToken);
         }
         catch (BadHttpRequestException ex) when (ex.StatusCode == StatusCodes.Status413PayloadTooLarge)
         {
