@@ -240,6 +240,28 @@ public sealed class AfterAcknowledgementTests : IDisposable
         Assert.Equal(0, _outcomes.Count("cancelled"));
     }
 
+    [Fact]
+    public async Task StopAsync_TwiceAtOnceAndDisposedMeanwhile_BothEndWithoutThrowing()
+    {
+        // A host run by RunAsync and stopped from outside stops twice, and disposes while the other stop still waits.
+        var queue = await StartAsync(workers: 1, shutdownGrace: TimeSpan.FromSeconds(5));
+        var started = new TaskCompletionSource(TaskCreationOptions.RunContinuationsAsynchronously);
+        queue.TryEnqueue(_work, "C-RUNNING", Long, async ct =>
+        {
+            started.SetResult();
+            await Task.Delay(Timeout.InfiniteTimeSpan, ct);
+        });
+        await started.Task.WaitAsync(Eventually.DefaultTimeout);
+
+        var first = queue.StopAsync(CancellationToken.None);
+        var second = queue.StopAsync(CancellationToken.None);
+        queue.Dispose();
+
+        await first.WaitAsync(Eventually.DefaultTimeout);
+        await second.WaitAsync(Eventually.DefaultTimeout);
+        await Eventually.HoldsAsync(() => _outcomes.Count("cancelled") == 1, "the running work cancelled");
+    }
+
     private async Task<AfterAcknowledgement> StartAsync(int capacity = 100, int workers = 4, TimeSpan? shutdownGrace = null)
     {
         var queue = new AfterAcknowledgement(capacity, workers, shutdownGrace ?? TimeSpan.FromSeconds(5), _time, _logger);

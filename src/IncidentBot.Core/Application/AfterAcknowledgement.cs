@@ -34,10 +34,10 @@ public sealed partial class AfterAcknowledgement : IHostedService, IDisposable
     private readonly TimeProvider _time;
     private readonly ILogger _logger;
     private readonly CancellationTokenSource _abort = new();
-    private readonly CancellationToken _aborted;
+    private readonly Lock _gate = new();
     private Task _workers = Task.CompletedTask;
     private volatile bool _stopping;
-    private int _disposed;
+    private Task? _stop;
 
     public AfterAcknowledgement(TimeProvider time, ILogger<AfterAcknowledgement> logger)
         : this(DefaultCapacity, DefaultWorkers, DefaultShutdownGrace, time, logger)
@@ -54,7 +54,6 @@ public sealed partial class AfterAcknowledgement : IHostedService, IDisposable
         _shutdownGrace = shutdownGrace;
         _time = time;
         _logger = logger;
-        _aborted = _abort.Token;
     }
 
     /// <summary>
@@ -94,14 +93,38 @@ public sealed partial class AfterAcknowledgement : IHostedService, IDisposable
         return Task.CompletedTask;
     }
 
-    /// <summary>Takes no more work, lets what is queued run for the grace period, then cancels what is left.</summary>
+    /// <summary>
+    /// Takes no more work, lets what is queued run for the grace period, then cancels what is left. Safe to call again
+    /// or at the same time (a host run by <c>RunAsync</c> and stopped from outside stops twice): every call waits for the one stop.
+    /// </summary>
     public async Task StopAsync(CancellationToken cancellationToken)
     {
-        if (Volatile.Read(ref _disposed) == 1)
+        Task stop;
+        lock (_gate)
         {
-            return;
+            stop = _stop ??= DrainAsync(cancellationToken);
         }
 
+        try
+        {
+            await stop.WaitAsync(cancellationToken);
+        }
+        catch (OperationCanceledException) when (cancellationToken.IsCancellationRequested)
+        {
+            // The host stops waiting for us.
+        }
+    }
+
+    /// <summary>Cancels whatever still runs. The cancellation source is not disposed: a stop may still be using it, and it holds no timer.</summary>
+    public void Dispose()
+    {
+        _stopping = true;
+        _queue.Writer.TryComplete();
+        _abort.Cancel();
+    }
+
+    private async Task DrainAsync(CancellationToken cancellationToken)
+    {
         _stopping = true;
         _queue.Writer.TryComplete();
         using (var grace = new CancellationTokenSource(_shutdownGrace, _time))
@@ -114,10 +137,10 @@ public sealed partial class AfterAcknowledgement : IHostedService, IDisposable
             catch (OperationCanceledException) when (wait.IsCancellationRequested)
             {
                 // The grace period (or the host's shutdown timeout) is over.
+                await _abort.CancelAsync();
             }
         }
 
-        await _abort.CancelAsync();
         var notRun = 0;
         while (_queue.Reader.TryRead(out var left))
         {
@@ -141,26 +164,13 @@ public sealed partial class AfterAcknowledgement : IHostedService, IDisposable
         }
     }
 
-    public void Dispose()
-    {
-        if (Interlocked.Exchange(ref _disposed, 1) == 1)
-        {
-            return;
-        }
-
-        _stopping = true;
-        _queue.Writer.TryComplete();
-        _abort.Cancel();
-        _abort.Dispose();
-    }
-
     private async Task WorkAsync()
     {
         // The store gives this work only the background share of its connections: a request being acknowledged comes first.
         BackgroundWork.Enter();
         try
         {
-            while (await _queue.Reader.WaitToReadAsync(_aborted))
+            while (await _queue.Reader.WaitToReadAsync(_abort.Token))
             {
                 if (_queue.Reader.TryRead(out var work))
                 {
@@ -168,16 +178,16 @@ public sealed partial class AfterAcknowledgement : IHostedService, IDisposable
                 }
             }
         }
-        catch (OperationCanceledException) when (_aborted.IsCancellationRequested)
+        catch (OperationCanceledException) when (_abort.Token.IsCancellationRequested)
         {
-            // Shutdown's grace period is over: what is still queued is counted by StopAsync.
+            // Shutdown's grace period is over: the stop counts what is still queued.
         }
     }
 
     private async Task RunAsync(Work work)
     {
         using var timeout = new CancellationTokenSource(work.Timeout, _time);
-        using var cancel = CancellationTokenSource.CreateLinkedTokenSource(timeout.Token, _aborted);
+        using var cancel = CancellationTokenSource.CreateLinkedTokenSource(timeout.Token, _abort.Token);
         try
         {
             // Taken just as the grace period ended: not started at all.
