@@ -14,7 +14,7 @@ namespace IncidentBot.Core;
 public static class DependencyInjection
 {
     /// <summary>
-    /// The incident engine and the outbox processor, with update cadences (<c>Reminders:Sev1</c>…<c>Sev4</c>) and outbox
+    /// The incident engine, the outbox processor and the <see cref="AfterAcknowledgement"/> queue, with update cadences (<c>Reminders:Sev1</c>…<c>Sev4</c>) and outbox
     /// delivery (<c>Outbox:*</c>) bound and validated at start-up. A store (<see cref="IIncidentStore"/>) must be registered too.
     /// </summary>
     public static IHostApplicationBuilder AddIncidentEngine(this IHostApplicationBuilder builder)
@@ -43,6 +43,13 @@ public static class DependencyInjection
         services.AddOptions<IncidentLinkOptions>().BindConfiguration(IncidentLinkOptions.Section);
         services.TryAddSingleton<IncidentLinks>();
         services.TryAddSingleton<OutboxSignal>();
+        if (!services.Any(d => d.ServiceType == typeof(AfterAcknowledgement)))
+        {
+            // Registered before the front-ends: hosted services stop in reverse order, so this drains once nothing new is queued.
+            services.AddSingleton<AfterAcknowledgement>();
+            services.AddHostedService(sp => sp.GetRequiredService<AfterAcknowledgement>());
+        }
+
         if (!services.Any(d => d.ServiceType == typeof(OutboxProcessor)))
         {
             services.AddSingleton<OutboxProcessor>();

@@ -60,7 +60,6 @@ public static class DependencyInjection
         builder.AddTables(SlackTables.Set);
         services.AddSingleton<SlackStateStore>();
         services.AddSingleton<SlackUserDirectory>();
-        services.AddSingleton<SlackResponder>();
         services.AddSingleton<SlackDispatcher>();
         services.AddSingleton<SlackHttpReceiver>();
 

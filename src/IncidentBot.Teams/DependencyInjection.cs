@@ -67,7 +67,6 @@ public static partial class DependencyInjection
         services.AddSingleton<ITeamsActivityHandler, MeetingEventHandler>();
         services.AddSingleton<ITeamsActivityHandler, ConversationUpdateHandler>();
         services.AddSingleton<ReplySender>();
-        services.AddHostedService(sp => sp.GetRequiredService<ReplySender>());
         services.AddHostedService<TeamsStartupLog>();
         services.AddSingleton<WarRoomOpener>();
         services.AddSingleton<PrivateChatOpener>();

@@ -52,6 +52,13 @@ public static class IncidentBotTelemetry
     public static readonly Counter<long> CommandsRefused =
         Meter.CreateCounter<long>("incidentbot.commands.refused", "{command}", "Chat commands refused by the incident permissions");
 
+    /// <summary>
+    /// Work run after a chat request was acknowledged: replies, response_url notes, postmortem posts (tags: work, a fixed
+    /// name such as <c>teams.answer</c>; outcome: done, failed, timed_out, dropped when the queue was full, cancelled at shutdown).
+    /// </summary>
+    public static readonly Counter<long> AfterAcknowledgementWork =
+        Meter.CreateCounter<long>("incidentbot.after_ack.work", "{item}", "Work run after a chat request was acknowledged, by work and outcome");
+
     /// <summary>Incidents declared (tag: severity).</summary>
     public static readonly Counter<long> IncidentsDeclared =
         Meter.CreateCounter<long>("incidentbot.incidents.declared", "{incident}", "Incidents declared by severity");

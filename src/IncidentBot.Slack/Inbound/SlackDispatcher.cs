@@ -22,10 +22,13 @@ public sealed partial class SlackDispatcher(
     IEnumerable<IMessageShortcutHandler> shortcutHandlers,
     InboundReceipts receipts,
     SlackUserDirectory users,
-    SlackResponder responder,
+    ISlackApi slack,
+    AfterAcknowledgement afterAck,
     SlackWorkspaces workspaces,
     ILogger<SlackDispatcher> logger)
 {
+    private static readonly TimeSpan ResponseUrlTimeout = TimeSpan.FromSeconds(10);
+
     private readonly ISlashCommandHandler[] _commands = commandHandlers.ToArray();
     private readonly ISlackEventHandler[] _events = eventHandlers.ToArray();
     private readonly IBlockActionHandler[] _actions = actionHandlers.ToArray();
@@ -115,7 +118,7 @@ public sealed partial class SlackDispatcher(
                     cancellationToken);
                 if (reply is not null)
                 {
-                    responder.RespondLater(ReadUrl(Str(payload, "response_url")), reply);
+                    RespondLater(ReadUrl(Str(payload, "response_url")), userId, reply);
                 }
 
                 return null;
@@ -217,8 +220,20 @@ public sealed partial class SlackDispatcher(
 
             if (reply is not null)
             {
-                responder.RespondLater(responseUrl, reply);
+                RespondLater(responseUrl, userId, reply);
             }
+        }
+    }
+
+    /// <summary>
+    /// Answers through an interaction's <c>response_url</c> after the 200 went back. Only private notes to the user
+    /// (errors, confirmations) go this way: anything that changed an incident is already stored.
+    /// </summary>
+    private void RespondLater(Uri? responseUrl, string userId, SlackMessage message)
+    {
+        if (responseUrl is not null)
+        {
+            afterAck.TryEnqueue("slack.response_url", userId, ResponseUrlTimeout, ct => slack.RespondAsync(responseUrl, message, ct));
         }
     }
 

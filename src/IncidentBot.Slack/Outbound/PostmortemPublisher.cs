@@ -4,7 +4,6 @@ using IncidentBot.Core.Incidents;
 using IncidentBot.Core.Postmortems;
 using IncidentBot.Slack.Rendering;
 using IncidentBot.Slack.WebApi;
-using Microsoft.Extensions.Hosting;
 using Microsoft.Extensions.Logging;
 
 namespace IncidentBot.Slack.Outbound;
@@ -19,30 +18,16 @@ public sealed partial class PostmortemPublisher(
     ISlackApi slack,
     PostmortemService postmortems,
     IncidentLinks links,
-    IHostApplicationLifetime lifetime,
+    AfterAcknowledgement afterAck,
     ILogger<PostmortemPublisher> logger)
 {
     /// <summary>Room for paced posts and a few Retry-After waits; a draft arriving later than this is not wanted.</summary>
     private static readonly TimeSpan Timeout = TimeSpan.FromMinutes(2);
 
-    public void PublishLater(IncidentNumber number, string channel, string fallback)
-    {
-        _ = Task.Run(async () =>
-        {
-            using var timeout = new CancellationTokenSource(Timeout);
-            using var cancel = CancellationTokenSource.CreateLinkedTokenSource(timeout.Token, lifetime.ApplicationStopping);
-            try
-            {
-                await PublishAsync(number, channel, fallback, cancel.Token);
-            }
-            catch (Exception ex)
-            {
-                LogPostFailed(logger, number, channel, ex);
-            }
-        });
-    }
+    public void PublishLater(IncidentNumber number, string channel, string fallback) =>
+        afterAck.TryEnqueue("slack.postmortem", $"{number} in {channel}", Timeout, ct => PublishAsync(number, channel, fallback, ct));
 
-    public async Task PublishAsync(IncidentNumber number, string channel, string fallback, CancellationToken cancellationToken)
+    private async Task PublishAsync(IncidentNumber number, string channel, string fallback, CancellationToken cancellationToken)
     {
         var page = links.IncidentPage(number);
         var ts = await slack.PostMessageAsync(channel, SlackRenderer.Postmortem(number, page, links.PostmortemMarkdown(number), fallback), cancellationToken);
@@ -69,9 +54,6 @@ public sealed partial class PostmortemPublisher(
             LogUploadFailed(logger, number, ex);
         }
     }
-
-    [LoggerMessage(Level = LogLevel.Warning, Message = "Posting the postmortem links of {Number} to {Channel} failed")]
-    private static partial void LogPostFailed(ILogger logger, IncidentNumber number, string channel, Exception exception);
 
     [LoggerMessage(Level = LogLevel.Warning, Message = "Slack refused the postmortem file of {Number} ({Method}: {Error}); only the links were posted. Uploading needs the files:write scope.")]
     private static partial void LogUploadRefused(ILogger logger, IncidentNumber number, string method, string error);

@@ -137,6 +137,8 @@ public sealed partial class FakeSlackServer : IAsyncDisposable
     private int _connectionsOpened;
     private int _roundRobin;
     private int _outageAnswers;
+    private int _responsesInFlight;
+    private int _mostResponsesInFlight;
 
     public Uri BaseAddress { get; private set; } = null!;
 
@@ -155,6 +157,15 @@ public sealed partial class FakeSlackServer : IAsyncDisposable
 
     /// <summary>Bodies posted to <see cref="ResponseUrl"/>s, with the id each URL carried.</summary>
     public IReadOnlyList<(string Id, JsonObject Body)> Responses => _responses.ToArray();
+
+    /// <summary>While set and not complete, a post to a <see cref="ResponseUrl"/> is held open (in flight) until it completes.</summary>
+    public Task? HoldResponses { get; set; }
+
+    /// <summary>Posts to <see cref="ResponseUrl"/>s being answered right now.</summary>
+    public int ResponsesInFlight => Volatile.Read(ref _responsesInFlight);
+
+    /// <summary>The most posts to <see cref="ResponseUrl"/>s ever in flight at once.</summary>
+    public int MostResponsesInFlight => Volatile.Read(ref _mostResponsesInFlight);
 
     /// <summary>The Enterprise Grid organisation auth.test reports (none by default: a plain workspace).</summary>
     public string? EnterpriseId { get; set; }
@@ -801,10 +812,28 @@ public sealed partial class FakeSlackServer : IAsyncDisposable
 
     private async Task HandleResponseAsync(HttpContext context, string id)
     {
-        using var reader = new StreamReader(context.Request.Body);
-        var body = JsonNode.Parse(await reader.ReadToEndAsync(context.RequestAborted)) as JsonObject ?? [];
-        _responses.Enqueue((id, body));
-        await context.Response.WriteAsync("ok", context.RequestAborted);
+        var inFlight = Interlocked.Increment(ref _responsesInFlight);
+        for (var most = Volatile.Read(ref _mostResponsesInFlight); inFlight > most; most = Volatile.Read(ref _mostResponsesInFlight))
+        {
+            Interlocked.CompareExchange(ref _mostResponsesInFlight, inFlight, most);
+        }
+
+        try
+        {
+            using var reader = new StreamReader(context.Request.Body);
+            var body = JsonNode.Parse(await reader.ReadToEndAsync(context.RequestAborted)) as JsonObject ?? [];
+            if (HoldResponses is { } hold)
+            {
+                await hold.WaitAsync(context.RequestAborted);
+            }
+
+            _responses.Enqueue((id, body));
+            await context.Response.WriteAsync("ok", context.RequestAborted);
+        }
+        finally
+        {
+            Interlocked.Decrement(ref _responsesInFlight);
+        }
     }
 
     private async Task HandleSocketAsync(HttpContext context)
