@@ -11,6 +11,7 @@ namespace IncidentBot.FaultTests;
 /// Two instances on one PostgreSQL database: the one holding claims on war-room deliveries is killed, and the other
 /// takes them over once the dead one stops checking in, well within 15 s, without making any channel twice.
 /// </summary>
+[Collection(OneFaultAtATime.Name)]
 public sealed class ClusterFailoverTests(ITestOutputHelper output) : IAsyncLifetime
 {
     private static readonly TimeSpan Target = TimeSpan.FromSeconds(15);

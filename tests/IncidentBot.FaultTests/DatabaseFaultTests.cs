@@ -17,6 +17,7 @@ namespace IncidentBot.FaultTests;
 /// The database failing under the real process: a private PostgreSQL restarted under a stream of war-room messages,
 /// the bot's PostgreSQL sessions cut just before an escalation fires, and a SQLite file that turns read-only.
 /// </summary>
+[Collection(OneFaultAtATime.Name)]
 public sealed class DatabaseFaultTests(ITestOutputHelper output) : IAsyncLifetime
 {
     private const string Ann = "UANN00001";

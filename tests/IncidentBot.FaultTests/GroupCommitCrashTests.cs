@@ -112,6 +112,8 @@ public abstract class GroupCommitCrashTests<TDatabase>(ITestOutputHelper output)
     }
 }
 
+[Collection(OneFaultAtATime.Name)]
 public sealed class SqliteGroupCommitCrashTests(ITestOutputHelper output) : GroupCommitCrashTests<SqliteTestDatabase>(output);
 
+[Collection(OneFaultAtATime.Name)]
 public sealed class PostgresGroupCommitCrashTests(ITestOutputHelper output) : GroupCommitCrashTests<PostgresTestDatabase>(output);

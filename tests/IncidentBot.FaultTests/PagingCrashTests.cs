@@ -138,6 +138,8 @@ public abstract class PagingCrashTests<TDatabase>(ITestOutputHelper output) : IA
     }
 }
 
+[Collection(OneFaultAtATime.Name)]
 public sealed class SqlitePagingCrashTests(ITestOutputHelper output) : PagingCrashTests<SqliteTestDatabase>(output);
 
+[Collection(OneFaultAtATime.Name)]
 public sealed class PostgresPagingCrashTests(ITestOutputHelper output) : PagingCrashTests<PostgresTestDatabase>(output);

@@ -14,6 +14,7 @@ namespace IncidentBot.FaultTests;
 /// robin): declares, talk in every war room, and a burst of reminders all due within seconds. No instance is refused a
 /// connection, every acknowledged request is stored, every reminder fires once.
 /// </summary>
+[Collection(OneFaultAtATime.Name)]
 public sealed class ThreeInstancesTests(ITestOutputHelper output) : IAsyncLifetime
 {
     private const int Instances = 3;

@@ -102,6 +102,8 @@ public abstract class WarRoomCrashTests<TDatabase>(ITestOutputHelper output) : I
     }
 }
 
+[Collection(OneFaultAtATime.Name)]
 public sealed class SqliteWarRoomCrashTests(ITestOutputHelper output) : WarRoomCrashTests<SqliteTestDatabase>(output);
 
+[Collection(OneFaultAtATime.Name)]
 public sealed class PostgresWarRoomCrashTests(ITestOutputHelper output) : WarRoomCrashTests<PostgresTestDatabase>(output);

@@ -146,6 +146,8 @@ public abstract class WarRoomFirstSecondsTests<TDatabase>(ITestOutputHelper outp
     }
 }
 
+[Collection(SlackOutage.Name)]
 public sealed class SqliteWarRoomFirstSecondsTests(ITestOutputHelper output) : WarRoomFirstSecondsTests<SqliteTestDatabase>(output);
 
+[Collection(SlackOutage.Name)]
 public sealed class PostgresWarRoomFirstSecondsTests(ITestOutputHelper output) : WarRoomFirstSecondsTests<PostgresTestDatabase>(output);

@@ -2,6 +2,7 @@ using System.Text.Json.Nodes;
 using IncidentBot.Core.Application;
 using IncidentBot.Core.Incidents;
 using IncidentBot.TestKit.Databases;
+using IncidentBot.TestKit;
 using IncidentBot.TestKit.Teams;
 using Microsoft.Extensions.DependencyInjection;
 
@@ -297,16 +298,18 @@ public sealed class PrivateIncidentTests : IAsyncLifetime
         await _world.PostAsync(_world.Activities.Command(thread, TeamsWorld.Bo, "private"));
         var chat = await WaitForChatCardAsync();
         await _world.Connector.WaitForAsync(c => c.Any(x => x.ConversationId == thread && (x.Text ?? "").Contains("is private now", StringComparison.Ordinal)), what: "the pointer");
-        var meetings = _graph.Meetings.Count;
+        var earlier = _graph.Meetings.Select(m => m.Id).ToHashSet();
 
         var afterPointer = _world.Connector.Calls.Count;
         await _world.PostAsync(_world.Activities.Command(chat.Id, TeamsWorld.Ann, "bridge", conversationType: "groupChat"));
+        // The declare's own bridge may post its link into the chat late; wait for the link of the bridge asked for here.
+        await Eventually.HoldsAsync(() => Task.FromResult(_graph.Meetings.Count == earlier.Count + 1), "the new bridge made");
+        var bridge = _graph.Meetings.Single(m => !earlier.Contains(m.Id));
         await _world.Connector.WaitForAsync(
-            c => c.Skip(afterPointer).Any(x => x.ConversationId == chat.Id && (x.Text ?? "").Contains("meeting bridge", StringComparison.Ordinal)),
+            c => c.Skip(afterPointer).Any(x => x.ConversationId == chat.Id && (x.Text ?? "").Contains(bridge.JoinUrl, StringComparison.Ordinal)),
             what: "the new bridge's link in the private chat");
 
-        Assert.Equal(meetings + 1, _graph.Meetings.Count);
-        Assert.Contains(_graph.Meetings, m => m.Subject == "INC-1");
+        Assert.Equal("INC-1", bridge.Subject);
         Assert.DoesNotContain(_world.Connector.Calls.Skip(afterPointer), x => x.ConversationId == thread);
     }
 

@@ -12,8 +12,6 @@ using IncidentBot.TestKit.Slack;
 using Microsoft.Extensions.DependencyInjection;
 using Xunit.Abstractions;
 
-// Recovery times are measured against the wall clock, on a machine the processes share: one fault at a time.
-[assembly: CollectionBehavior(DisableTestParallelization = true)]
 
 namespace IncidentBot.FaultTests.Harness;
 
