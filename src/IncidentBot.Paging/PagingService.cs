@@ -204,13 +204,15 @@ public sealed partial class PagingService(
     /// <summary>Keeps the claim alive while the pager call runs; cancels the call if the claim is lost.</summary>
     private async Task RenewWhileSendingAsync(PageKey key, int claim, CancellationTokenSource held, CancellationToken stop)
     {
-        var every = ClaimLease / 3;
+        // A periodic timer on the clock the lease is measured by: renewals keep their cadence however long each write
+        // takes (a delay armed after each write would drift by the write's time, and a slow database could let the
+        // claim run out between renewals).
+        using var every = new PeriodicTimer(ClaimLease / 3, time);
         while (!stop.IsCancellationRequested)
         {
             try
             {
-                // On the clock the lease is measured by, or a claim could run out between renewals.
-                await Task.Delay(every, time, stop);
+                await every.WaitForNextTickAsync(stop);
                 if (!await ledger.RenewAsync(key, claim, ClaimLease, stop))
                 {
                     await held.CancelAsync();
