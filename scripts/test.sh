@@ -121,7 +121,7 @@ status=${PIPESTATUS[0]}
 set -e
 
 # Every test project, in two lanes side by side: the fault tests (which wait on real processes and clocks more than on
-# the CPU) with the quick projects and the Teams tests, everything else in the other; measured on a quiet machine, the
+# the CPU) with the quick projects, the Teams and the storage tests, everything else in the other; measured on a quiet machine, the
 # two take about as long. (A third lane made the run no shorter on two cores, but the fault tests' recovery times
 # longer.) A test that hangs fails the run after 5 minutes instead of stalling it.
 run_lane() {
@@ -134,7 +134,7 @@ run_lane() {
 
 if [ "$status" -eq 0 ]; then
   test_args=("$@")
-  lane_a=(tests/IncidentBot.FaultTests tests/IncidentBot.Core.Tests tests/IncidentBot.Paging.Tests tests/IncidentBot.Teams.Tests)
+  lane_a=(tests/IncidentBot.FaultTests tests/IncidentBot.Core.Tests tests/IncidentBot.Paging.Tests tests/IncidentBot.Teams.Tests tests/IncidentBot.Storage.Tests)
   lane_b=()
   for project in tests/*/; do
     project=${project%/}
