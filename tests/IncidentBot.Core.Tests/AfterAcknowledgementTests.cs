@@ -1,8 +1,7 @@
 using System.Collections.Concurrent;
-using System.Diagnostics.Metrics;
 using IncidentBot.Core.Application;
-using IncidentBot.Core.Telemetry;
 using IncidentBot.TestKit;
+using IncidentBot.TestKit.Telemetry;
 using Microsoft.Extensions.Logging;
 using Microsoft.Extensions.Logging.Testing;
 using Microsoft.Extensions.Time.Testing;
@@ -16,6 +15,9 @@ namespace IncidentBot.Core.Tests;
 public sealed class AfterAcknowledgementTests : IDisposable
 {
     private static readonly TimeSpan Long = TimeSpan.FromHours(1);
+
+    /// <summary>Never completes: work that waits on it hangs until it is cancelled.</summary>
+    private static readonly TaskCompletionSource Hang = new();
 
     // The counter is process-wide: a name of its own keeps other tests' work out of this test's outcomes.
     private readonly string _work = "test." + Guid.NewGuid().ToString("N");
@@ -190,7 +192,7 @@ public sealed class AfterAcknowledgementTests : IDisposable
         {
             ct.Register(() => secondCancelled.TrySetResult());
             secondStarted.SetResult();
-            await Task.Delay(Timeout.InfiniteTimeSpan, ct);
+            await Hang.Task.WaitAsync(ct);
         });
         queue.TryEnqueue(_work, "C-THIRD", Long, _ => { thirdRan = true; return Task.CompletedTask; });
         await firstStarted.Task.WaitAsync(Eventually.DefaultTimeout);
@@ -249,7 +251,7 @@ public sealed class AfterAcknowledgementTests : IDisposable
         queue.TryEnqueue(_work, "C-RUNNING", Long, async ct =>
         {
             started.SetResult();
-            await Task.Delay(Timeout.InfiniteTimeSpan, ct);
+            await Hang.Task.WaitAsync(ct);
         });
         await started.Task.WaitAsync(Eventually.DefaultTimeout);
 
@@ -280,40 +282,12 @@ public sealed class AfterAcknowledgementTests : IDisposable
     }
 
     /// <summary>Outcomes counted on <c>incidentbot.after_ack.work</c> for one work name.</summary>
-    private sealed class OutcomeRecorder : IDisposable
+    private sealed class OutcomeRecorder(string work) : IDisposable
     {
-        private readonly MeterListener _listener = new();
-        private readonly ConcurrentQueue<string> _outcomes = new();
+        private readonly CounterRecorder _counter = new("incidentbot.after_ack.work", "work", "outcome");
 
-        public OutcomeRecorder(string work)
-        {
-            _listener.InstrumentPublished = (instrument, listener) =>
-            {
-                // By name: the instrument may be created (with the meter's first use) while this listener already listens.
-                if (instrument.Meter.Name == IncidentBotTelemetry.Name && instrument.Name == "incidentbot.after_ack.work")
-                {
-                    listener.EnableMeasurementEvents(instrument);
-                }
-            };
-            _listener.SetMeasurementEventCallback<long>((_, value, tags, _) =>
-            {
-                string? name = null, outcome = null;
-                foreach (var tag in tags)
-                {
-                    name = tag.Key == "work" ? tag.Value as string : name;
-                    outcome = tag.Key == "outcome" ? tag.Value as string : outcome;
-                }
+        public int Count(string outcome) => _counter.Counted.Count(c => c.First == work && c.Second == outcome);
 
-                for (var i = 0; name == work && outcome is not null && i < value; i++)
-                {
-                    _outcomes.Enqueue(outcome);
-                }
-            });
-            _listener.Start();
-        }
-
-        public int Count(string outcome) => _outcomes.Count(o => o == outcome);
-
-        public void Dispose() => _listener.Dispose();
+        public void Dispose() => _counter.Dispose();
     }
 }

@@ -17,31 +17,17 @@ namespace IncidentBot.Slack.Tests;
 /// What an unsigned caller can cost on real Kestrel: bodies read up to 1 MB and no further (413), a client that keeps
 /// failing the signature check turned away with 429 before its body is read; and capability URLs kept out of logs.
 /// </summary>
-public sealed class SlackInboundLimitsTests : IAsyncLifetime
+public sealed class SlackInboundLimitsTests : SlackOnSqliteTest
 {
     private const long SlackHttpReceiverLimit = 1024 * 1024;
     private static readonly TimeSpan Timeout = TimeSpan.FromSeconds(15);
-    private readonly SqliteTestDatabase _database = new();
-    private FakeSlackServer _slack = null!;
-
-    public async Task InitializeAsync()
-    {
-        await _database.InitializeAsync();
-        _slack = await FakeSlackServer.StartAsync();
-    }
-
-    public async Task DisposeAsync()
-    {
-        await _slack.DisposeAsync();
-        await _database.DisposeAsync();
-    }
 
     [Theory]
     [InlineData("/slack/commands")]
     [InlineData("/slack/events")]
     public async Task Post_EndlessChunkedBody_Returns413AndHangsUpWithoutReadingToTheEnd(string path)
     {
-        await using var host = SlackHost.Start(_database, _slack, kestrel: true);
+        await using var host = SlackHost.Start(Database, FakeSlack, kestrel: true);
         var server = host.Client.BaseAddress!;
         await using var connection = await RawHttpConnection.OpenAsync(server);
         await connection.SendHeadAsync("POST", path, server, new Dictionary<string, string>
@@ -64,7 +50,7 @@ public sealed class SlackInboundLimitsTests : IAsyncLifetime
     [Fact]
     public async Task Post_DeclaredContentLengthOverLimit_Returns413WithoutWaitingForTheBody()
     {
-        await using var host = SlackHost.Start(_database, _slack, kestrel: true);
+        await using var host = SlackHost.Start(Database, FakeSlack, kestrel: true);
         var server = host.Client.BaseAddress!;
         await using var connection = await RawHttpConnection.OpenAsync(server);
         await connection.SendHeadAsync("POST", "/slack/interactions", server, new Dictionary<string, string>
@@ -80,7 +66,7 @@ public sealed class SlackInboundLimitsTests : IAsyncLifetime
     public async Task Post_Endpoints_GiveKestrelTheirBodyLimit()
     {
         var limits = new List<long?>();
-        await using var host = SlackHost.Start(_database, _slack, kestrel: true, services: services => services.AddSingleton<IStartupFilter>(new RecordBodyLimit(limits)));
+        await using var host = SlackHost.Start(Database, FakeSlack, kestrel: true, services: services => services.AddSingleton<IStartupFilter>(new RecordBodyLimit(limits)));
 
         using var request = host.Signer.Form("/slack/commands", SlackPayloads.Command("help", "UANN", "ann", "CGENERAL"));
         Assert.Equal(HttpStatusCode.OK, (await host.SendAsync(request)).StatusCode);
@@ -94,7 +80,7 @@ public sealed class SlackInboundLimitsTests : IAsyncLifetime
     [Fact]
     public async Task Commands_RepeatedBadSignatures_Returns429WithRetryAfterEvenForAGoodOne()
     {
-        await using var host = SlackHost.Start(_database, _slack, kestrel: true);
+        await using var host = SlackHost.Start(Database, FakeSlack, kestrel: true);
         var fields = SlackPayloads.Command("declare sev1 Guessing", "UANN", "ann", "CGENERAL");
         var forger = new SlackSigner("not-the-signing-secret-at-all-0000");
 
@@ -114,7 +100,7 @@ public sealed class SlackInboundLimitsTests : IAsyncLifetime
     [Fact]
     public async Task Commands_ManySignedRequests_NeverThrottled()
     {
-        await using var host = SlackHost.Start(_database, _slack, kestrel: true);
+        await using var host = SlackHost.Start(Database, FakeSlack, kestrel: true);
 
         for (var i = 0; i < FailureLimiter.FailuresPerWindow * 2; i++)
         {
@@ -127,21 +113,21 @@ public sealed class SlackInboundLimitsTests : IAsyncLifetime
     public async Task ResponseUrlAndUploadUrl_NeverWrittenToTheLog()
     {
         const string Secret = "T0CAPABILITY-1234567-s3cr3tp4th";
-        var general = _slack.AddChannel("general");
-        _slack.AddUser("UANN00001", "ann");
-        await using var host = SlackHost.Start(_database, _slack, extra: new Dictionary<string, string?> { ["Dashboard:PublicUrl"] = "https://incidents.example.com/" });
+        var general = FakeSlack.AddChannel("general");
+        FakeSlack.AddUser("UANN00001", "ann");
+        await using var host = SlackHost.Start(Database, FakeSlack, extra: new Dictionary<string, string?> { ["Dashboard:PublicUrl"] = "https://incidents.example.com/" });
 
         // A card action on an incident that does not exist is answered through its response_url.
-        var action = SlackPayloads.BlockAction("UANN00001", "ann", general.Id, "card:INC-7:state", SlackPayloads.ButtonAction(SlackIds.AcknowledgeAction, "INC-7"), new Uri(_slack.BaseAddress, "respond/" + Secret));
+        var action = SlackPayloads.BlockAction("UANN00001", "ann", general.Id, "card:INC-7:state", SlackPayloads.ButtonAction(SlackIds.AcknowledgeAction, "INC-7"), new Uri(FakeSlack.BaseAddress, "respond/" + Secret));
         await host.Transport.InteractionAsync(action);
-        await FakeSlackServer.WaitUntilAsync(() => _slack.Responses.Count == 1, "the response_url post");
+        await FakeSlackServer.WaitUntilAsync(() => FakeSlack.Responses.Count == 1, "the response_url post");
 
         // A postmortem in a war room uploads the draft to the upload URL Slack handed out.
         await host.Transport.CommandAsync(SlackPayloads.Command("declare sev2 Checkout is down", "UANN00001", "ann", general.Id));
         var incident = await host.WaitForIncidentAsync(new IncidentNumber(1), i => i.WarRooms.Count == 1, "the war room");
         await host.Transport.CommandAsync(SlackPayloads.Command("postmortem", "UANN00001", "ann", incident.WarRooms.Single().Channel));
-        await FakeSlackServer.WaitUntilAsync(() => _slack.Files.Values.Any(f => f.Content is not null), "the uploaded draft");
-        var fileId = _slack.Files.Keys.Single();
+        await FakeSlackServer.WaitUntilAsync(() => FakeSlack.Files.Values.Any(f => f.Content is not null), "the uploaded draft");
+        var fileId = FakeSlack.Files.Keys.Single();
 
         var logs = host.Logs.GetSnapshot();
         Assert.DoesNotContain(logs, r => r.Message.Contains("s3cr3tp4th", StringComparison.Ordinal) || r.Message.Contains("upload/" + fileId, StringComparison.Ordinal));

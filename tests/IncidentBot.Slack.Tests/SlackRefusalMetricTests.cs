@@ -11,28 +11,13 @@ public sealed class SlackRefusalMetrics;
 
 /// <summary>Refusals on /slack/* and in Socket Mode are counted in incidentbot.inbound.refused with a fixed reason.</summary>
 [Collection(nameof(SlackRefusalMetrics))]
-public sealed class SlackRefusalMetricTests : IAsyncLifetime
+public sealed class SlackRefusalMetricTests : SlackOnSqliteTest
 {
-    private readonly SqliteTestDatabase _database = new();
-    private FakeSlackServer _slack = null!;
-
-    public async Task InitializeAsync()
-    {
-        await _database.InitializeAsync();
-        _slack = await FakeSlackServer.StartAsync();
-    }
-
-    public async Task DisposeAsync()
-    {
-        await _slack.DisposeAsync();
-        await _database.DisposeAsync();
-    }
-
     [Fact]
     public async Task Http_BadSignatureAndForeignWorkspace_CountedByEndpointAndReason()
     {
         using var recorder = new RefusalRecorder();
-        await using var host = SlackHost.Start(_database, _slack);
+        await using var host = SlackHost.Start(Database, FakeSlack);
         var foreign = SlackPayloads.Command("help", "UANN", "ann", "CGENERAL").Select(f => f.Key == "team_id" ? new("team_id", "TFOREIGN1") : f).ToList();
 
         using var forged = new SlackSigner("not-the-signing-secret-at-all-0000").Form("/slack/commands", foreign);
@@ -47,7 +32,7 @@ public sealed class SlackRefusalMetricTests : IAsyncLifetime
     public async Task SocketMode_ForeignWorkspace_Counted()
     {
         using var recorder = new RefusalRecorder();
-        await using var host = SlackHost.Start(_database, _slack, socketMode: true);
+        await using var host = SlackHost.Start(Database, FakeSlack, socketMode: true);
 
         await host.Transport.CommandAsync(SlackPayloads.Command("help", "UANN", "ann", "CGENERAL").Select(f => f.Key == "team_id" ? new("team_id", "TFOREIGN1") : f).ToList());
 

@@ -6,7 +6,7 @@ using Microsoft.Extensions.Logging;
 namespace IncidentBot.Core.Application;
 
 /// <summary>
-/// Runs best-effort work after a chat request was answered: a command's reply, a note through Slack's response_url, a
+/// Runs best-effort work after a chat request was answered: a command's reply, an answer through a reply URL, a
 /// postmortem post. Chat platforms want their acknowledgement within seconds, and what a request changed is stored
 /// (and reaches the war rooms through the outbox) before it is acknowledged, so what is left is only a courtesy a crash
 /// may lose. Both adapters send it through here so that a burst of interactions opens at most a few outbound calls at
@@ -58,7 +58,7 @@ public sealed partial class AfterAcknowledgement : IHostedService, IDisposable
 
     /// <summary>
     /// Queues <paramref name="run"/> to run within <paramref name="timeout"/>; never waits. <paramref name="work"/> is a
-    /// fixed name (a metric tag, e.g. <c>slack.response_url</c>); <paramref name="subject"/> says for what, in logs only —
+    /// fixed name (a metric tag, e.g. <c>adapter.reply</c>); <paramref name="subject"/> says for what, in logs only —
     /// an id or an incident number, never a capability URL or a token. Failures are logged, never thrown.
     /// </summary>
     /// <returns>False when the work was dropped: the queue is full or the host is stopping.</returns>
