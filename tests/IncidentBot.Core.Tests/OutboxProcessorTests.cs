@@ -8,7 +8,9 @@ using IncidentBot.Core.Telemetry;
 using IncidentBot.Storage;
 using IncidentBot.TestKit;
 using IncidentBot.TestKit.Databases;
+using Microsoft.Extensions.Configuration;
 using Microsoft.Extensions.DependencyInjection;
+using Microsoft.Extensions.Hosting;
 using Microsoft.Extensions.Logging.Abstractions;
 using Microsoft.Extensions.Options;
 
@@ -355,6 +357,45 @@ public abstract class OutboxProcessorTests<TDatabase> : IAsyncLifetime
     }
 
     [Fact]
+    public async Task HostStops_DeliveryRunning_EndsBeforeTheServicesRegisteredAfterTheEngineStop()
+    {
+        var started = new TaskCompletionSource(TaskCreationOptions.RunContinuationsAsynchronously);
+        var running = 0;
+        Slack.Behaviour = async (e, ct) =>
+        {
+            Interlocked.Increment(ref running);
+            started.TrySetResult();
+            try
+            {
+                await new TaskCompletionSource().Task.WaitAsync(ct);
+            }
+            finally
+            {
+                Interlocked.Decrement(ref running);
+            }
+        };
+
+        // Composed as the app is: a handler's own services (the scheduler, say) are registered after the engine, so the
+        // host stops them first.
+        var builder = Host.CreateEmptyApplicationBuilder(new HostApplicationBuilderSettings { EnvironmentName = "Testing" });
+        builder.Configuration.AddInMemoryCollection(_database.Configuration);
+        builder.Services.AddLogging();
+        builder.AddIncidentEngine();
+        builder.AddStorage();
+        builder.Services.AddSingleton<IIncidentEventHandler>(Slack);
+        var dependency = new StopProbe(() => Volatile.Read(ref running));
+        builder.Services.AddHostedService(_ => dependency);
+        using var host = builder.Build();
+        await host.StartAsync();
+        await host.Services.GetRequiredService<IncidentService>().DeclareAsync(new DeclareRequest("Checkout is down", Severity.Sev1), AsAnn, default);
+        await started.Task.WaitAsync(Timeout);
+
+        await host.StopAsync();
+
+        Assert.Equal(0, dependency.DeliveriesRunningAtItsStop);
+    }
+
+    [Fact]
     public async Task ProcessDue_FirstRound_ChecksInBeforeClaiming()
     {
         var processor = Processor(Slack);
@@ -474,6 +515,20 @@ public sealed class SqliteOutboxProcessorTests : OutboxProcessorTests<SqliteTest
 public sealed class PostgresOutboxProcessorTests : OutboxProcessorTests<PostgresTestDatabase>;
 
 /// <summary>Records every call (failed ones too) and then does what <see cref="Behaviour"/> says.</summary>
+/// <summary>A service the host stops before the engine (it is registered after it): notes how many deliveries were running then.</summary>
+public sealed class StopProbe(Func<int> deliveriesRunning) : IHostedService
+{
+    public int? DeliveriesRunningAtItsStop { get; private set; }
+
+    public Task StartAsync(CancellationToken cancellationToken) => Task.CompletedTask;
+
+    public Task StopAsync(CancellationToken cancellationToken)
+    {
+        DeliveriesRunningAtItsStop = deliveriesRunning();
+        return Task.CompletedTask;
+    }
+}
+
 public sealed class LaneHandler(string name) : IIncidentEventHandler
 {
     private readonly ConcurrentQueue<IncidentEvent> _received = new();

@@ -139,6 +139,7 @@ public sealed class OutboxSignal : IDisposable
 /// <see cref="OutboxOptions.DeliveryTimeout"/> and that counts as an attempt; one claimed more than
 /// <see cref="OutboxOptions.MaxAttempts"/> times (its earlier attempts died with their process or outlived their
 /// lease) is given up without running. Giving up is never silent: a timeline entry, an error log and a metric.
+/// It stops as the host begins to stop, before any service does (<see cref="StoppingAsync"/>).
 /// </remarks>
 public sealed partial class OutboxProcessor(
     IOutbox outbox,
@@ -147,7 +148,7 @@ public sealed partial class OutboxProcessor(
     IncidentService incidents,
     TimeProvider time,
     IOptions<OutboxOptions> options,
-    ILogger<OutboxProcessor> logger) : BackgroundService
+    ILogger<OutboxProcessor> logger) : BackgroundService, IHostedLifecycleService
 {
     private readonly Dictionary<string, IIncidentEventHandler> _handlers = ByName(handlers);
 
@@ -163,6 +164,19 @@ public sealed partial class OutboxProcessor(
 
     /// <summary>How often an instance forgets the instances that stopped checking in.</summary>
     public static readonly TimeSpan ForgetInterval = TimeSpan.FromMinutes(1);
+
+    /// <summary>
+    /// Stops delivering before the host stops any service. The handlers' own services (the scheduler, say) are
+    /// registered after this one and so stop before it: a delivery still running into one of them as it shut down
+    /// held the host's stop for its whole shutdown timeout.
+    /// </summary>
+    public Task StoppingAsync(CancellationToken cancellationToken) => StopAsync(cancellationToken);
+
+    public Task StartingAsync(CancellationToken cancellationToken) => Task.CompletedTask;
+
+    public Task StartedAsync(CancellationToken cancellationToken) => Task.CompletedTask;
+
+    public Task StoppedAsync(CancellationToken cancellationToken) => Task.CompletedTask;
 
     /// <summary>
     /// Claims what is due now (for each handler as many deliveries as it has free slots), delivers them
