@@ -1,6 +1,7 @@
 using IncidentBot.Core.Application;
 using IncidentBot.Core.Incidents;
 using IncidentBot.Paging;
+using Microsoft.Extensions.Hosting;
 using Microsoft.Extensions.Logging;
 using Microsoft.Extensions.Options;
 using Quartz;
@@ -13,7 +14,10 @@ namespace IncidentBot.Scheduling;
 /// A firing that fails (the database away, say) is tried again here, with back-off, from the step it failed at: the
 /// trigger stays with this firing meanwhile (and is recovered by another instance if this one dies), so a failure,
 /// including one of the write that sets the next timer, never ends a timer. One that keeps failing for
-/// <see cref="GiveUpAfter"/> tries is left to <see cref="TimerReconciler"/>.
+/// <see cref="GiveUpAfter"/> tries is left to <see cref="TimerReconciler"/>. So is one cut short by a shutdown: Quartz
+/// would wait out the host's whole shutdown timeout for it without telling it (a pager that does not answer held
+/// every stop for 30 s); stopped at once, it is set again from the incident's state, as after a crash, and a page it
+/// had in flight is sent again by <see cref="PageSweeper"/> under the same key.
 /// </summary>
 public sealed partial class IncidentTimerJob(
     IncidentService incidents,
@@ -23,6 +27,7 @@ public sealed partial class IncidentTimerJob(
     PagingService paging,
     PageLedger ledger,
     IOptions<ReminderOptions> reminders,
+    IHostApplicationLifetime lifetime,
     TimeProvider time,
     ILogger<IncidentTimerJob> logger) : IJob
 {
@@ -42,24 +47,33 @@ public sealed partial class IncidentTimerJob(
 
         var (kind, number) = (payload.Kind, payload.Number);
         var done = new Steps();
-        for (var attempt = 1; ; attempt++)
+        var stopping = lifetime.ApplicationStopping;
+        using var firing = CancellationTokenSource.CreateLinkedTokenSource(cancellationToken, stopping);
+        try
         {
-            try
+            for (var attempt = 1; ; attempt++)
             {
-                await FireAsync(payload, done, cancellationToken);
-                return;
+                try
+                {
+                    await FireAsync(payload, done, firing.Token);
+                    return;
+                }
+                catch (Exception ex) when (!firing.IsCancellationRequested && attempt < GiveUpAfter)
+                {
+                    LogFailed(logger, kind, number, attempt, RetryDelay(attempt), ex);
+                }
+                catch (Exception ex) when (!firing.IsCancellationRequested)
+                {
+                    LogGaveUp(logger, kind, number, attempt, ex);
+                    return;
+                }
+
+                await Task.Delay(RetryDelay(attempt), time, firing.Token);
             }
-            catch (Exception ex) when (!cancellationToken.IsCancellationRequested && attempt < GiveUpAfter)
-            {
-                var delay = RetryDelay(attempt);
-                LogFailed(logger, kind, number, attempt, delay, ex);
-                await Task.Delay(delay, time, cancellationToken);
-            }
-            catch (Exception ex) when (!cancellationToken.IsCancellationRequested)
-            {
-                LogGaveUp(logger, kind, number, attempt, ex);
-                return;
-            }
+        }
+        catch (Exception) when (stopping.IsCancellationRequested && !cancellationToken.IsCancellationRequested)
+        {
+            LogCutShort(logger, kind, number);
         }
     }
 
@@ -199,6 +213,9 @@ public sealed partial class IncidentTimerJob(
 
     [LoggerMessage(Level = LogLevel.Warning, Message = "{Kind} timer of {Number} failed (attempt {Attempt}); trying again in {Delay}")]
     private static partial void LogFailed(ILogger logger, TimerKind kind, IncidentNumber number, int attempt, TimeSpan delay, Exception exception);
+
+    [LoggerMessage(Level = LogLevel.Warning, Message = "{Kind} timer of {Number} stopped by the shutdown; the timer reconciler sets it again from the incident's state, the page sweeper sends a page it had in flight")]
+    private static partial void LogCutShort(ILogger logger, TimerKind kind, IncidentNumber number);
 
     [LoggerMessage(Level = LogLevel.Error, Message = "{Kind} timer of {Number} failed {Attempt} times; giving up, the timer reconciler sets it again from the incident's state")]
     private static partial void LogGaveUp(ILogger logger, TimerKind kind, IncidentNumber number, int attempt, Exception exception);

@@ -193,8 +193,13 @@ public abstract class EscalationTests<TDatabase> : IAsyncLifetime
         await first.Incidents.RequestPageAsync(incident.Number, null, null, Ann, default);
         await _pagerDuty.WaitForAsync(2);
 
+        // The sender stops while the pager holds its request: told to stop, it does not keep the shutdown waiting
+        // (Quartz would wait for it the host's whole shutdown timeout, then shut the store down under it).
+        var firstLogs = first.Logs;
         await first.DisposeAsync();
         _hosts.Remove(first);
+        Assert.Contains(firstLogs.GetSnapshot(), r => r.Category == typeof(IncidentTimerJob).FullName && r.Message.Contains("stopped by the shutdown", StringComparison.Ordinal));
+        Assert.DoesNotContain(firstLogs.GetSnapshot(), r => r.Message.Contains("gave up waiting", StringComparison.Ordinal));
         _pagerDuty.Release();
         var second = Start(settings, realTime: true);
 
