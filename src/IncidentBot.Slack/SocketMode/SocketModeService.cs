@@ -75,9 +75,11 @@ public sealed partial class SocketModeService(
                 {
                     reason = await ReceiveAsync(index, socket, () => failures = 0, stoppingToken);
                 }
-                catch (OperationCanceledException) when (!stoppingToken.IsCancellationRequested && socket.State == WebSocketState.Aborted)
+                catch (OperationCanceledException) when (!stoppingToken.IsCancellationRequested)
                 {
                     // A ping went unanswered (a half-open connection): the socket was aborted; open another at once.
+                    // (Not told apart by the socket's state: the pending read can end before the state says Aborted,
+                    // and the exception then ended this connection's loop for good.)
                     reason = $"no pong within {liveness.TotalSeconds:0.#} s";
                 }
 
@@ -96,8 +98,9 @@ public sealed partial class SocketModeService(
                 LogFatal(logger, index, ex.Error);
                 return;
             }
-            catch (Exception ex) when (ex is WebSocketException or SlackApiException or SlackTransientException or SlackRateLimitedException or HttpRequestException or IOException or JsonException)
+            catch (Exception ex) when (!stoppingToken.IsCancellationRequested)
             {
+                // Whatever went wrong, this connection is opened again after a back-off rather than lost for good.
                 failures++;
                 LogConnectionFailed(logger, index, failures, ex.Message);
             }
