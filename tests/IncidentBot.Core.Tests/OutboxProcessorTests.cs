@@ -514,7 +514,6 @@ public sealed class SqliteOutboxProcessorTests : OutboxProcessorTests<SqliteTest
 
 public sealed class PostgresOutboxProcessorTests : OutboxProcessorTests<PostgresTestDatabase>;
 
-/// <summary>Records every call (failed ones too) and then does what <see cref="Behaviour"/> says.</summary>
 /// <summary>A service the host stops before the engine (it is registered after it): notes how many deliveries were running then.</summary>
 public sealed class StopProbe(Func<int> deliveriesRunning) : IHostedService
 {
@@ -529,6 +528,7 @@ public sealed class StopProbe(Func<int> deliveriesRunning) : IHostedService
     }
 }
 
+/// <summary>Records every call (failed ones too) and then does what <see cref="Behaviour"/> says.</summary>
 public sealed class LaneHandler(string name) : IIncidentEventHandler
 {
     private readonly ConcurrentQueue<IncidentEvent> _received = new();
