@@ -3,6 +3,7 @@ using System.Net;
 using System.Text.Json;
 using IncidentBot.Core.Application;
 using IncidentBot.Core.Incidents;
+using IncidentBot.TestKit;
 using IncidentBot.TestKit.Databases;
 using Microsoft.Extensions.DependencyInjection;
 using Quartz;
@@ -44,7 +45,11 @@ public abstract class HostTests<TDatabase> : IAsyncLifetime
     [Fact]
     public async Task Readyz_StoreAndSchedulerUp_Returns200WithChecks()
     {
-        var response = await _factory.CreateClient().GetAsync(new Uri("/readyz", UriKind.Relative));
+        // Quartz starts its scheduler once the host has started, so right after the start /readyz may still say 503.
+        var client = _factory.CreateClient();
+        HttpResponseMessage response = null!;
+        await Eventually.HoldsAsync(
+            async () => (response = await client.GetAsync(new Uri("/readyz", UriKind.Relative))).StatusCode == HttpStatusCode.OK, "/readyz to answer 200");
         var body = await response.Content.ReadAsStringAsync();
         Assert.Equal(HttpStatusCode.OK, response.StatusCode);
         using var json = JsonDocument.Parse(body);
